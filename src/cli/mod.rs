@@ -1,0 +1,102 @@
+//! Subcommands, one file each.
+
+mod bench;
+mod demo;
+mod eval;
+mod pca;
+mod progress;
+mod train;
+mod transform;
+
+use autoencoder::data::csv::LabelColumn;
+use autoencoder::{data, Error, Result};
+use clap::{Parser, Subcommand};
+use std::path::{Path, PathBuf};
+
+#[derive(Parser)]
+#[command(
+    name = "autoencoder",
+    version,
+    about = "Every autoencoder of Deep Learning ch. 14, fast."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train a model from a TOML config; writes a run folder.
+    Train(train::Args),
+    /// Reconstruction error of a trained model on data.
+    Eval(eval::Args),
+    /// Write the codes h = f(x) of data (.npy or .csv by extension).
+    Encode(transform::Args),
+    /// Write the reconstructions g(f(x)) of data (.npy or .csv by extension).
+    Reconstruct(transform::Args),
+    /// Principal component analysis baseline.
+    Pca(pca::Args),
+    /// Train a deep autoencoder on the shipped MNIST subset and compare with PCA.
+    Demo(demo::Args),
+    /// The anchor benchmark workload (Hinton & Salakhutdinov deep AE on MNIST).
+    Bench(bench::Args),
+}
+
+/// Runs the CLI; returns the process exit code.
+pub fn run() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return code;
+        }
+    };
+    let result = match cli.command {
+        Command::Train(a) => train::run(a),
+        Command::Eval(a) => eval::run(a),
+        Command::Encode(a) => transform::run(a, false),
+        Command::Reconstruct(a) => transform::run(a, true),
+        Command::Pca(a) => pca::run(a),
+        Command::Demo(a) => demo::run(a),
+        Command::Bench(a) => bench::run(a),
+    };
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: {}", one_line(&e.to_string()));
+            2
+        }
+    }
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Loads a data file, with an optional CSV label column (`N` or `last`).
+pub(crate) fn load_data(path: &Path, label_column: Option<&str>) -> Result<data::Dataset> {
+    let label = match label_column {
+        None => None,
+        Some(s) => Some(LabelColumn::parse(s).ok_or_else(|| {
+            Error::Invalid(format!(
+                "--label-column: expected a number or \"last\", got {s:?}"
+            ))
+        })?),
+    };
+    data::load(path, label)
+}
+
+/// Checks `dir` can be created and written, before any long work starts.
+pub(crate) fn ensure_writable_dir(dir: &Path) -> Result<()> {
+    autoencoder::fsutil::create_dir(dir)?;
+    let probe: PathBuf = dir.join(format!(".write-probe-{}", std::process::id()));
+    std::fs::write(&probe, b"").map_err(|e| Error::io(dir, e))?;
+    let _ = std::fs::remove_file(probe);
+    Ok(())
+}
+
+/// Prints one JSON object on stdout.
+pub(crate) fn print_json(value: &serde_json::Value) {
+    println!("{}", serde_json::to_string(value).unwrap_or_default());
+}

@@ -1,0 +1,166 @@
+//! `autoencoder train`.
+
+use super::progress::Progress;
+use autoencoder::config::RunConfig;
+use autoencoder::model::Autoencoder;
+use autoencoder::report::run::{load_checkpoint, save_checkpoint, write_report};
+use autoencoder::train::{self, EpochMetrics, Observer, TrainState};
+use autoencoder::{Error, Result};
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// TOML config ([model], [train], [corruption], [[regularizer]]).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Training data (.idx[.gz], .npy, .csv).
+    #[arg(long)]
+    data: PathBuf,
+    /// Validation data; otherwise `validation_fraction` of the training data is held out.
+    #[arg(long)]
+    val: Option<PathBuf>,
+    /// Run folder to write.
+    #[arg(long, default_value = "runs/latest")]
+    out: PathBuf,
+    /// Override [train] epochs.
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// Override [train] seed.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Continue the run in this folder (uses its config.toml unless --config is given).
+    #[arg(long)]
+    resume: Option<PathBuf>,
+    /// CSV label column (N or last).
+    #[arg(long)]
+    label_column: Option<String>,
+    /// No progress output.
+    #[arg(long)]
+    quiet: bool,
+}
+
+struct CheckpointingObserver {
+    out: PathBuf,
+    progress: Progress,
+}
+
+impl Observer for CheckpointingObserver {
+    fn batch(&mut self, epoch: usize, batch: usize, batches: usize, loss: f64) {
+        self.progress.batch(epoch, batch, batches, loss);
+    }
+    fn epoch(&mut self, m: &EpochMetrics, model: &Autoencoder, state: &TrainState) -> Result<()> {
+        save_checkpoint(&self.out, model, state)?;
+        let val = match (m.validation_loss, m.validation_squared_error) {
+            (Some(l), Some(se)) => format!("  val loss {l:.4}  val sq.err {se:.4}"),
+            _ => String::new(),
+        };
+        self.progress.epoch_line(&format!(
+            "epoch {:>3}  train loss {:.4}{val}  lr {:.2e}  {:.1}s",
+            m.epoch, m.train_loss, m.learning_rate, m.seconds
+        ));
+        Ok(())
+    }
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let out = args.resume.clone().unwrap_or(args.out.clone());
+    let config_path = match (&args.config, &args.resume) {
+        (Some(c), _) => c.clone(),
+        (None, Some(dir)) => dir.join("config.toml"),
+        (None, None) => {
+            return Err(Error::Invalid(
+                "train needs --config FILE (or --resume DIR)".into(),
+            ))
+        }
+    };
+    let mut config = RunConfig::load(&config_path)?;
+    if let Some(e) = args.epochs {
+        config.train.epochs = e;
+    }
+    if let Some(s) = args.seed {
+        config.train.seed = s;
+    }
+    let train_config = config.train_config().map_err(|e| prefix(&config_path, e))?;
+    let data = super::load_data(&args.data, args.label_column.as_deref())?;
+    let spec = config
+        .spec(data.features.cols())
+        .map_err(|e| prefix(&config_path, e))?;
+    super::ensure_writable_dir(&out)?;
+
+    let (train_x, val_x) = match &args.val {
+        Some(p) => {
+            let v = super::load_data(p, args.label_column.as_deref())?;
+            if v.features.cols() != data.features.cols() {
+                return Err(Error::format(
+                    p,
+                    format!(
+                        "{} columns, training data has {}",
+                        v.features.cols(),
+                        data.features.cols()
+                    ),
+                ));
+            }
+            (data.features.clone(), Some(v.features))
+        }
+        None => train::split_validation(
+            &data.features,
+            train_config.validation_fraction,
+            train_config.seed,
+        ),
+    };
+
+    let (mut model, state) = if let Some(dir) = &args.resume {
+        let (model, state) = load_checkpoint(dir)?;
+        if model.spec() != &spec {
+            return Err(Error::Invalid(format!(
+                "{}: the checkpoint's model does not match the config",
+                dir.display()
+            )));
+        }
+        (model, state)
+    } else {
+        let model = Autoencoder::new(spec, train_config.seed)?;
+        let state = train::initial_state(&model, &train_config);
+        (model, state)
+    };
+    autoencoder::fsutil::atomic_write(&out.join("config.toml"), config.to_toml().as_bytes())?;
+    let mut observer = CheckpointingObserver {
+        out: out.clone(),
+        progress: Progress::new(args.quiet, train_config.epochs),
+    };
+    let result = train::fit(
+        &mut model,
+        &train_x,
+        val_x.as_ref(),
+        &train_config,
+        state,
+        &mut observer,
+    );
+    let report = match result {
+        Ok(r) => r,
+        Err(e @ Error::NonFinite(_)) => {
+            autoencoder::model::persist::save_model(&model, &out)?;
+            return Err(e);
+        }
+        Err(e) => return Err(e),
+    };
+    autoencoder::model::persist::save_model(&model, &out)?;
+    write_report(
+        &out,
+        &model,
+        &report.history,
+        &data.features,
+        data.labels.as_deref(),
+    )?;
+    if !args.quiet {
+        eprintln!("wrote {} ({:?})", out.display(), report.stop);
+    }
+    Ok(())
+}
+
+fn prefix(path: &std::path::Path, e: Error) -> Error {
+    match e {
+        Error::Config { key, reason } => Error::format(path, format!("{key}: {reason}")),
+        other => other,
+    }
+}

@@ -1,0 +1,33 @@
+//! `autoencoder encode` and `autoencoder reconstruct`.
+
+use autoencoder::model::persist;
+use autoencoder::{data, Result};
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Model folder.
+    #[arg(long)]
+    model: PathBuf,
+    /// Input data.
+    #[arg(long)]
+    data: PathBuf,
+    /// Output file: .npy or .csv.
+    #[arg(long)]
+    out: PathBuf,
+    /// CSV label column (N or last), excluded from the features.
+    #[arg(long)]
+    label_column: Option<String>,
+}
+
+pub fn run(args: Args, reconstruct: bool) -> Result<()> {
+    let model = persist::load_model(&args.model)?;
+    let input = super::load_data(&args.data, args.label_column.as_deref())?;
+    let wrap = |e: autoencoder::Error| autoencoder::Error::format(&args.data, e.to_string());
+    let out = if reconstruct {
+        model.reconstruct(&input.features).map_err(wrap)?
+    } else {
+        model.encode(&input.features).map_err(wrap)?
+    };
+    data::save_matrix(&args.out, &out)
+}

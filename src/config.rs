@@ -1,0 +1,452 @@
+//! The TOML run configuration: `[model]`, `[train]`, `[corruption]`, `[[regularizer]]`.
+//! Unknown keys and impossible values are errors that name the key.
+
+use crate::error::{Error, Result};
+use crate::model::AutoencoderSpec;
+use crate::nn::{Activation, Init, OptimizerKind};
+use crate::objective::{CodePenalty, Corruption, Likelihood, Objective};
+use crate::train::{Schedule, TrainConfig};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// `[model]`: the network's shape. The input size comes from the data.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSection {
+    /// Encoder hidden sizes; the decoder mirrors them unless `decoder_layers` is given.
+    #[serde(default)]
+    pub layers: Vec<usize>,
+    /// Code size.
+    pub code: usize,
+    /// Hidden activation.
+    #[serde(default = "default_activation")]
+    pub activation: String,
+    /// Code activation.
+    #[serde(default = "default_code_activation")]
+    pub code_activation: String,
+    /// `bernoulli` (data in [0,1]) or `gaussian`.
+    #[serde(default = "default_output")]
+    pub output: String,
+    /// Tied weights.
+    #[serde(default)]
+    pub tied: bool,
+    /// Explicit decoder hidden sizes (code side first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decoder_layers: Option<Vec<usize>>,
+    /// `uniform_fan_in`, `glorot` or `he`.
+    #[serde(default = "default_init")]
+    pub init: String,
+}
+
+/// `[train]`: the optimization.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrainSection {
+    pub epochs: usize,
+    pub batch_size: usize,
+    /// `adam` or `sgd`.
+    pub optimizer: String,
+    pub learning_rate: f32,
+    /// SGD momentum.
+    pub momentum: f32,
+    /// SGD Nesterov momentum.
+    pub nesterov: bool,
+    pub beta1: f32,
+    pub beta2: f32,
+    pub eps: f32,
+    pub seed: u64,
+    pub validation_fraction: f32,
+    /// 0 disables early stopping.
+    pub patience: usize,
+    /// `constant`, `step` or `cosine`.
+    pub schedule: String,
+    /// `step`: epochs between decays.
+    pub step_every: usize,
+    /// `step`: decay factor.
+    pub step_gamma: f32,
+    /// `cosine`: final learning rate.
+    pub min_learning_rate: f32,
+    /// Worker threads; 0 = all cores.
+    pub threads: usize,
+    pub drop_last: bool,
+}
+
+impl Default for TrainSection {
+    fn default() -> Self {
+        TrainSection {
+            epochs: 20,
+            batch_size: 128,
+            optimizer: "adam".into(),
+            learning_rate: 1e-3,
+            momentum: 0.9,
+            nesterov: false,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            seed: 0,
+            validation_fraction: 0.1,
+            patience: 5,
+            schedule: "constant".into(),
+            step_every: 10,
+            step_gamma: 0.5,
+            min_learning_rate: 0.0,
+            threads: 0,
+            drop_last: false,
+        }
+    }
+}
+
+/// `[corruption]`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CorruptionSection {
+    /// `gaussian`, `masking` or `salt_and_pepper`.
+    pub kind: String,
+    /// σ for gaussian, probability otherwise.
+    pub level: f32,
+}
+
+/// One `[[regularizer]]`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegularizerSection {
+    /// `l1`, `kl_sparsity` or `weight_decay`.
+    pub kind: String,
+    pub weight: f32,
+    /// ρ for `kl_sparsity`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<f32>,
+}
+
+/// A whole configuration file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunConfig {
+    pub model: ModelSection,
+    #[serde(default)]
+    pub train: TrainSection,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub corruption: Option<CorruptionSection>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub regularizer: Vec<RegularizerSection>,
+}
+
+fn default_activation() -> String {
+    "sigmoid".into()
+}
+fn default_code_activation() -> String {
+    "linear".into()
+}
+fn default_output() -> String {
+    "bernoulli".into()
+}
+fn default_init() -> String {
+    "uniform_fan_in".into()
+}
+
+impl RunConfig {
+    /// Parses TOML text; `path` is used in errors only.
+    pub fn parse(text: &str, path: &Path) -> Result<RunConfig> {
+        toml::from_str(text).map_err(|e| {
+            let line = e
+                .span()
+                .map(|s| {
+                    format!(
+                        "line {}: ",
+                        text[..s.start.min(text.len())].matches('\n').count() + 1
+                    )
+                })
+                .unwrap_or_default();
+            Error::format(path, format!("{line}{}", e.message().replace('\n', " ")))
+        })
+    }
+
+    /// Reads and parses a config file.
+    pub fn load(path: &Path) -> Result<RunConfig> {
+        let bytes = crate::fsutil::read(path)?;
+        let text = String::from_utf8(bytes).map_err(|_| Error::format(path, "not UTF-8 text"))?;
+        RunConfig::parse(&text, path)
+    }
+
+    /// TOML text of this config (the resolved config saved in run folders).
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// The model spec for data of width `input_size`.
+    pub fn spec(&self, input_size: usize) -> Result<AutoencoderSpec> {
+        let m = &self.model;
+        let act = |key: &str, v: &str| {
+            Activation::parse(v).ok_or_else(|| {
+                Error::config(key, format!("unknown activation {v:?} (expected sigmoid, tanh, relu, softplus or linear)"))
+            })
+        };
+        let spec = AutoencoderSpec {
+            input_size,
+            encoder_layers: m.layers.clone(),
+            code_size: m.code,
+            code_activation: act("model.code_activation", &m.code_activation)?,
+            decoder_layers: m.decoder_layers.clone(),
+            activation: act("model.activation", &m.activation)?,
+            output: Likelihood::parse(&m.output).ok_or_else(|| {
+                Error::config(
+                    "model.output",
+                    format!(
+                        "unknown output {:?} (expected bernoulli or gaussian)",
+                        m.output
+                    ),
+                )
+            })?,
+            tied: m.tied,
+            init: Init::parse(&m.init).ok_or_else(|| {
+                Error::config(
+                    "model.init",
+                    format!(
+                        "unknown init {:?} (expected uniform_fan_in, glorot or he)",
+                        m.init
+                    ),
+                )
+            })?,
+        };
+        spec.validate()?;
+        Ok(spec)
+    }
+
+    /// The training configuration.
+    pub fn train_config(&self) -> Result<TrainConfig> {
+        let t = &self.train;
+        let optimizer = match t.optimizer.as_str() {
+            "adam" => {
+                if !(0.0..1.0).contains(&t.beta1) {
+                    return Err(Error::config("train.beta1", "must be in [0, 1)"));
+                }
+                if !(0.0..1.0).contains(&t.beta2) {
+                    return Err(Error::config("train.beta2", "must be in [0, 1)"));
+                }
+                if t.eps.is_nan() || t.eps <= 0.0 {
+                    return Err(Error::config("train.eps", "must be positive"));
+                }
+                OptimizerKind::Adam {
+                    beta1: t.beta1,
+                    beta2: t.beta2,
+                    eps: t.eps,
+                }
+            }
+            "sgd" => {
+                if !(0.0..1.0).contains(&t.momentum) {
+                    return Err(Error::config("train.momentum", "must be in [0, 1)"));
+                }
+                OptimizerKind::Sgd {
+                    momentum: t.momentum,
+                    nesterov: t.nesterov,
+                }
+            }
+            other => {
+                return Err(Error::config(
+                    "train.optimizer",
+                    format!("unknown optimizer {other:?} (expected adam or sgd)"),
+                ))
+            }
+        };
+        let schedule = match t.schedule.as_str() {
+            "constant" => Schedule::Constant,
+            "step" => {
+                if t.step_every == 0 {
+                    return Err(Error::config("train.step_every", "must be at least 1"));
+                }
+                Schedule::Step {
+                    every: t.step_every,
+                    gamma: t.step_gamma,
+                }
+            }
+            "cosine" => Schedule::Cosine {
+                min_lr: t.min_learning_rate,
+            },
+            other => {
+                return Err(Error::config(
+                    "train.schedule",
+                    format!("unknown schedule {other:?} (expected constant, step or cosine)"),
+                ))
+            }
+        };
+        if t.epochs == 0 {
+            return Err(Error::config("train.epochs", "must be at least 1"));
+        }
+        let corruption = match &self.corruption {
+            None => None,
+            Some(c) => {
+                let level_ok = match c.kind.as_str() {
+                    "gaussian" => c.level >= 0.0 && c.level.is_finite(),
+                    _ => (0.0..=1.0).contains(&c.level),
+                };
+                if !level_ok {
+                    return Err(Error::config(
+                        "corruption.level",
+                        "must be a probability in [0, 1] (or σ ≥ 0 for gaussian)",
+                    ));
+                }
+                Some(match c.kind.as_str() {
+                    "gaussian" => Corruption::Gaussian { sigma: c.level },
+                    "masking" => Corruption::Masking { p: c.level },
+                    "salt_and_pepper" => Corruption::SaltAndPepper { p: c.level },
+                    other => {
+                        return Err(Error::config(
+                            "corruption.kind",
+                            format!("unknown corruption {other:?} (expected gaussian, masking or salt_and_pepper)"),
+                        ))
+                    }
+                })
+            }
+        };
+        let mut objective = Objective {
+            corruption,
+            ..Objective::plain()
+        };
+        for (i, r) in self.regularizer.iter().enumerate() {
+            if !(r.weight >= 0.0 && r.weight.is_finite()) {
+                return Err(Error::config(
+                    format!("regularizer[{i}].weight"),
+                    "must be ≥ 0",
+                ));
+            }
+            match r.kind.as_str() {
+                "l1" => objective
+                    .code_penalties
+                    .push(CodePenalty::L1 { weight: r.weight }),
+                "kl_sparsity" => {
+                    let target = r.target.ok_or_else(|| {
+                        Error::config(
+                            format!("regularizer[{i}].target"),
+                            "kl_sparsity needs a target ρ",
+                        )
+                    })?;
+                    if !(target > 0.0 && target < 1.0) {
+                        return Err(Error::config(
+                            format!("regularizer[{i}].target"),
+                            "must be in (0, 1)",
+                        ));
+                    }
+                    if self.model.code_activation != "sigmoid" {
+                        return Err(Error::config(
+                            "model.code_activation",
+                            "kl_sparsity needs code activations in (0, 1): use code_activation = \"sigmoid\"",
+                        ));
+                    }
+                    objective.code_penalties.push(CodePenalty::KlSparsity {
+                        weight: r.weight,
+                        target,
+                    });
+                }
+                "weight_decay" => objective.weight_decay += r.weight,
+                other => {
+                    return Err(Error::config(
+                        format!("regularizer[{i}].kind"),
+                        format!(
+                        "unknown regularizer {other:?} (expected l1, kl_sparsity or weight_decay)"
+                    ),
+                    ))
+                }
+            }
+        }
+        let config = TrainConfig {
+            epochs: t.epochs,
+            batch_size: t.batch_size,
+            optimizer,
+            learning_rate: t.learning_rate,
+            schedule,
+            seed: t.seed,
+            validation_fraction: t.validation_fraction,
+            patience: (t.patience > 0).then_some(t.patience),
+            threads: t.threads,
+            drop_last: t.drop_last,
+            objective,
+        };
+        config.validate()?;
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_name_the_key() {
+        let p = Path::new("c.toml");
+        let err = RunConfig::parse("[model]\ncode = 3\nlayerz = [1]\n", p)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("c.toml") && err.contains("layerz") && err.contains("line 3"),
+            "{err}"
+        );
+        let cfg = RunConfig::parse("[model]\ncode = 3\nactivation = \"sigmod\"\n", p).unwrap();
+        let err = cfg.spec(10).unwrap_err().to_string();
+        assert!(
+            err.contains("model.activation") && err.contains("sigmod"),
+            "{err}"
+        );
+        let cfg =
+            RunConfig::parse("[model]\ncode = 3\n[train]\nlearning_rate = -1.0\n", p).unwrap();
+        assert!(cfg
+            .train_config()
+            .unwrap_err()
+            .to_string()
+            .contains("train.learning_rate"));
+        let cfg = RunConfig::parse("[model]\ncode = 3\n[[regularizer]]\nkind = \"kl_sparsity\"\nweight = 0.1\ntarget = 0.05\n", p).unwrap();
+        assert!(cfg
+            .train_config()
+            .unwrap_err()
+            .to_string()
+            .contains("code_activation"));
+    }
+
+    #[test]
+    fn full_config_resolves() {
+        let text = r#"
+[model]
+layers = [1000, 500, 250]
+code = 30
+activation = "sigmoid"
+code_activation = "sigmoid"
+output = "bernoulli"
+tied = true
+[train]
+epochs = 3
+optimizer = "sgd"
+momentum = 0.5
+nesterov = true
+schedule = "cosine"
+[corruption]
+kind = "masking"
+level = 0.25
+[[regularizer]]
+kind = "kl_sparsity"
+weight = 0.1
+target = 0.05
+[[regularizer]]
+kind = "weight_decay"
+weight = 0.001
+"#;
+        let cfg = RunConfig::parse(text, Path::new("x")).unwrap();
+        let spec = cfg.spec(784).unwrap();
+        assert_eq!(spec.encoder_widths(), vec![784, 1000, 500, 250, 30]);
+        assert!(spec.tied);
+        let t = cfg.train_config().unwrap();
+        assert_eq!(
+            t.objective.corruption,
+            Some(Corruption::Masking { p: 0.25 })
+        );
+        assert_eq!(t.objective.code_penalties.len(), 1);
+        assert_eq!(t.objective.weight_decay, 0.001);
+        assert_eq!(
+            t.optimizer,
+            OptimizerKind::Sgd {
+                momentum: 0.5,
+                nesterov: true
+            }
+        );
+        let again = RunConfig::parse(&cfg.to_toml(), Path::new("x")).unwrap();
+        assert_eq!(again, cfg);
+    }
+}

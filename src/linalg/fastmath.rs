@@ -1,0 +1,157 @@
+//! Vectorizable math for the hot elementwise loops, and the runtime SIMD dispatch they use.
+//!
+//! `exp` and `ln` here are branch-free polynomial versions (Cephes coefficients, ≈1e-7
+//! relative error) written in plain arithmetic so that LLVM vectorizes the loops that call them;
+//! libm's `expf` cannot be vectorized and, after faer's AVX kernels, runs many times slower (see
+//! `clear_upper_state`). No `mul_add`: the AVX2 and baseline paths give bit-identical results.
+
+/// Defines a function whose body is compiled twice, for the baseline target and for AVX2+FMA,
+/// and picks the AVX2 copy at run time when the CPU has it.
+macro_rules! simd_dispatch {
+    ($(#[$meta:meta])* $vis:vis fn $name:ident($($arg:ident : $ty:ty),* $(,)?) $(-> $ret:ty)? $body:block) => {
+        $(#[$meta])*
+        $vis fn $name($($arg: $ty),*) $(-> $ret)? {
+            #[inline(always)]
+            fn body($($arg: $ty),*) $(-> $ret)? $body
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx2,fma")]
+                unsafe fn avx2($($arg: $ty),*) $(-> $ret)? { body($($arg),*) }
+                if $crate::linalg::fastmath::has_avx2() {
+                    // SAFETY: the CPU supports AVX2 and FMA (checked just above).
+                    return unsafe { avx2($($arg),*) };
+                }
+            }
+            body($($arg),*)
+        }
+    };
+}
+pub(crate) use simd_dispatch;
+
+/// Whether this CPU runs the AVX2+FMA copies of the kernels (checked once).
+#[inline]
+pub fn has_avx2() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::sync::OnceLock;
+        static HAS: OnceLock<bool> = OnceLock::new();
+        *HAS.get_or_init(|| is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma"))
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// Clears the upper halves of the YMM registers. faer's GEMM kernels return with them dirty,
+/// which makes every later legacy-SSE instruction (libm, scalar loops) pay a large transition
+/// penalty; see `../shared/notes/performance.md`.
+#[inline]
+pub fn clear_upper_state() {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2() {
+        // SAFETY: AVX is available; vzeroupper has no other effect.
+        unsafe { core::arch::x86_64::_mm256_zeroupper() };
+    }
+}
+
+const LOG2E: f32 = std::f32::consts::LOG2_E;
+const ROUND_MAGIC: f32 = 12_582_912.0; // 1.5 * 2^23: adding and subtracting rounds to integer
+
+/// `e^x`, clamped to the finite f32 range.
+#[inline(always)]
+pub fn exp(x: f32) -> f32 {
+    let x = x.clamp(-87.0, 88.0);
+    let n = (x * LOG2E + ROUND_MAGIC) - ROUND_MAGIC;
+    let r = x - n * 0.693_359_4 - n * -2.121_944_4e-4;
+    let mut p = 1.987_569_2e-4_f32;
+    p = p * r + 1.398_2e-3;
+    p = p * r + 8.333_452e-3;
+    p = p * r + 4.166_579_6e-2;
+    p = p * r + 1.666_666_5e-1;
+    p = p * r + 0.5;
+    let poly = p * r * r + r + 1.0;
+    let scale = f32::from_bits(((n as i32 + 127) as u32) << 23);
+    poly * scale
+}
+
+/// Natural logarithm for finite `x > 0`.
+#[inline(always)]
+pub fn ln(x: f32) -> f32 {
+    let bits = x.to_bits();
+    let mut e = ((bits >> 23) & 0xff) as i32 - 127;
+    let mut m = f32::from_bits((bits & 0x007f_ffff) | 0x3f80_0000); // [1, 2)
+    let big = m > std::f32::consts::SQRT_2;
+    m = if big { m * 0.5 } else { m };
+    e += big as i32;
+    let s = (m - 1.0) / (m + 1.0);
+    let s2 = s * s;
+    let series = 1.0 + s2 * (1.0 / 3.0 + s2 * (1.0 / 5.0 + s2 * (1.0 / 7.0 + s2 * (1.0 / 9.0))));
+    2.0 * s * series + e as f32 * std::f32::consts::LN_2
+}
+
+/// The logistic function, stable for large `|x|`.
+#[inline(always)]
+pub fn sigmoid(x: f32) -> f32 {
+    let e = exp(-x.abs());
+    let inv = 1.0 / (1.0 + e);
+    if x >= 0.0 {
+        inv
+    } else {
+        e * inv
+    }
+}
+
+/// `ln(1 + e^x)`, stable for large `|x|`.
+#[inline(always)]
+pub fn softplus(x: f32) -> f32 {
+    x.max(0.0) + ln(1.0 + exp(-x.abs()))
+}
+
+/// Hyperbolic tangent.
+#[inline(always)]
+pub fn tanh(x: f32) -> f32 {
+    let t = exp(-2.0 * x.abs());
+    let y = (1.0 - t) / (1.0 + t);
+    if x >= 0.0 {
+        y
+    } else {
+        -y
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exp_and_ln_match_std_closely() {
+        let mut worst_exp = 0.0f64;
+        let mut worst_ln = 0.0f64;
+        for i in 0..200_000 {
+            let x = -80.0 + 160.0 * (i as f32) / 200_000.0;
+            let rel = ((exp(x) as f64 - (x as f64).exp()) / (x as f64).exp()).abs();
+            worst_exp = worst_exp.max(rel);
+            let y = 1e-30f32 * 10f32.powf(60.0 * i as f32 / 200_000.0);
+            let abs = (ln(y) as f64 - (y as f64).ln()).abs();
+            worst_ln = worst_ln.max(abs / (y as f64).ln().abs().max(1.0));
+        }
+        assert!(worst_exp < 3e-7, "exp rel err {worst_exp}");
+        assert!(worst_ln < 3e-7, "ln err {worst_ln}");
+    }
+
+    #[test]
+    fn sigmoid_softplus_tanh_match_reference() {
+        for i in 0..10_000 {
+            let x = -30.0 + 60.0 * i as f32 / 10_000.0;
+            let xd = x as f64;
+            assert!((sigmoid(x) as f64 - 1.0 / (1.0 + (-xd).exp())).abs() < 1e-6);
+            let sp = xd.max(0.0) + (1.0 + (-xd.abs()).exp()).ln();
+            assert!((softplus(x) as f64 - sp).abs() < 2e-6 * sp.max(1.0));
+            assert!((tanh(x) as f64 - xd.tanh()).abs() < 1e-6);
+        }
+        assert_eq!(sigmoid(1000.0), 1.0);
+        assert!(sigmoid(-1000.0) < 1e-30);
+        assert!(softplus(-1000.0) >= 0.0 && softplus(1000.0) == 1000.0);
+    }
+}

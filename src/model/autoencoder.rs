@@ -1,0 +1,541 @@
+//! The autoencoder: encoder `h = f(x)`, decoder `r = g(h)`, and one training step of
+//! `L(x, g(f(C(x)))) + Ω(h, x)`.
+
+use super::spec::AutoencoderSpec;
+use crate::error::{Error, Result};
+use crate::linalg::{Backend, Cpu, Matrix, Rng};
+use crate::nn::dense::Dense;
+use crate::nn::{Activation, Optimizer};
+use crate::objective::{weight_decay, Objective};
+
+/// A named parameter tensor (row-major).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Tensor {
+    /// Name in the saved file, e.g. `encoder.0.weight`.
+    pub name: String,
+    /// Shape, PyTorch convention (`[outputs, inputs]` for weights).
+    pub shape: Vec<usize>,
+    /// Entries.
+    pub data: Vec<f32>,
+}
+
+/// How one dense layer reads the parameter store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct LayerPlan {
+    pub inputs: usize,
+    pub outputs: usize,
+    pub activation: Activation,
+    pub weight: usize,
+    pub bias: usize,
+    /// The weight is another layer's, used transposed (tied decoder).
+    pub transposed_weight: bool,
+}
+
+/// A trained or freshly initialized autoencoder.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Autoencoder {
+    spec: AutoencoderSpec,
+    tensors: Vec<Tensor>,
+    layers: Vec<LayerPlan>,
+    /// Number of encoder layers; layer `encoder_len - 1` outputs the code.
+    encoder_len: usize,
+}
+
+/// Reconstruction quality on a data set.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Evaluation {
+    /// Number of examples.
+    pub examples: usize,
+    /// `−log p(x | r)` summed over features, mean over examples (the training loss's
+    /// likelihood part; cross-entropy for Bernoulli, ½·squared error for Gaussian).
+    pub loss_per_example: f64,
+    /// `‖x − r‖²` summed over features, mean over examples, with `r` the mean reconstruction.
+    pub squared_error_per_example: f64,
+}
+
+/// Buffers for one batch shape, allocated once so the training loop allocates nothing.
+#[derive(Debug)]
+pub struct Workspace {
+    max_rows: usize,
+    input: Vec<f32>,
+    acts: Vec<Vec<f32>>,
+    delta_a: Vec<f32>,
+    delta_b: Vec<f32>,
+    /// Gradient of each parameter tensor after [`Autoencoder::train_step`].
+    pub grads: Vec<Vec<f32>>,
+    grad_started: Vec<bool>,
+    row_loss: Vec<f32>,
+}
+
+impl Autoencoder {
+    /// Builds the network of `spec` with weights drawn from `seed`.
+    pub fn new(spec: AutoencoderSpec, seed: u64) -> Result<Self> {
+        spec.validate()?;
+        let mut rng = Rng::new(seed);
+        let mut tensors = Vec::new();
+        let mut layers = Vec::new();
+        let enc = spec.encoder_widths();
+        let dec = spec.decoder_widths();
+        let mut push_layer = |prefix: &str,
+                              i: usize,
+                              inputs: usize,
+                              outputs: usize,
+                              activation: Activation,
+                              shared: Option<usize>,
+                              tensors: &mut Vec<Tensor>|
+         -> LayerPlan {
+            let weight = match shared {
+                Some(w) => w,
+                None => {
+                    tensors.push(Tensor {
+                        name: format!("{prefix}.{i}.weight"),
+                        shape: vec![outputs, inputs],
+                        data: vec![0.0; outputs * inputs],
+                    });
+                    tensors.len() - 1
+                }
+            };
+            tensors.push(Tensor {
+                name: format!("{prefix}.{i}.bias"),
+                shape: vec![outputs],
+                data: vec![0.0; outputs],
+            });
+            let bias = tensors.len() - 1;
+            {
+                let (w, b) = if shared.is_some() {
+                    (None, &mut tensors[bias].data)
+                } else {
+                    let (left, right) = tensors.split_at_mut(bias);
+                    (Some(&mut left[weight].data), &mut right[0].data)
+                };
+                match w {
+                    Some(w) => spec.init.fill(w, b, inputs, outputs, &mut rng),
+                    None => {
+                        // tied layer: only the bias is new; start it like an untied bias would
+                        let mut scratch = vec![0.0f32; inputs * outputs];
+                        spec.init.fill(&mut scratch, b, inputs, outputs, &mut rng)
+                    }
+                }
+            }
+            LayerPlan {
+                inputs,
+                outputs,
+                activation,
+                weight,
+                bias,
+                transposed_weight: shared.is_some(),
+            }
+        };
+        let encoder_len = enc.len() - 1;
+        for i in 0..encoder_len {
+            let act = if i + 1 == encoder_len {
+                spec.code_activation
+            } else {
+                spec.activation
+            };
+            layers.push(push_layer(
+                "encoder",
+                i,
+                enc[i],
+                enc[i + 1],
+                act,
+                None,
+                &mut tensors,
+            ));
+        }
+        let decoder_len = dec.len() - 1;
+        for i in 0..decoder_len {
+            let act = if i + 1 == decoder_len {
+                Activation::Linear
+            } else {
+                spec.activation
+            };
+            let shared = spec.tied.then(|| layers[encoder_len - 1 - i].weight);
+            layers.push(push_layer(
+                "decoder",
+                i,
+                dec[i],
+                dec[i + 1],
+                act,
+                shared,
+                &mut tensors,
+            ));
+        }
+        Ok(Autoencoder {
+            spec,
+            tensors,
+            layers,
+            encoder_len,
+        })
+    }
+
+    /// Rebuilds a model from a spec and saved tensors, checking every name and shape.
+    pub fn from_tensors(spec: AutoencoderSpec, tensors: Vec<Tensor>) -> Result<Self> {
+        let mut model = Autoencoder::new(spec, 0)?;
+        if tensors.len() != model.tensors.len() {
+            return Err(Error::Shape(format!(
+                "expected {} tensors, found {}",
+                model.tensors.len(),
+                tensors.len()
+            )));
+        }
+        for slot in &mut model.tensors {
+            let found = tensors
+                .iter()
+                .find(|t| t.name == slot.name)
+                .ok_or_else(|| Error::Shape(format!("tensor {} is missing", slot.name)))?;
+            if found.shape != slot.shape {
+                return Err(Error::Shape(format!(
+                    "tensor {} has shape {:?}, the spec needs {:?}",
+                    slot.name, found.shape, slot.shape
+                )));
+            }
+            slot.data.copy_from_slice(&found.data);
+        }
+        Ok(model)
+    }
+
+    /// The spec this model was built from.
+    pub fn spec(&self) -> &AutoencoderSpec {
+        &self.spec
+    }
+    /// Parameter tensors, in a fixed order.
+    pub fn tensors(&self) -> &[Tensor] {
+        &self.tensors
+    }
+    /// Parameter tensors, mutable (for loading, tests and optimizers).
+    pub fn tensors_mut(&mut self) -> &mut [Tensor] {
+        &mut self.tensors
+    }
+    /// Lengths of the parameter tensors (for optimizer state).
+    pub fn tensor_lengths(&self) -> Vec<usize> {
+        self.tensors.iter().map(|t| t.data.len()).collect()
+    }
+
+    fn dense(&self, l: usize) -> Dense<'_> {
+        let p = &self.layers[l];
+        Dense {
+            weight: &self.tensors[p.weight].data,
+            bias: &self.tensors[p.bias].data,
+            inputs: p.inputs,
+            outputs: p.outputs,
+            transposed_weight: p.transposed_weight,
+        }
+    }
+
+    fn check_width(&self, x: &Matrix, want: usize, what: &str) -> Result<()> {
+        if x.cols() != want {
+            return Err(Error::Shape(format!(
+                "{what} has {} columns, the model expects {want}",
+                x.cols()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Runs layers `range` on `x` in chunks; the last layer's output is post-processed by `finish`.
+    fn run_layers(
+        &self,
+        x: &Matrix,
+        range: std::ops::Range<usize>,
+        apply_output_mean: bool,
+    ) -> Matrix {
+        let backend = Cpu::new(0);
+        let out_width = self.layers[range.end - 1].outputs;
+        let mut out = Matrix::zeros(x.rows(), out_width);
+        const CHUNK: usize = 512;
+        let max_width = self.layers[range.clone()]
+            .iter()
+            .map(|l| l.outputs)
+            .max()
+            .unwrap_or(0);
+        let mut a = vec![0.0f32; CHUNK * max_width];
+        let mut b = vec![0.0f32; CHUNK * max_width];
+        for start in (0..x.rows()).step_by(CHUNK) {
+            let rows = CHUNK.min(x.rows() - start);
+            let mut input: &[f32] = &x.as_slice()[start * x.cols()..(start + rows) * x.cols()];
+            for l in range.clone() {
+                let p = self.layers[l];
+                let act = if l + 1 == self.layers.len() && apply_output_mean {
+                    self.spec.output.mean_activation()
+                } else {
+                    p.activation
+                };
+                let dst = &mut b[..rows * p.outputs];
+                self.dense(l).forward(&backend, input, rows, act, dst);
+                std::mem::swap(&mut a, &mut b);
+                input = &a[..rows * p.outputs];
+            }
+            out.as_mut_slice()[start * out_width..(start + rows) * out_width]
+                .copy_from_slice(input);
+        }
+        out
+    }
+
+    /// The code `h = f(x)` of each row of `x`.
+    pub fn encode(&self, x: &Matrix) -> Result<Matrix> {
+        self.check_width(x, self.spec.input_size, "data")?;
+        Ok(self.run_layers(x, 0..self.encoder_len, false))
+    }
+
+    /// The reconstruction `r = g(h)` (the output distribution's mean) of each code.
+    pub fn decode(&self, h: &Matrix) -> Result<Matrix> {
+        self.check_width(h, self.spec.code_size, "code")?;
+        Ok(self.run_layers(h, self.encoder_len..self.layers.len(), true))
+    }
+
+    /// `g(f(x))`.
+    pub fn reconstruct(&self, x: &Matrix) -> Result<Matrix> {
+        self.check_width(x, self.spec.input_size, "data")?;
+        Ok(self.run_layers(x, 0..self.layers.len(), true))
+    }
+
+    /// Likelihood loss and squared error of the reconstructions of `x`.
+    pub fn evaluate(&self, x: &Matrix) -> Result<Evaluation> {
+        self.check_width(x, self.spec.input_size, "data")?;
+        let z = self.run_layers(x, 0..self.layers.len(), false);
+        let mut row_loss = vec![0.0f32; x.rows()];
+        self.spec
+            .output
+            .row_losses(z.as_slice(), x.as_slice(), &mut row_loss);
+        let mean_act = self.spec.output.mean_activation();
+        let mut squared = 0.0f64;
+        for (zr, xr) in z
+            .as_slice()
+            .chunks_exact(x.cols().max(1))
+            .zip(x.as_slice().chunks_exact(x.cols().max(1)))
+        {
+            let s: f64 = zr
+                .iter()
+                .zip(xr)
+                .map(|(z, x)| ((mean_act.apply(*z) - x) as f64).powi(2))
+                .sum();
+            squared += s;
+        }
+        let n = x.rows().max(1) as f64;
+        Ok(Evaluation {
+            examples: x.rows(),
+            loss_per_example: row_loss.iter().map(|v| *v as f64).sum::<f64>() / n,
+            squared_error_per_example: squared / n,
+        })
+    }
+
+    /// Workspace for batches of up to `max_rows` rows.
+    pub fn workspace(&self, max_rows: usize) -> Workspace {
+        let max_width = self
+            .layers
+            .iter()
+            .map(|l| l.outputs.max(l.inputs))
+            .max()
+            .unwrap_or(0);
+        Workspace {
+            max_rows,
+            input: vec![0.0; max_rows * self.spec.input_size],
+            acts: self
+                .layers
+                .iter()
+                .map(|l| vec![0.0; max_rows * l.outputs])
+                .collect(),
+            delta_a: vec![0.0; max_rows * max_width],
+            delta_b: vec![0.0; max_rows * max_width],
+            grads: self
+                .tensors
+                .iter()
+                .map(|t| vec![0.0; t.data.len()])
+                .collect(),
+            grad_started: vec![false; self.tensors.len()],
+            row_loss: vec![0.0; max_rows],
+        }
+    }
+
+    /// The objective `L(x, g(f(C(x)))) + Ω` on `batch` (mean over rows), without updating.
+    /// With a corruption, `rng` draws it.
+    pub fn loss(&mut self, batch: &Matrix, objective: &Objective, rng: &mut Rng) -> Result<f64> {
+        let mut ws = self.workspace(batch.rows());
+        self.train_step(&Cpu::new(0), &mut ws, batch, objective, rng, None)
+    }
+
+    /// One step: forward, objective, backward; gradients land in `ws.grads`. With an optimizer,
+    /// each tensor is updated as soon as its gradient is final (while it is still in cache).
+    /// Returns the batch objective (mean over rows, plus penalties).
+    pub fn train_step(
+        &mut self,
+        backend: &dyn Backend,
+        ws: &mut Workspace,
+        batch: &Matrix,
+        objective: &Objective,
+        rng: &mut Rng,
+        mut update: Option<(&mut Optimizer, f32)>,
+    ) -> Result<f64> {
+        self.check_width(batch, self.spec.input_size, "batch")?;
+        let rows = batch.rows();
+        if rows == 0 || rows > ws.max_rows {
+            return Err(Error::Invalid(format!(
+                "batch of {rows} rows does not fit a workspace of {}",
+                ws.max_rows
+            )));
+        }
+        let n_layers = self.layers.len();
+        let x = batch.as_slice();
+
+        // C(x̃ | x)
+        let corrupted = if let Some(c) = &objective.corruption {
+            c.apply(x, &mut ws.input[..x.len()], rng);
+            true
+        } else {
+            false
+        };
+
+        // forward: h = f(x̃), z = pre-activation of g(h)
+        for l in 0..n_layers {
+            let p = self.layers[l];
+            let (before, after) = ws.acts.split_at_mut(l);
+            let input: &[f32] = if l == 0 {
+                if corrupted {
+                    &ws.input[..x.len()]
+                } else {
+                    x
+                }
+            } else {
+                &before[l - 1][..rows * p.inputs]
+            };
+            self.dense(l).forward(
+                backend,
+                input,
+                rows,
+                p.activation,
+                &mut after[0][..rows * p.outputs],
+            );
+        }
+
+        // L(x, z) and ∂L/∂z, fused, over a copy of z
+        let out = self.layers[n_layers - 1];
+        let width = out.outputs;
+        let mut delta = std::mem::take(&mut ws.delta_a);
+        let mut spare = std::mem::take(&mut ws.delta_b);
+        delta[..rows * width].copy_from_slice(&ws.acts[n_layers - 1][..rows * width]);
+        let scale = 1.0 / rows as f32;
+        let likelihood = self.spec.output;
+        backend.for_row_chunks(
+            &mut delta[..rows * width],
+            width,
+            &mut ws.row_loss[..rows],
+            &|first, zc, lc| {
+                let xc = &x[first * width..first * width + zc.len()];
+                likelihood.loss_and_grad_in_place(zc, xc, scale, lc);
+            },
+        );
+        let mut loss = ws.row_loss[..rows].iter().map(|v| *v as f64).sum::<f64>() / rows as f64;
+
+        // parameter penalties write first, so the backward pass adds to them
+        ws.grad_started.iter_mut().for_each(|s| *s = false);
+        if objective.weight_decay != 0.0 {
+            for p in &self.layers {
+                if !p.transposed_weight {
+                    let g = &mut ws.grads[p.weight];
+                    g.fill(0.0);
+                    loss += weight_decay::value_and_grad(
+                        objective.weight_decay,
+                        &self.tensors[p.weight].data,
+                        g,
+                    );
+                    ws.grad_started[p.weight] = true;
+                }
+            }
+        }
+
+        if let Some((opt, _)) = update.as_mut() {
+            opt.begin_step();
+        }
+
+        // backward, top layer first; `delta` holds ∂/∂z of layer l
+        for l in (0..n_layers).rev() {
+            let p = self.layers[l];
+            let input: &[f32] = if l == 0 {
+                if corrupted {
+                    &ws.input[..x.len()]
+                } else {
+                    x
+                }
+            } else {
+                &ws.acts[l - 1][..rows * p.inputs]
+            };
+            let accumulate_w = ws.grad_started[p.weight];
+            let (wg, bg) = two_mut(&mut ws.grads, p.weight, p.bias);
+            let input_grad = if l > 0 {
+                Some(&mut spare[..rows * p.inputs])
+            } else {
+                None
+            };
+            self.dense(l).backward(
+                backend,
+                input,
+                rows,
+                &delta[..rows * p.outputs],
+                wg,
+                bg,
+                accumulate_w,
+                input_grad,
+            );
+            ws.grad_started[p.weight] = true;
+            if let Some((opt, lr)) = update.as_mut() {
+                let threads = backend.threads();
+                if self.is_last_backward_use(l, p.weight) {
+                    opt.update(
+                        p.weight,
+                        &mut self.tensors[p.weight].data,
+                        &ws.grads[p.weight],
+                        *lr,
+                        threads,
+                    );
+                }
+                opt.update(
+                    p.bias,
+                    &mut self.tensors[p.bias].data,
+                    &ws.grads[p.bias],
+                    *lr,
+                    threads,
+                );
+            }
+            if l > 0 {
+                let below = self.layers[l - 1];
+                let n = rows * below.outputs;
+                let outputs = &ws.acts[l - 1][..n];
+                if l == self.encoder_len {
+                    // Ω(h): code penalties add their gradient at h
+                    for pen in &objective.code_penalties {
+                        loss += pen.value_and_grad(outputs, rows, below.outputs, &mut spare[..n]);
+                    }
+                }
+                let act = below.activation;
+                let w = below.outputs;
+                backend.for_row_chunks(&mut spare[..n], w, &mut [], &|first, g, _| {
+                    act.backward_in_place(g, &outputs[first * w..first * w + g.len()]);
+                });
+                std::mem::swap(&mut delta, &mut spare);
+            }
+        }
+        ws.delta_a = delta;
+        ws.delta_b = spare;
+        if !loss.is_finite() {
+            return Err(Error::NonFinite(format!("objective became {loss}")));
+        }
+        Ok(loss)
+    }
+
+    /// Whether layer `l` is the last layer the backward pass visits that uses `tensor`.
+    fn is_last_backward_use(&self, l: usize, tensor: usize) -> bool {
+        self.layers[..l].iter().all(|p| p.weight != tensor)
+    }
+}
+
+fn two_mut(v: &mut [Vec<f32>], a: usize, b: usize) -> (&mut [f32], &mut [f32]) {
+    assert_ne!(a, b);
+    if a < b {
+        let (x, y) = v.split_at_mut(b);
+        (&mut x[a], &mut y[0])
+    } else {
+        let (x, y) = v.split_at_mut(a);
+        (&mut y[0], &mut x[b])
+    }
+}

@@ -1,0 +1,8 @@
+//! The autoencoder model: its spec, its network, encode/decode/reconstruct, and persistence.
+
+pub mod autoencoder;
+pub mod persist;
+pub mod spec;
+
+pub use autoencoder::{Autoencoder, Evaluation, Tensor, Workspace};
+pub use spec::AutoencoderSpec;

@@ -1,0 +1,157 @@
+//! Saving and loading models (`model.safetensors` + `spec.json`) and optimizer state
+//! (`optimizer.safetensors`), all written atomically.
+
+use super::{Autoencoder, AutoencoderSpec, Tensor};
+use crate::error::{Error, Result};
+use crate::fsutil::{atomic_write, read};
+use crate::nn::{Optimizer, OptimizerKind};
+use safetensors::tensor::{Dtype, TensorView};
+use safetensors::SafeTensors;
+use std::collections::HashMap;
+use std::path::Path;
+
+/// File names inside a model folder.
+pub const WEIGHTS_FILE: &str = "model.safetensors";
+/// The resolved spec beside the weights.
+pub const SPEC_FILE: &str = "spec.json";
+/// Optimizer state, for resuming.
+pub const OPTIMIZER_FILE: &str = "optimizer.safetensors";
+
+fn to_bytes(data: &[f32]) -> Vec<u8> {
+    data.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+pub(crate) fn serialize(
+    tensors: &[(String, Vec<usize>, &[f32])],
+    metadata: HashMap<String, String>,
+    path: &Path,
+) -> Result<Vec<u8>> {
+    let bytes: Vec<Vec<u8>> = tensors.iter().map(|(_, _, d)| to_bytes(d)).collect();
+    let views: Vec<(String, TensorView<'_>)> = tensors
+        .iter()
+        .zip(&bytes)
+        .map(|((name, shape, _), b)| {
+            TensorView::new(Dtype::F32, shape.clone(), b)
+                .map(|v| (name.clone(), v))
+                .map_err(|e| Error::format(path, e.to_string()))
+        })
+        .collect::<Result<_>>()?;
+    safetensors::tensor::serialize(views, &Some(metadata))
+        .map_err(|e| Error::format(path, e.to_string()))
+}
+
+pub(crate) fn deserialize(
+    path: &Path,
+    bytes: &[u8],
+) -> Result<(Vec<Tensor>, HashMap<String, String>)> {
+    let st = SafeTensors::deserialize(bytes)
+        .map_err(|e| Error::format(path, format!("damaged safetensors file: {e}")))?;
+    let (_, meta) =
+        SafeTensors::read_metadata(bytes).map_err(|e| Error::format(path, e.to_string()))?;
+    let mut out = Vec::new();
+    for (name, view) in st.tensors() {
+        if view.dtype() != Dtype::F32 {
+            return Err(Error::format(
+                path,
+                format!("tensor {name} is {:?}, expected F32", view.dtype()),
+            ));
+        }
+        let data = view
+            .data()
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
+        out.push(Tensor {
+            name,
+            shape: view.shape().to_vec(),
+            data,
+        });
+    }
+    Ok((out, meta.metadata().clone().unwrap_or_default()))
+}
+
+/// Writes `model.safetensors` and `spec.json` into `dir` (created if needed).
+pub fn save_model(model: &Autoencoder, dir: &Path) -> Result<()> {
+    crate::fsutil::create_dir(dir)?;
+    let spec_json =
+        serde_json::to_string_pretty(model.spec()).map_err(|e| Error::Invalid(e.to_string()))?;
+    let weights_path = dir.join(WEIGHTS_FILE);
+    let list: Vec<(String, Vec<usize>, &[f32])> = model
+        .tensors()
+        .iter()
+        .map(|t| (t.name.clone(), t.shape.clone(), t.data.as_slice()))
+        .collect();
+    let meta = HashMap::from([("format".to_string(), "autoencoder-v1".to_string())]);
+    let bytes = serialize(&list, meta, &weights_path)?;
+    atomic_write(&dir.join(SPEC_FILE), spec_json.as_bytes())?;
+    atomic_write(&weights_path, &bytes)
+}
+
+/// Loads a model folder written by [`save_model`], refusing names or shapes that do not match
+/// the spec.
+pub fn load_model(dir: &Path) -> Result<Autoencoder> {
+    let spec_path = dir.join(SPEC_FILE);
+    let spec_bytes = read(&spec_path)?;
+    let spec: AutoencoderSpec = serde_json::from_slice(&spec_bytes)
+        .map_err(|e| Error::format(&spec_path, format!("invalid spec: {e}")))?;
+    let weights_path = dir.join(WEIGHTS_FILE);
+    let bytes = read(&weights_path)?;
+    let (tensors, _) = deserialize(&weights_path, &bytes)?;
+    Autoencoder::from_tensors(spec, tensors)
+        .map_err(|e| Error::format(&weights_path, e.to_string()))
+}
+
+/// Writes optimizer state (slot tensors named after the model's tensors) to `path`.
+pub fn save_optimizer(opt: &Optimizer, model: &Autoencoder, path: &Path) -> Result<()> {
+    let mut list = Vec::new();
+    for (t, slots) in model.tensors().iter().zip(&opt.state) {
+        for (k, slot) in slots.iter().enumerate() {
+            list.push((
+                format!("{}.slot{k}", t.name),
+                vec![slot.len()],
+                slot.as_slice(),
+            ));
+        }
+    }
+    let meta = HashMap::from([
+        (
+            "kind".to_string(),
+            serde_json::to_string(&opt.kind).map_err(|e| Error::Invalid(e.to_string()))?,
+        ),
+        ("step".to_string(), opt.step.to_string()),
+    ]);
+    let bytes = serialize(&list, meta, path)?;
+    atomic_write(path, &bytes)
+}
+
+/// Reads optimizer state written by [`save_optimizer`] for `model`.
+pub fn load_optimizer(model: &Autoencoder, path: &Path) -> Result<Optimizer> {
+    let bytes = read(path)?;
+    let (tensors, meta) = deserialize(path, &bytes)?;
+    let kind: OptimizerKind = meta
+        .get("kind")
+        .and_then(|k| serde_json::from_str(k).ok())
+        .ok_or_else(|| Error::format(path, "missing or invalid optimizer kind"))?;
+    let step: u64 = meta
+        .get("step")
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| Error::format(path, "missing or invalid step"))?;
+    let mut opt = Optimizer::new(kind, &model.tensor_lengths());
+    opt.step = step;
+    for (t, slots) in model.tensors().iter().zip(opt.state.iter_mut()) {
+        for (k, slot) in slots.iter_mut().enumerate() {
+            let name = format!("{}.slot{k}", t.name);
+            let found = tensors.iter().find(|x| x.name == name).ok_or_else(|| {
+                Error::format(path, format!("optimizer tensor {name} is missing"))
+            })?;
+            if found.data.len() != slot.len() {
+                return Err(Error::format(
+                    path,
+                    format!("optimizer tensor {name} has the wrong length"),
+                ));
+            }
+            slot.copy_from_slice(&found.data);
+        }
+    }
+    Ok(opt)
+}

@@ -1,0 +1,141 @@
+//! The hyperparameters that fix an autoencoder's shape: what `config.toml`'s `[model]` holds,
+//! resolved (input size known). Saved beside the weights as `spec.json`.
+
+use crate::error::{Error, Result};
+use crate::nn::{Activation, Init};
+use crate::objective::Likelihood;
+use serde::{Deserialize, Serialize};
+
+/// The shape and parts of an autoencoder.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AutoencoderSpec {
+    /// Width of `x`.
+    pub input_size: usize,
+    /// Encoder hidden widths, input side first (the code layer not included).
+    pub encoder_layers: Vec<usize>,
+    /// Width of the code `h`.
+    pub code_size: usize,
+    /// Activation of the code layer.
+    pub code_activation: Activation,
+    /// Decoder hidden widths, code side first; `None` mirrors the encoder.
+    pub decoder_layers: Option<Vec<usize>>,
+    /// Activation of every hidden layer.
+    pub activation: Activation,
+    /// Output likelihood; fixes the output nonlinearity and the loss.
+    pub output: Likelihood,
+    /// Decoder weights are the encoder's, transposed (needs a mirrored decoder).
+    pub tied: bool,
+    /// Weight initialization.
+    pub init: Init,
+}
+
+impl AutoencoderSpec {
+    /// A spec with sigmoid hidden layers, a linear code, a mirrored untied decoder and
+    /// PyTorch's default initialization.
+    pub fn new(
+        input_size: usize,
+        encoder_layers: &[usize],
+        code_size: usize,
+        output: Likelihood,
+    ) -> Self {
+        AutoencoderSpec {
+            input_size,
+            encoder_layers: encoder_layers.to_vec(),
+            code_size,
+            code_activation: Activation::Linear,
+            decoder_layers: None,
+            activation: Activation::Sigmoid,
+            output,
+            tied: false,
+            init: Init::UniformFanIn,
+        }
+    }
+
+    /// Checks the spec describes a buildable network.
+    pub fn validate(&self) -> Result<()> {
+        if self.input_size == 0 {
+            return Err(Error::config("model.input_size", "must be at least 1"));
+        }
+        if self.code_size == 0 {
+            return Err(Error::config("model.code", "must be at least 1"));
+        }
+        if self.encoder_layers.contains(&0) {
+            return Err(Error::config(
+                "model.layers",
+                "every layer needs at least 1 unit",
+            ));
+        }
+        if let Some(dec) = &self.decoder_layers {
+            if dec.contains(&0) {
+                return Err(Error::config(
+                    "model.decoder_layers",
+                    "every layer needs at least 1 unit",
+                ));
+            }
+            if self.tied && *dec != self.mirrored_decoder() {
+                return Err(Error::config(
+                    "model.tied",
+                    "tied weights need the decoder to mirror the encoder",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn mirrored_decoder(&self) -> Vec<usize> {
+        self.encoder_layers.iter().rev().copied().collect()
+    }
+
+    /// The decoder's hidden widths after resolving the mirror default.
+    pub fn decoder_hidden(&self) -> Vec<usize> {
+        self.decoder_layers
+            .clone()
+            .unwrap_or_else(|| self.mirrored_decoder())
+    }
+
+    /// Widths from input to code: `[input, hidden…, code]`.
+    pub fn encoder_widths(&self) -> Vec<usize> {
+        let mut w = vec![self.input_size];
+        w.extend(&self.encoder_layers);
+        w.push(self.code_size);
+        w
+    }
+
+    /// Widths from code to output: `[code, hidden…, input]`.
+    pub fn decoder_widths(&self) -> Vec<usize> {
+        let mut w = vec![self.code_size];
+        w.extend(self.decoder_hidden());
+        w.push(self.input_size);
+        w
+    }
+
+    /// Number of trainable scalars.
+    pub fn parameter_count(&self) -> usize {
+        let pairs = |w: &[usize]| w.windows(2).map(|p| p[0] * p[1] + p[1]).sum::<usize>();
+        let enc = pairs(&self.encoder_widths());
+        let dec = pairs(&self.decoder_widths());
+        if self.tied {
+            enc + dec
+                - self
+                    .encoder_widths()
+                    .windows(2)
+                    .map(|p| p[0] * p[1])
+                    .sum::<usize>()
+        } else {
+            enc + dec
+        }
+    }
+
+    /// Multiply-add FLOPs (2 per multiply-add) of one training example through forward and
+    /// backward, counting the first layer's unneeded input gradient (the nominal count).
+    pub fn training_flops_per_example(&self) -> f64 {
+        let macs: usize = self
+            .encoder_widths()
+            .windows(2)
+            .chain(self.decoder_widths().windows(2))
+            .map(|p| p[0] * p[1])
+            .sum();
+        6.0 * macs as f64
+    }
+}

@@ -1,0 +1,11 @@
+//! Neural-network parts: activations, the dense layer, initializations and optimizers. Each
+//! file keeps a part's forward and backward side by side.
+
+pub mod activation;
+pub mod dense;
+pub mod init;
+pub mod optimizer;
+
+pub use activation::Activation;
+pub use init::Init;
+pub use optimizer::{Optimizer, OptimizerKind};

@@ -1,0 +1,73 @@
+//! The corruption process `C(x̃ | x)` of denoising autoencoders (chapter 14.2.2, 14.5). Applied
+//! to the encoder's input in training only, resampled every step; the loss still compares with
+//! the clean `x`.
+
+use crate::linalg::Rng;
+use serde::{Deserialize, Serialize};
+
+/// A corruption process.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Corruption {
+    /// `x̃ = x + ε`, `ε ~ N(0, σ²)`.
+    Gaussian { sigma: f32 },
+    /// Each input set to 0 with probability `p`.
+    Masking { p: f32 },
+    /// Each input set to 0 or 1 (fair coin) with probability `p`.
+    SaltAndPepper { p: f32 },
+}
+
+impl Corruption {
+    /// Writes a corrupted copy of `clean` into `out`.
+    pub fn apply(&self, clean: &[f32], out: &mut [f32], rng: &mut Rng) {
+        match *self {
+            Corruption::Gaussian { sigma } => {
+                for (o, x) in out.iter_mut().zip(clean) {
+                    *o = x + sigma * rng.normal();
+                }
+            }
+            Corruption::Masking { p } => {
+                for (o, x) in out.iter_mut().zip(clean) {
+                    *o = if rng.uniform() < p { 0.0 } else { *x };
+                }
+            }
+            Corruption::SaltAndPepper { p } => {
+                for (o, x) in out.iter_mut().zip(clean) {
+                    let u = rng.uniform();
+                    *o = if u < p {
+                        if u < 0.5 * p {
+                            0.0
+                        } else {
+                            1.0
+                        }
+                    } else {
+                        *x
+                    };
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn corruption_statistics_follow_the_level() {
+        let n = 100_000;
+        let clean = vec![0.5f32; n];
+        let mut out = vec![0.0f32; n];
+        let mut rng = Rng::new(5);
+        Corruption::Masking { p: 0.25 }.apply(&clean, &mut out, &mut rng);
+        let zeros = out.iter().filter(|v| **v == 0.0).count() as f64 / n as f64;
+        assert!((zeros - 0.25).abs() < 0.01, "{zeros}");
+        Corruption::SaltAndPepper { p: 0.2 }.apply(&clean, &mut out, &mut rng);
+        let zeros = out.iter().filter(|v| **v == 0.0).count() as f64 / n as f64;
+        let ones = out.iter().filter(|v| **v == 1.0).count() as f64 / n as f64;
+        assert!((zeros - 0.1).abs() < 0.01 && (ones - 0.1).abs() < 0.01);
+        Corruption::Gaussian { sigma: 0.3 }.apply(&clean, &mut out, &mut rng);
+        let var = out.iter().map(|v| ((v - 0.5) as f64).powi(2)).sum::<f64>() / n as f64;
+        assert!((var - 0.09).abs() < 0.005, "{var}");
+    }
+}

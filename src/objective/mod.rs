@@ -1,0 +1,43 @@
+//! The training objective, written as the chapter writes it:
+//! `L(x, g(f(C(x)))) + Ω(h, x)`.
+//!
+//! - [`corruption`]: `C(x̃ | x)`, applied before the encoder;
+//! - [`likelihood`]: `L = −log p_decoder(x | r)`, fused with its gradient;
+//! - [`sparsity`]: code penalties, which add gradient at `h`;
+//! - [`weight_decay`]: parameter penalties, which add gradient to parameters.
+//!
+//! A variant of the autoencoder is a combination of these parts, not another training loop.
+
+pub mod corruption;
+pub mod likelihood;
+pub mod sparsity;
+pub mod weight_decay;
+
+pub use corruption::Corruption;
+pub use likelihood::Likelihood;
+pub use sparsity::CodePenalty;
+
+use serde::{Deserialize, Serialize};
+
+/// The parts of the objective beyond the likelihood (which the model's spec fixes).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Objective {
+    /// `C(x̃ | x)`; `None` trains on clean inputs.
+    pub corruption: Option<Corruption>,
+    /// Penalties on the code `h`.
+    pub code_penalties: Vec<CodePenalty>,
+    /// `λ` of weight decay on all weight matrices; 0 disables it.
+    pub weight_decay: f32,
+}
+
+impl Objective {
+    /// The plain reconstruction objective.
+    pub fn plain() -> Self {
+        Objective::default()
+    }
+    /// Whether any term adds gradient directly to parameters (so the backward pass must add to,
+    /// not overwrite, the gradient buffers it starts from).
+    pub fn has_parameter_penalties(&self) -> bool {
+        self.weight_decay != 0.0
+    }
+}

@@ -1,0 +1,122 @@
+//! Sparsity penalties on the code `h` (chapter 14.2.1). Each adds its value to the batch loss
+//! and its gradient at `h`; the loss is a mean over the batch, so per-example terms are divided
+//! by the batch size.
+
+use serde::{Deserialize, Serialize};
+
+/// A penalty on the code layer's activations.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CodePenalty {
+    /// `λ Σ_j |h_j|` per example.
+    L1 { weight: f32 },
+    /// `β Σ_j KL(ρ ‖ ρ̂_j)` with `ρ̂_j` the mean of code unit j over the minibatch. Needs code
+    /// activations in (0, 1) (a sigmoid code).
+    KlSparsity { weight: f32, target: f32 },
+}
+
+impl CodePenalty {
+    /// Adds `∂Ω/∂h` to `grad` (both `rows × cols`, row-major) and returns Ω for the batch.
+    pub fn value_and_grad(&self, code: &[f32], rows: usize, cols: usize, grad: &mut [f32]) -> f64 {
+        let inv_rows = 1.0 / rows as f32;
+        match *self {
+            CodePenalty::L1 { weight } => {
+                let mut total = 0.0f64;
+                for (g, h) in grad.iter_mut().zip(code) {
+                    total += h.abs() as f64;
+                    *g += weight * inv_rows * sign(*h);
+                }
+                weight as f64 * total / rows as f64
+            }
+            CodePenalty::KlSparsity { weight, target } => {
+                let rho_hat = mean_activation(code, rows, cols);
+                let rho = target as f64;
+                let mut value = 0.0f64;
+                let mut unit_grad = vec![0.0f32; cols];
+                for (j, &q) in rho_hat.iter().enumerate() {
+                    let q = q.clamp(1e-6, 1.0 - 1e-6);
+                    value += rho * (rho / q).ln() + (1.0 - rho) * ((1.0 - rho) / (1.0 - q)).ln();
+                    unit_grad[j] =
+                        (weight as f64 * (-rho / q + (1.0 - rho) / (1.0 - q))) as f32 * inv_rows;
+                }
+                for row in grad.chunks_exact_mut(cols) {
+                    for (g, u) in row.iter_mut().zip(&unit_grad) {
+                        *g += *u;
+                    }
+                }
+                weight as f64 * value
+            }
+        }
+    }
+}
+
+fn sign(v: f32) -> f32 {
+    if v > 0.0 {
+        1.0
+    } else if v < 0.0 {
+        -1.0
+    } else {
+        0.0
+    }
+}
+
+/// Mean of each column over the rows, in f64.
+pub fn mean_activation(code: &[f32], rows: usize, cols: usize) -> Vec<f64> {
+    let mut mean = vec![0.0f64; cols];
+    for row in code.chunks_exact(cols) {
+        for (m, h) in mean.iter_mut().zip(row) {
+            *m += *h as f64;
+        }
+    }
+    mean.iter_mut().for_each(|m| *m /= rows as f64);
+    mean
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gradients_match_finite_differences() {
+        let (rows, cols) = (3, 4);
+        let code: Vec<f32> = (0..rows * cols).map(|i| 0.1 + 0.07 * i as f32).collect();
+        for pen in [
+            CodePenalty::L1 { weight: 0.3 },
+            CodePenalty::KlSparsity {
+                weight: 0.5,
+                target: 0.05,
+            },
+        ] {
+            let mut grad = vec![0.0f32; rows * cols];
+            pen.value_and_grad(&code, rows, cols, &mut grad);
+            for i in 0..rows * cols {
+                let h = 1e-3f32;
+                let mut dummy = vec![0.0f32; rows * cols];
+                let (mut up, mut down) = (code.clone(), code.clone());
+                up[i] += h;
+                down[i] -= h;
+                let fd = (pen.value_and_grad(&up, rows, cols, &mut dummy)
+                    - pen.value_and_grad(&down, rows, cols, &mut dummy))
+                    / (2.0 * h as f64);
+                assert!(
+                    (fd - grad[i] as f64).abs() < 1e-3 * fd.abs().max(1.0),
+                    "{pen:?} {i}: {fd} vs {}",
+                    grad[i]
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn kl_is_zero_at_target() {
+        let code = vec![0.05f32; 12];
+        let mut grad = vec![0.0f32; 12];
+        let v = CodePenalty::KlSparsity {
+            weight: 1.0,
+            target: 0.05,
+        }
+        .value_and_grad(&code, 3, 4, &mut grad);
+        assert!(v.abs() < 1e-9);
+        assert!(grad.iter().all(|g| g.abs() < 1e-5));
+    }
+}

@@ -1,0 +1,172 @@
+//! The plots of a run report: loss curves, originals vs reconstructions, a 2-D map of codes,
+//! first-layer filters.
+
+use super::canvas::{Canvas, PALETTE};
+use crate::error::Result;
+use crate::linalg::Matrix;
+use std::path::Path;
+
+const MARGIN: i64 = 20;
+
+/// Training (blue) and validation (orange) loss per epoch, on a log-free linear axis.
+pub fn loss_curves(train: &[f64], validation: &[f64], path: &Path) -> Result<()> {
+    let (w, h) = (640i64, 400i64);
+    let mut c = Canvas::new(w as usize, h as usize);
+    let all: Vec<f64> = train
+        .iter()
+        .chain(validation)
+        .copied()
+        .filter(|v| v.is_finite())
+        .collect();
+    let (lo, hi) = all
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+            (a.min(*v), b.max(*v))
+        });
+    let span = if hi > lo { hi - lo } else { 1.0 };
+    let n = train.len().max(validation.len()).max(2);
+    let px = |i: usize| MARGIN + ((w - 2 * MARGIN) as f64 * i as f64 / (n - 1) as f64) as i64;
+    let py = |v: f64| h - MARGIN - ((h - 2 * MARGIN) as f64 * (v - lo) / span) as i64;
+    c.line(MARGIN, h - MARGIN, w - MARGIN, h - MARGIN, [0, 0, 0], 1);
+    c.line(MARGIN, MARGIN, MARGIN, h - MARGIN, [0, 0, 0], 1);
+    for (series, colour) in [(train, PALETTE[0]), (validation, PALETTE[1])] {
+        for i in 1..series.len() {
+            c.line(
+                px(i - 1),
+                py(series[i - 1]),
+                px(i),
+                py(series[i]),
+                colour,
+                2,
+            );
+        }
+        if series.len() == 1 {
+            c.fill_rect(px(0) - 2, py(series[0]) - 2, 5, 5, colour);
+        }
+    }
+    c.save_png(path)
+}
+
+/// Pairs of rows (original above, reconstruction below) of square images, `count` columns.
+pub fn reconstruction_grid(
+    originals: &Matrix,
+    reconstructions: &Matrix,
+    count: usize,
+    path: &Path,
+) -> Result<()> {
+    let side = (originals.cols() as f64).sqrt() as usize;
+    let count = count.min(originals.rows());
+    let scale = 2i64;
+    let tile = side as i64 * scale + 2;
+    let mut c = Canvas::new((tile * count as i64 + 2) as usize, (tile * 2 + 4) as usize);
+    for i in 0..count {
+        c.gray_tile(2 + tile * i as i64, 2, originals.row(i), side, side, scale);
+        c.gray_tile(
+            2 + tile * i as i64,
+            tile + 4,
+            reconstructions.row(i),
+            side,
+            side,
+            scale,
+        );
+    }
+    c.save_png(path)
+}
+
+/// A scatter plot of 2-D points coloured by label (grey when unlabelled).
+pub fn code_map(points: &[(f32, f32)], labels: Option<&[i64]>, path: &Path) -> Result<()> {
+    let size = 600i64;
+    let mut c = Canvas::new(size as usize, size as usize);
+    let (mut x0, mut x1, mut y0, mut y1) = (
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+    );
+    for &(x, y) in points {
+        x0 = x0.min(x);
+        x1 = x1.max(x);
+        y0 = y0.min(y);
+        y1 = y1.max(y);
+    }
+    let sx = if x1 > x0 { x1 - x0 } else { 1.0 };
+    let sy = if y1 > y0 { y1 - y0 } else { 1.0 };
+    for (i, &(x, y)) in points.iter().enumerate() {
+        let colour = match labels {
+            Some(l) => PALETTE[l[i].rem_euclid(10) as usize],
+            None => [90, 90, 90],
+        };
+        let px = MARGIN + ((size - 2 * MARGIN) as f32 * (x - x0) / sx) as i64;
+        let py = size - MARGIN - ((size - 2 * MARGIN) as f32 * (y - y0) / sy) as i64;
+        c.fill_rect(px - 1, py - 1, 3, 3, colour);
+    }
+    c.save_png(path)
+}
+
+/// The first `count` rows of a weight matrix (`[units, pixels]`) as square tiles, each
+/// rescaled to its own min–max.
+pub fn filters(
+    weight: &[f32],
+    units: usize,
+    pixels: usize,
+    count: usize,
+    path: &Path,
+) -> Result<()> {
+    let side = (pixels as f64).sqrt() as usize;
+    let count = count.min(units);
+    let per_row = 10usize;
+    let rows = count.div_ceil(per_row);
+    let scale = 2i64;
+    let tile = side as i64 * scale + 2;
+    let mut c = Canvas::new(
+        (tile * per_row as i64 + 2) as usize,
+        (tile * rows as i64 + 2) as usize,
+    );
+    for u in 0..count {
+        let w = &weight[u * pixels..(u + 1) * pixels];
+        let (lo, hi) = w
+            .iter()
+            .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), v| {
+                (a.min(*v), b.max(*v))
+            });
+        let span = if hi > lo { hi - lo } else { 1.0 };
+        let norm: Vec<f32> = w.iter().map(|v| (v - lo) / span).collect();
+        c.gray_tile(
+            2 + tile * (u % per_row) as i64,
+            2 + tile * (u / per_row) as i64,
+            &norm,
+            side,
+            side,
+            scale,
+        );
+    }
+    c.save_png(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plots_write_decodable_pngs() {
+        let dir = std::env::temp_dir().join(format!("ae-plots-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        loss_curves(&[3.0, 2.0, 1.5], &[3.2, 2.5, 2.0], &dir.join("loss.png")).unwrap();
+        let m = Matrix::from_vec(2, 4, vec![0.0, 1.0, 0.5, 0.2, 1.0, 0.0, 0.3, 0.9]);
+        reconstruction_grid(&m, &m, 2, &dir.join("grid.png")).unwrap();
+        code_map(
+            &[(0.0, 0.0), (1.0, 2.0)],
+            Some(&[0, 3]),
+            &dir.join("map.png"),
+        )
+        .unwrap();
+        filters(m.as_slice(), 2, 4, 2, &dir.join("filters.png")).unwrap();
+        for f in ["loss.png", "grid.png", "map.png", "filters.png"] {
+            let decoder = png::Decoder::new(std::io::BufReader::new(
+                std::fs::File::open(dir.join(f)).unwrap(),
+            ));
+            let reader = decoder.read_info().unwrap();
+            assert!(reader.info().width > 0, "{f}");
+        }
+    }
+}

@@ -1,0 +1,238 @@
+//! Finite-difference checks of the whole backward pass: every activation, both likelihoods,
+//! tied weights, code penalties and weight decay. Directional derivatives along random
+//! directions, in f32, compared with the analytic gradient's projection.
+
+use autoencoder::linalg::{Cpu, Rng};
+use autoencoder::model::Autoencoder;
+use autoencoder::nn::{Activation, Init};
+use autoencoder::{AutoencoderSpec, CodePenalty, Likelihood, Matrix, Objective};
+
+fn batch(rows: usize, cols: usize, seed: u64) -> Matrix {
+    let mut rng = Rng::new(seed);
+    Matrix::from_vec(
+        rows,
+        cols,
+        (0..rows * cols)
+            .map(|_| rng.uniform_range(0.05, 0.95))
+            .collect(),
+    )
+}
+
+/// Worst relative error over tensors and random directions.
+#[allow(clippy::needless_range_loop)]
+fn check(spec: AutoencoderSpec, objective: &Objective) -> f64 {
+    // ReLU has kinks: a smaller step keeps the difference on one side of them
+    let step = 1e-2f32;
+    let x = batch(5, spec.input_size, 11);
+    // ReLU is not differentiable at 0: check at a point whose pre-activations are all clear of it
+    let has_relu = spec.activation == Activation::Relu || spec.code_activation == Activation::Relu;
+    let seed = if !has_relu {
+        3
+    } else {
+        (3..200)
+            .find(|s| {
+                min_abs_preactivation(&Autoencoder::new(spec.clone(), *s).unwrap(), &x) > 0.05
+            })
+            .expect("a seed away from ReLU kinks")
+    };
+    let mut model = Autoencoder::new(spec, seed).unwrap();
+    let mut ws = model.workspace(5);
+    let backend = Cpu::new(1);
+    let mut rng = Rng::new(0);
+    model
+        .train_step(&backend, &mut ws, &x, objective, &mut rng, None)
+        .unwrap();
+    let grads = ws.grads.clone();
+    let mut dir_rng = Rng::new(99);
+    let mut worst = 0.0f64;
+    for t in 0..model.tensors().len() {
+        for _ in 0..3 {
+            let dir: Vec<f32> = (0..grads[t].len()).map(|_| dir_rng.normal()).collect();
+            let analytic: f64 = grads[t]
+                .iter()
+                .zip(&dir)
+                .map(|(g, d)| (*g as f64) * (*d as f64))
+                .sum();
+            let h = step / (dir.len() as f32).sqrt();
+            let base = model.tensors()[t].data.clone();
+            let mut eval = |sign: f32| {
+                for ((p, b), d) in model.tensors_mut()[t].data.iter_mut().zip(&base).zip(&dir) {
+                    *p = b + sign * h * d;
+                }
+                model.loss(&x, objective, &mut Rng::new(0)).unwrap()
+            };
+            let numeric = (eval(1.0) - eval(-1.0)) / (2.0 * h as f64);
+            model.tensors_mut()[t].data.copy_from_slice(&base);
+            let err = (numeric - analytic).abs() / analytic.abs().max(numeric.abs()).max(1e-2);
+            if std::env::var("GC_DEBUG").is_ok() {
+                eprintln!("t{t} numeric {numeric} analytic {analytic}");
+            }
+            worst = worst.max(err);
+        }
+    }
+    worst
+}
+
+/// Smallest |pre-activation| over all layers except the output, by a plain f64 forward pass.
+fn min_abs_preactivation(model: &Autoencoder, x: &Matrix) -> f64 {
+    let t = model.tensors();
+    let mut min = f64::INFINITY;
+    for r in 0..x.rows() {
+        let mut a: Vec<f64> = x.row(r).iter().map(|v| *v as f64).collect();
+        // untied models store weight then bias per layer, in order
+        let layers: Vec<(&[f32], &[f32], Vec<usize>)> = t
+            .chunks(2)
+            .map(|c| {
+                (
+                    c[0].data.as_slice(),
+                    c[1].data.as_slice(),
+                    c[0].shape.clone(),
+                )
+            })
+            .collect();
+        for (l, (w, b, shape)) in layers.iter().enumerate() {
+            let (out, inp) = (shape[0], shape[1]);
+            let z: Vec<f64> = (0..out)
+                .map(|i| b[i] as f64 + (0..inp).map(|j| w[i * inp + j] as f64 * a[j]).sum::<f64>())
+                .collect();
+            if l + 1 < layers.len() {
+                min = z.iter().fold(min, |m, v| m.min(v.abs()));
+            }
+            a = z.iter().map(|v| v.max(0.0)).collect();
+        }
+    }
+    min
+}
+
+fn spec(act: Activation, code_act: Activation, output: Likelihood, tied: bool) -> AutoencoderSpec {
+    AutoencoderSpec {
+        input_size: 6,
+        encoder_layers: vec![5],
+        code_size: 3,
+        code_activation: code_act,
+        decoder_layers: None,
+        activation: act,
+        output,
+        tied,
+        init: Init::Glorot,
+    }
+}
+
+#[test]
+fn every_activation_and_likelihood() {
+    for act in Activation::ALL {
+        for output in [Likelihood::Bernoulli, Likelihood::Gaussian] {
+            let err = check(spec(act, act, output, false), &Objective::plain());
+            assert!(err < 2e-2, "{act:?}/{output:?}: relative error {err}");
+        }
+    }
+}
+
+#[test]
+fn tied_weights() {
+    for act in [Activation::Sigmoid, Activation::Tanh] {
+        let err = check(
+            spec(act, Activation::Linear, Likelihood::Bernoulli, true),
+            &Objective::plain(),
+        );
+        assert!(err < 2e-2, "tied {act:?}: relative error {err}");
+    }
+}
+
+#[test]
+fn deep_asymmetric_decoder() {
+    let mut s = spec(
+        Activation::Tanh,
+        Activation::Sigmoid,
+        Likelihood::Gaussian,
+        false,
+    );
+    s.encoder_layers = vec![7, 4];
+    s.decoder_layers = Some(vec![2, 5, 8]);
+    let err = check(s, &Objective::plain());
+    assert!(err < 2e-2, "relative error {err}");
+}
+
+#[test]
+fn code_penalties_and_weight_decay() {
+    let s = spec(
+        Activation::Sigmoid,
+        Activation::Sigmoid,
+        Likelihood::Bernoulli,
+        false,
+    );
+    for objective in [
+        Objective {
+            code_penalties: vec![CodePenalty::L1 { weight: 0.3 }],
+            ..Objective::plain()
+        },
+        Objective {
+            code_penalties: vec![CodePenalty::KlSparsity {
+                weight: 0.5,
+                target: 0.1,
+            }],
+            ..Objective::plain()
+        },
+        Objective {
+            weight_decay: 0.05,
+            ..Objective::plain()
+        },
+    ] {
+        let err = check(s.clone(), &objective);
+        assert!(err < 2e-2, "{objective:?}: relative error {err}");
+    }
+    let tied = spec(
+        Activation::Sigmoid,
+        Activation::Linear,
+        Likelihood::Gaussian,
+        true,
+    );
+    let err = check(
+        tied,
+        &Objective {
+            weight_decay: 0.05,
+            ..Objective::plain()
+        },
+    );
+    assert!(err < 2e-2, "tied + weight decay: relative error {err}");
+}
+
+#[test]
+fn a_wrong_gradient_is_caught() {
+    // the check itself must be able to fail: perturb the objective between gradient and loss
+    let s = spec(
+        Activation::Sigmoid,
+        Activation::Linear,
+        Likelihood::Gaussian,
+        false,
+    );
+    let x = batch(5, 6, 11);
+    let mut model = Autoencoder::new(s, 3).unwrap();
+    let mut ws = model.workspace(5);
+    model
+        .train_step(
+            &Cpu::new(1),
+            &mut ws,
+            &x,
+            &Objective::plain(),
+            &mut Rng::new(0),
+            None,
+        )
+        .unwrap();
+    let g = ws.grads[0].clone();
+    let heavier = Objective {
+        weight_decay: 1.0,
+        ..Objective::plain()
+    };
+    let base = model.tensors()[0].data.clone();
+    let h = 1e-3;
+    model.tensors_mut()[0].data[0] = base[0] + h;
+    let up = model.loss(&x, &heavier, &mut Rng::new(0)).unwrap();
+    model.tensors_mut()[0].data[0] = base[0] - h;
+    let down = model.loss(&x, &heavier, &mut Rng::new(0)).unwrap();
+    let numeric = (up - down) / (2.0 * h as f64);
+    assert!(
+        (numeric - g[0] as f64).abs() > 1e-3,
+        "weight decay gradient should differ"
+    );
+}

@@ -1,0 +1,212 @@
+//! End-to-end properties of the model and trainer on real images (the shipped MNIST subset).
+
+mod common;
+
+use autoencoder::baselines::{principal_angles_degrees, Pca};
+use autoencoder::model::persist;
+use autoencoder::nn::{Activation, Init};
+use autoencoder::train::{self, Schedule, Silent};
+use autoencoder::{Autoencoder, AutoencoderSpec, Likelihood, Matrix, TrainConfig};
+use common::{mnist_test, mnist_train, pool2};
+use faer::Mat;
+
+fn linear_spec(d: usize, k: usize) -> AutoencoderSpec {
+    AutoencoderSpec {
+        input_size: d,
+        encoder_layers: vec![],
+        code_size: k,
+        code_activation: Activation::Linear,
+        decoder_layers: None,
+        activation: Activation::Linear,
+        output: Likelihood::Gaussian,
+        tied: false,
+        init: Init::Glorot,
+    }
+}
+
+fn train(model: &mut Autoencoder, x: &Matrix, config: &TrainConfig) {
+    let state = train::initial_state(model, config);
+    train::fit(model, x, None, config, state, &mut Silent).unwrap();
+}
+
+/// The decoder's weight, `features × code`, whose columns span the reconstructions.
+fn decoder_basis(model: &Autoencoder) -> Mat<f64> {
+    let w = model
+        .tensors()
+        .iter()
+        .find(|t| t.name == "decoder.0.weight")
+        .unwrap();
+    let (d, k) = (w.shape[0], w.shape[1]);
+    Mat::from_fn(d, k, |i, j| w.data[i * k + j] as f64)
+}
+
+#[test]
+fn linear_autoencoder_spans_the_pca_subspace() {
+    let x = pool2(&mnist_train(2000));
+    let k = 6;
+    let pca = Pca::fit(&x, k).unwrap();
+    let mut model = Autoencoder::new(linear_spec(x.cols(), k), 1).unwrap();
+    let config = TrainConfig {
+        epochs: 150,
+        batch_size: 100,
+        learning_rate: 3e-3,
+        schedule: Schedule::Cosine { min_lr: 1e-5 },
+        validation_fraction: 0.0,
+        patience: None,
+        ..TrainConfig::default()
+    };
+    train(&mut model, &x, &config);
+    let angles = principal_angles_degrees(&pca.components, &decoder_basis(&model)).unwrap();
+    let largest = angles.iter().cloned().fold(0.0, f64::max);
+    let ae = model.evaluate(&x).unwrap().squared_error_per_example;
+    let pca_err = pca.squared_error_per_example(&x).unwrap();
+    eprintln!("angles {angles:?}; AE {ae:.5} vs PCA {pca_err:.5}");
+    assert!(largest <= 1.0, "largest principal angle {largest}° > 1°");
+    assert!(
+        (ae - pca_err).abs() <= 0.01 * pca_err,
+        "AE error {ae} vs PCA {pca_err}"
+    );
+    // and an untrained model is far from it (the check can fail)
+    let fresh = Autoencoder::new(linear_spec(x.cols(), k), 1).unwrap();
+    let fresh_angles = principal_angles_degrees(&pca.components, &decoder_basis(&fresh)).unwrap();
+    assert!(fresh_angles.iter().cloned().fold(0.0, f64::max) > 10.0);
+}
+
+#[test]
+fn deep_sigmoid_autoencoder_beats_pca() {
+    let x = mnist_train(5000);
+    let test = mnist_test(1000);
+    let k = 16;
+    let pca = Pca::fit(&x, k).unwrap();
+    let spec = AutoencoderSpec::new(784, &[256, 64], k, Likelihood::Bernoulli);
+    let mut model = Autoencoder::new(spec, 0).unwrap();
+    let config = TrainConfig {
+        epochs: 100,
+        batch_size: 64,
+        learning_rate: 3e-3,
+        validation_fraction: 0.0,
+        patience: None,
+        ..TrainConfig::default()
+    };
+    train(&mut model, &x, &config);
+    let ae = model.evaluate(&test).unwrap().squared_error_per_example;
+    let pca_err = pca.squared_error_per_example(&test).unwrap();
+    eprintln!("deep AE {ae:.3} vs PCA {pca_err:.3}");
+    assert!(
+        ae < pca_err,
+        "deep AE test error {ae} not below PCA's {pca_err}"
+    );
+}
+
+#[test]
+fn save_load_gives_identical_outputs() {
+    let x = pool2(&mnist_train(300));
+    let mut spec = AutoencoderSpec::new(196, &[32], 8, Likelihood::Bernoulli);
+    spec.tied = true;
+    let mut model = Autoencoder::new(spec, 4).unwrap();
+    let config = TrainConfig {
+        epochs: 2,
+        validation_fraction: 0.0,
+        ..TrainConfig::default()
+    };
+    train(&mut model, &x, &config);
+    let dir = tempdir("save_load");
+    persist::save_model(&model, &dir).unwrap();
+    let loaded = persist::load_model(&dir).unwrap();
+    assert_eq!(loaded, model);
+    assert_eq!(
+        loaded.reconstruct(&x).unwrap(),
+        model.reconstruct(&x).unwrap()
+    );
+    assert_eq!(loaded.encode(&x).unwrap(), model.encode(&x).unwrap());
+    // a spec that does not match the saved tensors is refused, naming the tensor
+    let mut wrong = model.spec().clone();
+    wrong.code_size = 9;
+    std::fs::write(
+        dir.join("spec.json"),
+        serde_json::to_string(&wrong).unwrap(),
+    )
+    .unwrap();
+    let err = persist::load_model(&dir).unwrap_err().to_string();
+    assert!(
+        err.contains("model.safetensors") && err.contains("shape"),
+        "{err}"
+    );
+    // a damaged weights file is refused
+    persist::save_model(&model, &dir).unwrap();
+    let mut bytes = std::fs::read(dir.join("model.safetensors")).unwrap();
+    bytes.truncate(bytes.len() / 2);
+    std::fs::write(dir.join("model.safetensors"), bytes).unwrap();
+    assert!(persist::load_model(&dir).is_err());
+}
+
+#[test]
+fn same_seed_same_weights_and_different_seed_differs() {
+    let x = pool2(&mnist_train(500));
+    let run = |seed: u64, threads: usize| {
+        let spec = AutoencoderSpec::new(196, &[64], 10, Likelihood::Bernoulli);
+        let mut model = Autoencoder::new(spec, seed).unwrap();
+        let config = TrainConfig {
+            epochs: 2,
+            batch_size: 50,
+            seed,
+            threads,
+            objective: autoencoder::Objective {
+                corruption: Some(autoencoder::Corruption::Masking { p: 0.2 }),
+                ..Default::default()
+            },
+            ..TrainConfig::default()
+        };
+        train(&mut model, &x, &config);
+        model
+    };
+    assert_eq!(run(7, 2), run(7, 2));
+    assert_eq!(run(7, 1), run(7, 1));
+    assert_ne!(run(7, 2), run(8, 2));
+}
+
+#[test]
+fn resume_from_saved_state_matches_uninterrupted_run() {
+    let x = pool2(&mnist_train(400));
+    let spec = AutoencoderSpec::new(196, &[32], 8, Likelihood::Bernoulli);
+    let config = TrainConfig {
+        epochs: 4,
+        batch_size: 32,
+        validation_fraction: 0.0,
+        patience: None,
+        ..TrainConfig::default()
+    };
+    let mut full = Autoencoder::new(spec.clone(), 0).unwrap();
+    train(&mut full, &x, &config);
+
+    let mut half = Autoencoder::new(spec, 0).unwrap();
+    let two = TrainConfig {
+        epochs: 2,
+        ..config.clone()
+    };
+    let start = train::initial_state(&half, &two);
+    let report = train::fit(&mut half, &x, None, &two, start, &mut Silent).unwrap();
+    let dir = tempdir("resume");
+    persist::save_model(&half, &dir).unwrap();
+    persist::save_optimizer(
+        &report.state.optimizer,
+        &half,
+        &dir.join("optimizer.safetensors"),
+    )
+    .unwrap();
+    let mut resumed = persist::load_model(&dir).unwrap();
+    let mut state = train::initial_state(&resumed, &config);
+    state.optimizer =
+        persist::load_optimizer(&resumed, &dir.join("optimizer.safetensors")).unwrap();
+    state.rng = report.state.rng.clone();
+    state.epochs_done = 2;
+    train::fit(&mut resumed, &x, None, &config, state, &mut Silent).unwrap();
+    assert_eq!(resumed, full);
+}
+
+fn tempdir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("autoencoder-test-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
