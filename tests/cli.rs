@@ -1,0 +1,381 @@
+//! The command line as a user meets it: happy paths with JSON output, and every hard edge
+//! (bad input → one line on stderr naming the file, exit code 2, no panic).
+
+mod common;
+
+use common::repo_path;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn ae(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_autoencoder"))
+        .args(args)
+        .output()
+        .expect("binary runs")
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ae-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// Asserts a clean failure: exit 2, one stderr line containing every `needles`, no panic.
+fn assert_clean_error(out: &Output, needles: &[&str]) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "stderr: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "not one line: {err}");
+    for n in needles {
+        assert!(err.contains(n), "{n:?} not in {err:?}");
+    }
+}
+
+const SMALL_CONFIG: &str = "[model]\nlayers = [32]\ncode = 8\n[train]\nepochs = 3\nbatch_size = 50\nvalidation_fraction = 0.1\n";
+
+/// 600 pooled MNIST images as NPY (196 columns) plus labels.
+fn small_npy(dir: &Path) -> PathBuf {
+    let x = common::pool2(&common::mnist_train(600));
+    let path = dir.join("small.npy");
+    std::fs::write(&path, autoencoder::data::npy::encode_f32(&x)).unwrap();
+    path
+}
+
+#[test]
+fn train_eval_encode_reconstruct_round_trip() {
+    let dir = tmp("round");
+    let data = small_npy(&dir);
+    let config = dir.join("c.toml");
+    std::fs::write(&config, SMALL_CONFIG).unwrap();
+    let run = dir.join("run");
+    let out = ae(&[
+        "train",
+        "--config",
+        s(&config),
+        "--data",
+        s(&data),
+        "--out",
+        s(&run),
+        "--quiet",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "--quiet printed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for f in [
+        "model.safetensors",
+        "spec.json",
+        "config.toml",
+        "metrics.jsonl",
+        "report/loss.png",
+        "report/reconstructions.png",
+        "report/codes.png",
+        "report/filters.png",
+    ] {
+        assert!(run.join(f).exists(), "{f} missing");
+    }
+    let metrics = std::fs::read_to_string(run.join("metrics.jsonl")).unwrap();
+    assert_eq!(metrics.lines().count(), 3);
+    let out = ae(&["eval", "--model", s(&run), "--data", s(&data), "--json"]);
+    assert!(out.status.success());
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(stdout.trim().lines().count(), 1);
+    let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(v["examples"], 600);
+    assert!(v["squared_error_per_example"].as_f64().unwrap() > 0.0);
+    assert!(v["cross_entropy_per_example"].as_f64().unwrap() > 0.0);
+    let codes = dir.join("codes.csv");
+    assert!(ae(&[
+        "encode",
+        "--model",
+        s(&run),
+        "--data",
+        s(&data),
+        "--out",
+        s(&codes)
+    ])
+    .status
+    .success());
+    let text = std::fs::read_to_string(&codes).unwrap();
+    assert_eq!(text.lines().count(), 600);
+    assert_eq!(text.lines().next().unwrap().split(',').count(), 8);
+    let recon = dir.join("recon.npy");
+    assert!(ae(&[
+        "reconstruct",
+        "--model",
+        s(&run),
+        "--data",
+        s(&data),
+        "--out",
+        s(&recon)
+    ])
+    .status
+    .success());
+    let m = autoencoder::data::npy::read_matrix(&recon).unwrap();
+    assert_eq!((m.rows(), m.cols()), (600, 196));
+    let out = ae(&["pca", "--components", "8", "--data", s(&data), "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["examples"], 600);
+    assert!(v["squared_error_per_example"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn malformed_data_files_fail_cleanly() {
+    let dir = tmp("bad");
+    let config = dir.join("c.toml");
+    std::fs::write(&config, SMALL_CONFIG).unwrap();
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "trunc-images-idx3-ubyte",
+            autoencoder::data::idx::encode(&[10, 28, 28], &[0u8; 700]),
+            "truncated",
+        ),
+        (
+            "magic-images-idx3-ubyte",
+            b"\x12\x34\x08\x03aaaaaaaaaaaaaaaa".to_vec(),
+            "magic",
+        ),
+        ("ragged.csv", b"1,2,3\n4,5\n".to_vec(), "line 2"),
+        ("words.csv", b"a,b\n1,2\nx,3\n".to_vec(), "not a number"),
+        ("nan.csv", b"1,2\nNaN,3\n".to_vec(), "non-finite"),
+        ("empty.csv", Vec::new(), "no data"),
+        ("bad.npy", b"\x93NUMPY\x01\x00garbage".to_vec(), "bad.npy"),
+        ("weird.txt", b"1,2".to_vec(), "unknown file type"),
+    ];
+    for (name, bytes, needle) in cases {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let out = ae(&[
+            "train",
+            "--config",
+            s(&config),
+            "--data",
+            s(&path),
+            "--out",
+            s(&dir.join("r")),
+            "--quiet",
+        ]);
+        assert_clean_error(&out, &[name, needle]);
+    }
+    let out = ae(&[
+        "train",
+        "--config",
+        s(&config),
+        "--data",
+        s(&dir.join("missing.npy")),
+        "--quiet",
+    ]);
+    assert_clean_error(&out, &["missing.npy"]);
+}
+
+#[test]
+fn bad_configs_models_and_outputs_fail_cleanly() {
+    let dir = tmp("cfg");
+    let data = small_npy(&dir);
+    let config = dir.join("c.toml");
+    for (text, needle) in [
+        ("[model]\ncode = 8\nlayerz = [3]\n", "layerz"),
+        ("[model]\ncode = 0\n", "model.code"),
+        (
+            "[model]\ncode = 4\n[train]\nbatch_size = 0\n",
+            "train.batch_size",
+        ),
+        ("[model]\ncode = 4\noutput = \"poisson\"\n", "model.output"),
+        (
+            "[model]\ncode = 4\n[corruption]\nkind = \"masking\"\nlevel = 2.0\n",
+            "corruption.level",
+        ),
+        ("[model\ncode = 4\n", "c.toml"),
+    ] {
+        std::fs::write(&config, text).unwrap();
+        let out = ae(&[
+            "train",
+            "--config",
+            s(&config),
+            "--data",
+            s(&data),
+            "--out",
+            s(&dir.join("r")),
+            "--quiet",
+        ]);
+        assert_clean_error(&out, &["c.toml", needle]);
+    }
+    // --out that is not writable: a path below a regular file
+    std::fs::write(&config, SMALL_CONFIG).unwrap();
+    let blocker = dir.join("file");
+    std::fs::write(&blocker, b"x").unwrap();
+    let out = ae(&[
+        "train",
+        "--config",
+        s(&config),
+        "--data",
+        s(&data),
+        "--out",
+        s(&blocker.join("run")),
+        "--quiet",
+    ]);
+    assert_clean_error(&out, &["file"]);
+
+    // a model, then damage it in two ways
+    let run = dir.join("run");
+    assert!(ae(&[
+        "train",
+        "--config",
+        s(&config),
+        "--data",
+        s(&data),
+        "--out",
+        s(&run),
+        "--quiet"
+    ])
+    .status
+    .success());
+    let wrong_width = dir.join("wide.csv");
+    std::fs::write(&wrong_width, "1,2,3\n4,5,6\n").unwrap();
+    assert_clean_error(
+        &ae(&["eval", "--model", s(&run), "--data", s(&wrong_width)]),
+        &["wide.csv", "columns"],
+    );
+    let spec_path = run.join("spec.json");
+    let spec = std::fs::read_to_string(&spec_path).unwrap();
+    std::fs::write(
+        &spec_path,
+        spec.replace("\"code_size\": 8", "\"code_size\": 9"),
+    )
+    .unwrap();
+    assert_clean_error(
+        &ae(&["eval", "--model", s(&run), "--data", s(&data)]),
+        &["model.safetensors", "shape"],
+    );
+    std::fs::write(&spec_path, spec).unwrap();
+    let weights = run.join("model.safetensors");
+    let bytes = std::fs::read(&weights).unwrap();
+    std::fs::write(&weights, &bytes[..bytes.len() / 3]).unwrap();
+    assert_clean_error(
+        &ae(&["eval", "--model", s(&run), "--data", s(&data)]),
+        &["model.safetensors"],
+    );
+}
+
+#[test]
+fn divergence_stops_cleanly_and_keeps_a_finite_model() {
+    let dir = tmp("nan");
+    let rows: String = (0..200)
+        .map(|i| format!("{},{},{}\n", i as f32 * 1e3, -(i as f32) * 1e3, 5e4))
+        .collect();
+    let data = dir.join("huge.csv");
+    std::fs::write(&data, rows).unwrap();
+    let config = dir.join("c.toml");
+    std::fs::write(&config, "[model]\nlayers = [4]\ncode = 2\nactivation = \"linear\"\noutput = \"gaussian\"\n[train]\nepochs = 50\noptimizer = \"sgd\"\nlearning_rate = 10.0\n").unwrap();
+    let run = dir.join("run");
+    let out = ae(&[
+        "train",
+        "--config",
+        s(&config),
+        "--data",
+        s(&data),
+        "--out",
+        s(&run),
+        "--quiet",
+    ]);
+    assert_clean_error(&out, &["diverged", "learning rate"]);
+    let model = autoencoder::model::persist::load_model(&run).unwrap();
+    assert!(model
+        .tensors()
+        .iter()
+        .all(|t| t.data.iter().all(|v| v.is_finite())));
+}
+
+#[test]
+fn resume_after_kill_matches_an_uninterrupted_run() {
+    let dir = tmp("resume");
+    // full-size images and a wider net, so that an epoch takes long enough to be interrupted
+    let data = common::repo_path("data/mnist/train-images-idx3-ubyte.gz");
+    let config = dir.join("c.toml");
+    std::fs::write(
+        &config,
+        "[model]\nlayers = [512, 256]\ncode = 32\n[train]\nepochs = 6\nbatch_size = 64\n",
+    )
+    .unwrap();
+    let full = dir.join("full");
+    assert!(ae(&[
+        "train",
+        "--config",
+        s(&config),
+        "--data",
+        s(&data),
+        "--out",
+        s(&full),
+        "--quiet"
+    ])
+    .status
+    .success());
+
+    // kill -9 the process once it has finished at least one epoch, then resume
+    let part = dir.join("part");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_autoencoder"))
+        .args([
+            "train",
+            "--config",
+            s(&config),
+            "--data",
+            s(&data),
+            "--out",
+            s(&part),
+            "--quiet",
+        ])
+        .spawn()
+        .unwrap();
+    let metrics = part.join("metrics.jsonl");
+    let start = std::time::Instant::now();
+    while std::fs::read_to_string(&metrics)
+        .map(|t| t.lines().count())
+        .unwrap_or(0)
+        < 1
+    {
+        assert!(start.elapsed().as_secs() < 60, "no epoch finished");
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the run finished before it could be killed"
+    );
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let done = std::fs::read_to_string(&metrics).unwrap().lines().count();
+    assert!(done < 6, "killed after the last epoch");
+    let out = ae(&["train", "--resume", s(&part), "--data", s(&data), "--quiet"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read(full.join("model.safetensors")).unwrap(),
+        std::fs::read(part.join("model.safetensors")).unwrap(),
+        "resumed run ended at different weights"
+    );
+}
+
+#[test]
+fn demo_data_is_shipped() {
+    for f in [
+        "train-images-idx3-ubyte.gz",
+        "train-labels-idx1-ubyte.gz",
+        "t10k-images-idx3-ubyte.gz",
+        "t10k-labels-idx1-ubyte.gz",
+    ] {
+        assert!(repo_path("data/mnist").join(f).exists(), "{f}");
+    }
+}
