@@ -28,8 +28,12 @@ impl LabelColumn {
 
 /// Reads a numeric CSV file.
 pub fn read(path: &Path, label_column: Option<LabelColumn>) -> Result<Dataset> {
-    let bytes = crate::fsutil::read(path)?;
-    let text = String::from_utf8_lossy(&bytes);
+    parse(path, &crate::fsutil::read(path)?, label_column)
+}
+
+/// Parses numeric CSV bytes; `path` is used in errors only.
+pub fn parse(path: &Path, bytes: &[u8], label_column: Option<LabelColumn>) -> Result<Dataset> {
+    let text = String::from_utf8_lossy(bytes);
     let mut rows: Vec<Vec<f32>> = Vec::new();
     let mut width = None;
     for (lineno, line) in text.lines().enumerate() {

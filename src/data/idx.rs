@@ -8,7 +8,11 @@ use std::path::{Path, PathBuf};
 
 /// Reads a file, gunzipping when it starts with the gzip magic.
 pub fn read_maybe_gz(path: &Path) -> Result<Vec<u8>> {
-    let raw = crate::fsutil::read(path)?;
+    gunzip_if_gzipped(path, crate::fsutil::read(path)?)
+}
+
+/// Gunzips `raw` when it starts with the gzip magic; `path` is used in errors only.
+pub fn gunzip_if_gzipped(path: &Path, raw: Vec<u8>) -> Result<Vec<u8>> {
     if raw.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::new();
         flate2::read::GzDecoder::new(&raw[..])
