@@ -4,7 +4,7 @@
 use crate::error::{Error, Result};
 use crate::model::AutoencoderSpec;
 use crate::nn::{Activation, Init, OptimizerKind};
-use crate::objective::{CodePenalty, Corruption, Likelihood, Objective};
+use crate::objective::{CodeDistribution, CodePenalty, Corruption, Likelihood, Objective};
 use crate::train::{Schedule, TrainConfig};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -36,6 +36,9 @@ pub struct ModelSection {
     /// `uniform_fan_in`, `glorot` or `he`.
     #[serde(default = "default_init")]
     pub init: String,
+    /// `deterministic` or `gaussian` (a VAE: the encoder outputs mean and log-variance).
+    #[serde(default = "default_code_distribution")]
+    pub code_distribution: String,
 }
 
 /// `[train]`: the optimization.
@@ -69,6 +72,8 @@ pub struct TrainSection {
     /// Worker threads; 0 = all cores.
     pub threads: usize,
     pub drop_last: bool,
+    /// Weight of the KL term of a Gaussian code.
+    pub beta: f32,
 }
 
 impl Default for TrainSection {
@@ -92,6 +97,7 @@ impl Default for TrainSection {
             min_learning_rate: 0.0,
             threads: 0,
             drop_last: false,
+            beta: 1.0,
         }
     }
 }
@@ -142,6 +148,9 @@ fn default_output() -> String {
 }
 fn default_init() -> String {
     "uniform_fan_in".into()
+}
+fn default_code_distribution() -> String {
+    "deterministic".into()
 }
 
 impl RunConfig {
@@ -198,6 +207,16 @@ impl RunConfig {
                 )
             })?,
             tied: m.tied,
+            code_distribution: match m.code_distribution.as_str() {
+                "deterministic" => CodeDistribution::Deterministic,
+                "gaussian" => CodeDistribution::Gaussian,
+                other => return Err(Error::config(
+                    "model.code_distribution",
+                    format!(
+                        "unknown code distribution {other:?} (expected deterministic or gaussian)"
+                    ),
+                )),
+            },
             init: Init::parse(&m.init).ok_or_else(|| {
                 Error::config(
                     "model.init",

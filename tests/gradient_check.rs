@@ -5,6 +5,7 @@
 use autoencoder::linalg::{Cpu, Rng};
 use autoencoder::model::Autoencoder;
 use autoencoder::nn::{Activation, Init};
+use autoencoder::objective::CodeDistribution;
 use autoencoder::{AutoencoderSpec, CodePenalty, Likelihood, Matrix, Objective};
 
 fn batch(rows: usize, cols: usize, seed: u64) -> Matrix {
@@ -115,6 +116,7 @@ fn spec(act: Activation, code_act: Activation, output: Likelihood, tied: bool) -
         output,
         tied,
         init: Init::Glorot,
+        code_distribution: CodeDistribution::Deterministic,
     }
 }
 
@@ -235,4 +237,26 @@ fn a_wrong_gradient_is_caught() {
         (numeric - g[0] as f64).abs() > 1e-3,
         "weight decay gradient should differ"
     );
+}
+
+#[test]
+fn gaussian_code_through_the_reparameterized_path() {
+    for output in [Likelihood::Bernoulli, Likelihood::Gaussian] {
+        let mut s = spec(Activation::Tanh, Activation::Linear, output, false);
+        s.code_distribution = CodeDistribution::Gaussian;
+        for objective in [
+            Objective::plain(),
+            Objective {
+                beta: 0.3,
+                code_penalties: vec![CodePenalty::L1 { weight: 0.2 }],
+                ..Objective::plain()
+            },
+        ] {
+            let err = check(s.clone(), &objective);
+            assert!(
+                err < 2e-2,
+                "gaussian code {output:?} {objective:?}: relative error {err}"
+            );
+        }
+    }
 }

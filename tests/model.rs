@@ -21,6 +21,7 @@ fn linear_spec(d: usize, k: usize) -> AutoencoderSpec {
         output: Likelihood::Gaussian,
         tied: false,
         init: Init::Glorot,
+        code_distribution: Default::default(),
     }
 }
 

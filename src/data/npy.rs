@@ -100,10 +100,11 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Array> {
     }
     let shape_str =
         header_value(header, "shape").ok_or_else(|| Error::format(path, "header has no shape"))?;
-    let close = shape_str
-        .find(')')
-        .ok_or_else(|| Error::format(path, "malformed shape"))?;
-    let shape: Vec<usize> = shape_str[1..close]
+    let inner = shape_str
+        .strip_prefix('(')
+        .and_then(|rest| rest.find(')').map(|close| &rest[..close]))
+        .ok_or_else(|| Error::format(path, "malformed shape (expected a tuple)"))?;
+    let shape: Vec<usize> = inner
         .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
@@ -259,5 +260,15 @@ mod tests {
             .to_string();
         assert!(err.contains("x.npy") && err.contains("data bytes"), "{err}");
         assert!(parse(Path::new("x.npy"), b"hello world").is_err());
+    }
+
+    #[test]
+    fn fuzzer_found_shape_without_tuple_is_an_error() {
+        let header = "{'descr': '<f4', 'fortran_order': False, 'shape':)(1, 3), }";
+        let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+        bytes.extend((header.len() as u16).to_le_bytes());
+        bytes.extend(header.as_bytes());
+        let err = parse(Path::new("f.npy"), &bytes).unwrap_err().to_string();
+        assert!(err.contains("malformed shape"), "{err}");
     }
 }

@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::linalg::{Backend, Cpu, Matrix, Rng};
 use crate::nn::dense::Dense;
 use crate::nn::{Activation, Optimizer};
-use crate::objective::{weight_decay, Objective};
+use crate::objective::{stochastic_code, weight_decay, CodeDistribution, Objective};
 
 /// A named parameter tensor (row-major).
 #[derive(Clone, Debug, PartialEq)]
@@ -65,6 +65,9 @@ pub struct Workspace {
     pub grads: Vec<Vec<f32>>,
     grad_started: Vec<bool>,
     row_loss: Vec<f32>,
+    /// Sampled code `h` and its noise `ε` (Gaussian codes only).
+    code: Vec<f32>,
+    eps: Vec<f32>,
 }
 
 impl Autoencoder {
@@ -273,9 +276,42 @@ impl Autoencoder {
     }
 
     /// The code `h = f(x)` of each row of `x`.
+    /// For a Gaussian code, the mean `μ(x)`.
     pub fn encode(&self, x: &Matrix) -> Result<Matrix> {
         self.check_width(x, self.spec.input_size, "data")?;
-        Ok(self.run_layers(x, 0..self.encoder_len, false))
+        let out = self.run_layers(x, 0..self.encoder_len, false);
+        Ok(match self.spec.code_distribution {
+            CodeDistribution::Deterministic => out,
+            CodeDistribution::Gaussian => {
+                let k = self.spec.code_size;
+                let mut mean = Matrix::zeros(out.rows(), k);
+                for r in 0..out.rows() {
+                    mean.row_mut(r).copy_from_slice(&out.row(r)[..k]);
+                }
+                mean
+            }
+        })
+    }
+
+    /// Width of the sampled code, 0 for a deterministic one.
+    fn stochastic_code_width(&self) -> usize {
+        match self.spec.code_distribution {
+            CodeDistribution::Deterministic => 0,
+            CodeDistribution::Gaussian => self.spec.code_size,
+        }
+    }
+
+    /// Pre-activations of the output layer for `x` (through the mean code when stochastic).
+    fn output_preactivations(&self, x: &Matrix, apply_output_mean: bool) -> Result<Matrix> {
+        Ok(match self.spec.code_distribution {
+            CodeDistribution::Deterministic => {
+                self.run_layers(x, 0..self.layers.len(), apply_output_mean)
+            }
+            CodeDistribution::Gaussian => {
+                let h = self.encode(x)?;
+                self.run_layers(&h, self.encoder_len..self.layers.len(), apply_output_mean)
+            }
+        })
     }
 
     /// The reconstruction `r = g(h)` (the output distribution's mean) of each code.
@@ -287,13 +323,13 @@ impl Autoencoder {
     /// `g(f(x))`.
     pub fn reconstruct(&self, x: &Matrix) -> Result<Matrix> {
         self.check_width(x, self.spec.input_size, "data")?;
-        Ok(self.run_layers(x, 0..self.layers.len(), true))
+        self.output_preactivations(x, true)
     }
 
     /// Likelihood loss and squared error of the reconstructions of `x`.
     pub fn evaluate(&self, x: &Matrix) -> Result<Evaluation> {
         self.check_width(x, self.spec.input_size, "data")?;
-        let z = self.run_layers(x, 0..self.layers.len(), false);
+        let z = self.output_preactivations(x, false)?;
         let mut row_loss = vec![0.0f32; x.rows()];
         self.spec
             .output
@@ -345,6 +381,8 @@ impl Autoencoder {
                 .collect(),
             grad_started: vec![false; self.tensors.len()],
             row_loss: vec![0.0; max_rows],
+            code: vec![0.0; max_rows * self.stochastic_code_width()],
+            eps: vec![0.0; max_rows * self.stochastic_code_width()],
         }
     }
 
@@ -386,7 +424,9 @@ impl Autoencoder {
             false
         };
 
-        // forward: h = f(x̃), z = pre-activation of g(h)
+        // forward: h = f(x̃) (sampled when the code is Gaussian), z = pre-activation of g(h)
+        let k_sampled = self.stochastic_code_width();
+        let mut kl_sum = 0.0f64;
         for l in 0..n_layers {
             let p = self.layers[l];
             let (before, after) = ws.acts.split_at_mut(l);
@@ -396,6 +436,15 @@ impl Autoencoder {
                 } else {
                     x
                 }
+            } else if l == self.encoder_len && k_sampled > 0 {
+                kl_sum = stochastic_code::sample_forward(
+                    &before[l - 1][..rows * 2 * k_sampled],
+                    k_sampled,
+                    &mut ws.code[..rows * k_sampled],
+                    &mut ws.eps[..rows * k_sampled],
+                    rng,
+                );
+                &ws.code[..rows * k_sampled]
             } else {
                 &before[l - 1][..rows * p.inputs]
             };
@@ -426,6 +475,7 @@ impl Autoencoder {
             },
         );
         let mut loss = ws.row_loss[..rows].iter().map(|v| *v as f64).sum::<f64>() / rows as f64;
+        loss += objective.beta as f64 * kl_sum / rows as f64;
 
         // parameter penalties write first, so the backward pass adds to them
         ws.grad_started.iter_mut().for_each(|s| *s = false);
@@ -457,6 +507,8 @@ impl Autoencoder {
                 } else {
                     x
                 }
+            } else if l == self.encoder_len && k_sampled > 0 {
+                &ws.code[..rows * k_sampled]
             } else {
                 &ws.acts[l - 1][..rows * p.inputs]
             };
@@ -496,6 +548,24 @@ impl Autoencoder {
                     *lr,
                     threads,
                 );
+            }
+            if l > 0 && l == self.encoder_len && k_sampled > 0 {
+                // Ω(h) at the sampled code, then back through h = μ + σ ε and the KL term
+                let n = rows * k_sampled;
+                for pen in &objective.code_penalties {
+                    loss += pen.value_and_grad(&ws.code[..n], rows, k_sampled, &mut spare[..n]);
+                }
+                let stats = &ws.acts[l - 1][..2 * n];
+                stochastic_code::sample_backward(
+                    stats,
+                    k_sampled,
+                    &spare[..n],
+                    &ws.eps[..n],
+                    objective.beta,
+                    rows,
+                    &mut delta[..2 * n],
+                );
+                continue; // the encoder's last layer is linear: `delta` is already ∂/∂z there
             }
             if l > 0 {
                 let below = self.layers[l - 1];

@@ -3,7 +3,7 @@
 
 use crate::error::{Error, Result};
 use crate::nn::{Activation, Init};
-use crate::objective::Likelihood;
+use crate::objective::{CodeDistribution, Likelihood};
 use serde::{Deserialize, Serialize};
 
 /// The shape and parts of an autoencoder.
@@ -28,6 +28,9 @@ pub struct AutoencoderSpec {
     pub tied: bool,
     /// Weight initialization.
     pub init: Init,
+    /// Deterministic code, or a Gaussian one (VAE) whose encoder outputs `[μ, log σ²]`.
+    #[serde(default)]
+    pub code_distribution: CodeDistribution,
 }
 
 impl AutoencoderSpec {
@@ -49,6 +52,7 @@ impl AutoencoderSpec {
             output,
             tied: false,
             init: Init::UniformFanIn,
+            code_distribution: CodeDistribution::Deterministic,
         }
     }
 
@@ -65,6 +69,20 @@ impl AutoencoderSpec {
                 "model.layers",
                 "every layer needs at least 1 unit",
             ));
+        }
+        if self.code_distribution == CodeDistribution::Gaussian {
+            if self.code_activation != Activation::Linear {
+                return Err(Error::config(
+                    "model.code_activation",
+                    "a gaussian code's encoder outputs mean and log-variance: use code_activation = \"linear\"",
+                ));
+            }
+            if self.tied {
+                return Err(Error::config(
+                    "model.tied",
+                    "tied weights need a deterministic code",
+                ));
+            }
         }
         if let Some(dec) = &self.decoder_layers {
             if dec.contains(&0) {
@@ -94,11 +112,15 @@ impl AutoencoderSpec {
             .unwrap_or_else(|| self.mirrored_decoder())
     }
 
-    /// Widths from input to code: `[input, hidden…, code]`.
+    /// Widths from input to the encoder's output: `[input, hidden…, code]` (`2·code` for a
+    /// Gaussian code: mean and log-variance).
     pub fn encoder_widths(&self) -> Vec<usize> {
         let mut w = vec![self.input_size];
         w.extend(&self.encoder_layers);
-        w.push(self.code_size);
+        w.push(match self.code_distribution {
+            CodeDistribution::Deterministic => self.code_size,
+            CodeDistribution::Gaussian => 2 * self.code_size,
+        });
         w
     }
 

@@ -11,16 +11,18 @@
 pub mod corruption;
 pub mod likelihood;
 pub mod sparsity;
+pub mod stochastic_code;
 pub mod weight_decay;
 
 pub use corruption::Corruption;
 pub use likelihood::Likelihood;
 pub use sparsity::CodePenalty;
+pub use stochastic_code::CodeDistribution;
 
 use serde::{Deserialize, Serialize};
 
 /// The parts of the objective beyond the likelihood (which the model's spec fixes).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Objective {
     /// `C(x̃ | x)`; `None` trains on clean inputs.
     pub corruption: Option<Corruption>,
@@ -28,6 +30,19 @@ pub struct Objective {
     pub code_penalties: Vec<CodePenalty>,
     /// `λ` of weight decay on all weight matrices; 0 disables it.
     pub weight_decay: f32,
+    /// Weight `β` of the KL term of a Gaussian code (1 = the ELBO).
+    pub beta: f32,
+}
+
+impl Default for Objective {
+    fn default() -> Self {
+        Objective {
+            corruption: None,
+            code_penalties: Vec::new(),
+            weight_decay: 0.0,
+            beta: 1.0,
+        }
+    }
 }
 
 impl Objective {
