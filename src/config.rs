@@ -74,6 +74,12 @@ pub struct TrainSection {
     pub drop_last: bool,
     /// Weight of the KL term of a Gaussian code.
     pub beta: f32,
+    /// Importance samples k for a Gaussian code: 1 = ELBO, k > 1 = IWAE bound.
+    pub importance_samples: usize,
+    /// Epochs of linear KL warm-up.
+    pub kl_warmup_epochs: usize,
+    /// `none` or `dynamic` (resample Bernoulli pixels every time an example is used).
+    pub binarize: String,
 }
 
 impl Default for TrainSection {
@@ -98,6 +104,9 @@ impl Default for TrainSection {
             threads: 0,
             drop_last: false,
             beta: 1.0,
+            importance_samples: 1,
+            kl_warmup_epochs: 0,
+            binarize: "none".into(),
         }
     }
 }
@@ -210,12 +219,14 @@ impl RunConfig {
             code_distribution: match m.code_distribution.as_str() {
                 "deterministic" => CodeDistribution::Deterministic,
                 "gaussian" => CodeDistribution::Gaussian,
-                other => return Err(Error::config(
-                    "model.code_distribution",
-                    format!(
+                other => {
+                    return Err(Error::config(
+                        "model.code_distribution",
+                        format!(
                         "unknown code distribution {other:?} (expected deterministic or gaussian)"
                     ),
-                )),
+                    ))
+                }
             },
             init: Init::parse(&m.init).ok_or_else(|| {
                 Error::config(
@@ -317,8 +328,35 @@ impl RunConfig {
                 })
             }
         };
+        if !(t.beta >= 0.0 && t.beta.is_finite()) {
+            return Err(Error::config("train.beta", "must be ≥ 0"));
+        }
+        if t.importance_samples == 0 {
+            return Err(Error::config(
+                "train.importance_samples",
+                "must be at least 1",
+            ));
+        }
+        if t.importance_samples > 1 && t.beta != 1.0 {
+            return Err(Error::config(
+                "train.beta",
+                "the importance-weighted bound (importance_samples > 1) needs beta = 1",
+            ));
+        }
+        let dynamic_binarization = match t.binarize.as_str() {
+            "none" => false,
+            "dynamic" => true,
+            other => {
+                return Err(Error::config(
+                    "train.binarize",
+                    format!("unknown binarization {other:?} (expected none or dynamic)"),
+                ))
+            }
+        };
         let mut objective = Objective {
             corruption,
+            beta: t.beta,
+            importance_samples: t.importance_samples,
             ..Objective::plain()
         };
         for (i, r) in self.regularizer.iter().enumerate() {
@@ -379,6 +417,8 @@ impl RunConfig {
             threads: t.threads,
             drop_last: t.drop_last,
             objective,
+            dynamic_binarization,
+            kl_warmup_epochs: t.kl_warmup_epochs,
         };
         config.validate()?;
         Ok(config)

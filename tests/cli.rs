@@ -356,7 +356,10 @@ fn resume_after_kill_matches_an_uninterrupted_run() {
     let done = std::fs::read_to_string(&metrics).unwrap().lines().count();
     assert!(done < 6, "killed after the last epoch");
     // whatever the kill interrupted, the last saved model is whole
-    assert!(autoencoder::model::persist::load_model(&part).is_ok(), "kill -9 left a damaged model");
+    assert!(
+        autoencoder::model::persist::load_model(&part).is_ok(),
+        "kill -9 left a damaged model"
+    );
     let out = ae(&["train", "--resume", s(&part), "--data", s(&data), "--quiet"]);
     assert!(
         out.status.success(),

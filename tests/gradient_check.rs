@@ -37,7 +37,7 @@ fn check(spec: AutoencoderSpec, objective: &Objective) -> f64 {
             .expect("a seed away from ReLU kinks")
     };
     let mut model = Autoencoder::new(spec, seed).unwrap();
-    let mut ws = model.workspace(5);
+    let mut ws = model.workspace_with_samples(5, objective.importance_samples);
     let backend = Cpu::new(1);
     let mut rng = Rng::new(0);
     model
@@ -258,5 +258,24 @@ fn gaussian_code_through_the_reparameterized_path() {
                 "gaussian code {output:?} {objective:?}: relative error {err}"
             );
         }
+    }
+}
+
+#[test]
+fn importance_weighted_bound() {
+    let mut s = spec(
+        Activation::Tanh,
+        Activation::Linear,
+        Likelihood::Bernoulli,
+        false,
+    );
+    s.code_distribution = CodeDistribution::Gaussian;
+    for k in [2, 5] {
+        let objective = Objective {
+            importance_samples: k,
+            ..Objective::plain()
+        };
+        let err = check(s.clone(), &objective);
+        assert!(err < 2e-2, "IWAE k={k}: relative error {err}");
     }
 }

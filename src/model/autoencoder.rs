@@ -38,7 +38,7 @@ pub struct Autoencoder {
     tensors: Vec<Tensor>,
     layers: Vec<LayerPlan>,
     /// Number of encoder layers; layer `encoder_len - 1` outputs the code.
-    encoder_len: usize,
+    pub(crate) encoder_len: usize,
 }
 
 /// Reconstruction quality on a data set.
@@ -57,6 +57,7 @@ pub struct Evaluation {
 #[derive(Debug)]
 pub struct Workspace {
     max_rows: usize,
+    samples: usize,
     input: Vec<f32>,
     acts: Vec<Vec<f32>>,
     delta_a: Vec<f32>,
@@ -68,6 +69,10 @@ pub struct Workspace {
     /// Sampled code `h` and its noise `ε` (Gaussian codes only).
     code: Vec<f32>,
     eps: Vec<f32>,
+    /// Per sample `log p(h) − log q(h|x)`, then its normalized importance weight over rows.
+    log_ratio: Vec<f32>,
+    /// `x` repeated once per importance sample.
+    x_repeated: Vec<f32>,
 }
 
 impl Autoencoder {
@@ -198,6 +203,11 @@ impl Autoencoder {
         Ok(model)
     }
 
+    /// Number of dense layers (encoder then decoder).
+    pub fn layer_count(&self) -> usize {
+        self.layers.len()
+    }
+
     /// The spec this model was built from.
     pub fn spec(&self) -> &AutoencoderSpec {
         &self.spec
@@ -237,7 +247,7 @@ impl Autoencoder {
     }
 
     /// Runs layers `range` on `x` in chunks; the last layer's output is post-processed by `finish`.
-    fn run_layers(
+    pub(crate) fn run_layers(
         &self,
         x: &Matrix,
         range: std::ops::Range<usize>,
@@ -358,44 +368,75 @@ impl Autoencoder {
 
     /// Workspace for batches of up to `max_rows` rows.
     pub fn workspace(&self, max_rows: usize) -> Workspace {
-        let max_width = self
+        self.workspace_with_samples(max_rows, 1)
+    }
+
+    /// Workspace for batches of up to `max_rows` rows with up to `samples` importance samples
+    /// per example (Gaussian codes).
+    pub fn workspace_with_samples(&self, max_rows: usize, samples: usize) -> Workspace {
+        let samples = samples.max(1);
+        let k = self.stochastic_code_width();
+        let dec_rows = if k > 0 { max_rows * samples } else { max_rows };
+        let rows_of = |l: usize| {
+            if l >= self.encoder_len {
+                dec_rows
+            } else {
+                max_rows
+            }
+        };
+        let max_len = self
             .layers
             .iter()
-            .map(|l| l.outputs.max(l.inputs))
+            .enumerate()
+            .map(|(l, p)| rows_of(l) * p.outputs.max(p.inputs))
             .max()
             .unwrap_or(0);
         Workspace {
             max_rows,
+            samples: if k > 0 { samples } else { 1 },
             input: vec![0.0; max_rows * self.spec.input_size],
             acts: self
                 .layers
                 .iter()
-                .map(|l| vec![0.0; max_rows * l.outputs])
+                .enumerate()
+                .map(|(l, p)| vec![0.0; rows_of(l) * p.outputs])
                 .collect(),
-            delta_a: vec![0.0; max_rows * max_width],
-            delta_b: vec![0.0; max_rows * max_width],
+            delta_a: vec![0.0; max_len],
+            delta_b: vec![0.0; max_len],
             grads: self
                 .tensors
                 .iter()
                 .map(|t| vec![0.0; t.data.len()])
                 .collect(),
             grad_started: vec![false; self.tensors.len()],
-            row_loss: vec![0.0; max_rows],
-            code: vec![0.0; max_rows * self.stochastic_code_width()],
-            eps: vec![0.0; max_rows * self.stochastic_code_width()],
+            row_loss: vec![0.0; dec_rows],
+            code: vec![0.0; dec_rows * k],
+            eps: vec![0.0; dec_rows * k],
+            log_ratio: vec![0.0; if k > 0 && samples > 1 { dec_rows } else { 0 }],
+            x_repeated: vec![
+                0.0;
+                if k > 0 && samples > 1 {
+                    dec_rows * self.spec.input_size
+                } else {
+                    0
+                }
+            ],
         }
     }
 
     /// The objective `L(x, g(f(C(x)))) + Ω` on `batch` (mean over rows), without updating.
     /// With a corruption, `rng` draws it.
     pub fn loss(&mut self, batch: &Matrix, objective: &Objective, rng: &mut Rng) -> Result<f64> {
-        let mut ws = self.workspace(batch.rows());
+        let mut ws = self.workspace_with_samples(batch.rows(), objective.importance_samples);
         self.train_step(&Cpu::new(0), &mut ws, batch, objective, rng, None)
     }
 
     /// One step: forward, objective, backward; gradients land in `ws.grads`. With an optimizer,
     /// each tensor is updated as soon as its gradient is final (while it is still in cache).
     /// Returns the batch objective (mean over rows, plus penalties).
+    ///
+    /// With a Gaussian code and `objective.importance_samples = k > 1` the objective is the
+    /// importance-weighted bound (IWAE): the decoder runs on `k` samples per example.
     pub fn train_step(
         &mut self,
         backend: &dyn Backend,
@@ -407,14 +448,30 @@ impl Autoencoder {
     ) -> Result<f64> {
         self.check_width(batch, self.spec.input_size, "batch")?;
         let rows = batch.rows();
-        if rows == 0 || rows > ws.max_rows {
+        let k_code = self.stochastic_code_width();
+        let samples = if k_code > 0 {
+            objective.importance_samples.max(1)
+        } else {
+            1
+        };
+        if rows == 0 || rows > ws.max_rows || samples > ws.samples {
             return Err(Error::Invalid(format!(
-                "batch of {rows} rows does not fit a workspace of {}",
-                ws.max_rows
+                "batch of {rows} rows × {samples} samples does not fit a workspace of {} × {}",
+                ws.max_rows, ws.samples
             )));
         }
+        let importance_weighted = samples > 1;
+        let decoder_rows = rows * samples;
+        let layer_rows = |l: usize| {
+            if l >= self.encoder_len {
+                decoder_rows
+            } else {
+                rows
+            }
+        };
         let n_layers = self.layers.len();
         let x = batch.as_slice();
+        let d = self.spec.input_size;
 
         // C(x̃ | x)
         let corrupted = if let Some(c) = &objective.corruption {
@@ -425,7 +482,6 @@ impl Autoencoder {
         };
 
         // forward: h = f(x̃) (sampled when the code is Gaussian), z = pre-activation of g(h)
-        let k_sampled = self.stochastic_code_width();
         let mut kl_sum = 0.0f64;
         for l in 0..n_layers {
             let p = self.layers[l];
@@ -436,24 +492,35 @@ impl Autoencoder {
                 } else {
                     x
                 }
-            } else if l == self.encoder_len && k_sampled > 0 {
-                kl_sum = stochastic_code::sample_forward(
-                    &before[l - 1][..rows * 2 * k_sampled],
-                    k_sampled,
-                    &mut ws.code[..rows * k_sampled],
-                    &mut ws.eps[..rows * k_sampled],
-                    rng,
+            } else if l == self.encoder_len && k_code > 0 {
+                let stats = &before[l - 1][..rows * 2 * k_code];
+                let (code, eps) = (
+                    &mut ws.code[..decoder_rows * k_code],
+                    &mut ws.eps[..decoder_rows * k_code],
                 );
-                &ws.code[..rows * k_sampled]
+                if importance_weighted {
+                    stochastic_code::sample_forward_importance(
+                        stats,
+                        k_code,
+                        samples,
+                        code,
+                        eps,
+                        &mut ws.log_ratio[..decoder_rows],
+                        rng,
+                    );
+                } else {
+                    kl_sum = stochastic_code::sample_forward(stats, k_code, code, eps, rng);
+                }
+                &ws.code[..decoder_rows * k_code]
             } else {
-                &before[l - 1][..rows * p.inputs]
+                &before[l - 1][..layer_rows(l) * p.inputs]
             };
             self.dense(l).forward(
                 backend,
                 input,
-                rows,
+                layer_rows(l),
                 p.activation,
-                &mut after[0][..rows * p.outputs],
+                &mut after[0][..layer_rows(l) * p.outputs],
             );
         }
 
@@ -462,20 +529,58 @@ impl Autoencoder {
         let width = out.outputs;
         let mut delta = std::mem::take(&mut ws.delta_a);
         let mut spare = std::mem::take(&mut ws.delta_b);
-        delta[..rows * width].copy_from_slice(&ws.acts[n_layers - 1][..rows * width]);
-        let scale = 1.0 / rows as f32;
+        delta[..decoder_rows * width]
+            .copy_from_slice(&ws.acts[n_layers - 1][..decoder_rows * width]);
+        let target: &[f32] = if importance_weighted {
+            for (r, dst) in ws.x_repeated[..decoder_rows * d]
+                .chunks_exact_mut(d)
+                .enumerate()
+            {
+                dst.copy_from_slice(&x[(r / samples) * d..(r / samples + 1) * d]);
+            }
+            &ws.x_repeated[..decoder_rows * d]
+        } else {
+            x
+        };
+        let scale = if importance_weighted {
+            1.0
+        } else {
+            1.0 / rows as f32
+        };
         let likelihood = self.spec.output;
         backend.for_row_chunks(
-            &mut delta[..rows * width],
+            &mut delta[..decoder_rows * width],
             width,
-            &mut ws.row_loss[..rows],
+            &mut ws.row_loss[..decoder_rows],
             &|first, zc, lc| {
-                let xc = &x[first * width..first * width + zc.len()];
+                let xc = &target[first * width..first * width + zc.len()];
                 likelihood.loss_and_grad_in_place(zc, xc, scale, lc);
             },
         );
-        let mut loss = ws.row_loss[..rows].iter().map(|v| *v as f64).sum::<f64>() / rows as f64;
-        loss += objective.beta as f64 * kl_sum / rows as f64;
+        let mut loss = if importance_weighted {
+            // −log (1/k Σ_s w_s) per example; each sample's gradient is weighted by w̃_s / rows
+            let weights = &mut ws.log_ratio[..decoder_rows];
+            let bound =
+                stochastic_code::importance_weights(&ws.row_loss[..decoder_rows], weights, samples);
+            let inv_rows = 1.0 / rows as f32;
+            weights.iter_mut().for_each(|w| *w *= inv_rows);
+            let weights = &ws.log_ratio[..decoder_rows];
+            backend.for_row_chunks(
+                &mut delta[..decoder_rows * width],
+                width,
+                &mut [],
+                &|first, g, _| {
+                    for (r, row) in g.chunks_exact_mut(width).enumerate() {
+                        let w = weights[first + r];
+                        row.iter_mut().for_each(|v| *v *= w);
+                    }
+                },
+            );
+            bound / rows as f64
+        } else {
+            ws.row_loss[..rows].iter().map(|v| *v as f64).sum::<f64>() / rows as f64
+                + objective.beta as f64 * kl_sum / rows as f64
+        };
 
         // parameter penalties write first, so the backward pass adds to them
         ws.grad_started.iter_mut().for_each(|s| *s = false);
@@ -501,29 +606,30 @@ impl Autoencoder {
         // backward, top layer first; `delta` holds ∂/∂z of layer l
         for l in (0..n_layers).rev() {
             let p = self.layers[l];
+            let lrows = layer_rows(l);
             let input: &[f32] = if l == 0 {
                 if corrupted {
                     &ws.input[..x.len()]
                 } else {
                     x
                 }
-            } else if l == self.encoder_len && k_sampled > 0 {
-                &ws.code[..rows * k_sampled]
+            } else if l == self.encoder_len && k_code > 0 {
+                &ws.code[..decoder_rows * k_code]
             } else {
-                &ws.acts[l - 1][..rows * p.inputs]
+                &ws.acts[l - 1][..lrows * p.inputs]
             };
             let accumulate_w = ws.grad_started[p.weight];
             let (wg, bg) = two_mut(&mut ws.grads, p.weight, p.bias);
             let input_grad = if l > 0 {
-                Some(&mut spare[..rows * p.inputs])
+                Some(&mut spare[..lrows * p.inputs])
             } else {
                 None
             };
             self.dense(l).backward(
                 backend,
                 input,
-                rows,
-                &delta[..rows * p.outputs],
+                lrows,
+                &delta[..lrows * p.outputs],
                 wg,
                 bg,
                 accumulate_w,
@@ -549,27 +655,43 @@ impl Autoencoder {
                     threads,
                 );
             }
-            if l > 0 && l == self.encoder_len && k_sampled > 0 {
+            if l > 0 && l == self.encoder_len && k_code > 0 {
                 // Ω(h) at the sampled code, then back through h = μ + σ ε and the KL term
-                let n = rows * k_sampled;
+                let n = decoder_rows * k_code;
                 for pen in &objective.code_penalties {
-                    loss += pen.value_and_grad(&ws.code[..n], rows, k_sampled, &mut spare[..n]);
+                    loss +=
+                        pen.value_and_grad(&ws.code[..n], decoder_rows, k_code, &mut spare[..n]);
                 }
-                let stats = &ws.acts[l - 1][..2 * n];
-                stochastic_code::sample_backward(
-                    stats,
-                    k_sampled,
-                    &spare[..n],
-                    &ws.eps[..n],
-                    objective.beta,
-                    rows,
-                    &mut delta[..2 * n],
-                );
+                let stats = &ws.acts[l - 1][..rows * 2 * k_code];
+                let stats_grad = &mut delta[..rows * 2 * k_code];
+                if importance_weighted {
+                    let weights = &ws.log_ratio[..decoder_rows];
+                    stochastic_code::sample_backward_importance(
+                        stats,
+                        k_code,
+                        samples,
+                        &ws.code[..n],
+                        &spare[..n],
+                        &ws.eps[..n],
+                        weights,
+                        stats_grad,
+                    );
+                } else {
+                    stochastic_code::sample_backward(
+                        stats,
+                        k_code,
+                        &spare[..n],
+                        &ws.eps[..n],
+                        objective.beta,
+                        rows,
+                        stats_grad,
+                    );
+                }
                 continue; // the encoder's last layer is linear: `delta` is already ∂/∂z there
             }
             if l > 0 {
                 let below = self.layers[l - 1];
-                let n = rows * below.outputs;
+                let n = lrows * below.outputs;
                 let outputs = &ws.acts[l - 1][..n];
                 if l == self.encoder_len {
                     // Ω(h): code penalties add their gradient at h

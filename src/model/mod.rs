@@ -1,8 +1,10 @@
 //! The autoencoder model: its spec, its network, encode/decode/reconstruct, and persistence.
 
 pub mod autoencoder;
+pub mod likelihood_bounds;
 pub mod persist;
 pub mod spec;
 
 pub use autoencoder::{Autoencoder, Evaluation, Tensor, Workspace};
+pub use likelihood_bounds::LikelihoodBounds;
 pub use spec::AutoencoderSpec;

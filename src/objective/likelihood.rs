@@ -123,30 +123,43 @@ lane_sum_kernel! {
     }
 }
 
-lane_sum_kernel! {
-    /// `Σ softplus(z) − x·z`, leaving `z` unchanged.
-    fn bernoulli_loss_only(z: &mut [f32], x: &[f32], scale: f32) |zi, xi| {
-        let v = *zi;
-        v.max(0.0) - xi * v + fastmath::ln(1.0 + fastmath::exp(-v.abs()))
+macro_rules! lane_sum_loss {
+    ($(#[$m:meta])* fn $name:ident(z: &[f32], x: &[f32]) |$zi:ident, $xi:ident| $term:block) => {
+        simd_dispatch! {
+            $(#[$m])*
+            fn $name(z: &[f32], x: &[f32]) -> f32 {
+                let mut acc = [0.0f32; LANES];
+                let mut z_chunks = z.chunks_exact(LANES);
+                let mut x_chunks = x.chunks_exact(LANES);
+                for (zc, xc) in (&mut z_chunks).zip(&mut x_chunks) {
+                    for k in 0..LANES {
+                        let ($zi, $xi) = (zc[k], xc[k]);
+                        acc[k] += $term;
+                    }
+                }
+                for ($zi, $xi) in z_chunks.remainder().iter().zip(x_chunks.remainder()) {
+                    let ($zi, $xi) = (*$zi, *$xi);
+                    acc[0] += $term;
+                }
+                acc.iter().sum()
+            }
+        }
+    };
+}
+
+lane_sum_loss! {
+    /// `Σ softplus(z) − x·z`.
+    fn bernoulli_loss(z: &[f32], x: &[f32]) |zi, xi| {
+        zi.max(0.0) - xi * zi + fastmath::ln(1.0 + fastmath::exp(-zi.abs()))
     }
 }
 
-lane_sum_kernel! {
-    /// `Σ ½(z − x)²`, leaving `z` unchanged.
-    fn gaussian_loss_only(z: &mut [f32], x: &[f32], scale: f32) |zi, xi| {
-        let d = *zi - xi;
+lane_sum_loss! {
+    /// `Σ ½(z − x)²`.
+    fn gaussian_loss(z: &[f32], x: &[f32]) |zi, xi| {
+        let d = zi - xi;
         0.5 * d * d
     }
-}
-
-fn bernoulli_loss(z: &[f32], x: &[f32]) -> f32 {
-    let mut copy = z.to_vec();
-    bernoulli_loss_only(&mut copy, x, 1.0)
-}
-
-fn gaussian_loss(z: &[f32], x: &[f32]) -> f32 {
-    let mut copy = z.to_vec();
-    gaussian_loss_only(&mut copy, x, 1.0)
 }
 
 #[cfg(test)]

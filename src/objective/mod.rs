@@ -32,6 +32,9 @@ pub struct Objective {
     pub weight_decay: f32,
     /// Weight `β` of the KL term of a Gaussian code (1 = the ELBO).
     pub beta: f32,
+    /// Importance samples `k` per example for a Gaussian code: 1 = the ELBO with analytic KL,
+    /// `k > 1` = the IWAE bound (β is then 1).
+    pub importance_samples: usize,
 }
 
 impl Default for Objective {
@@ -41,6 +44,7 @@ impl Default for Objective {
             code_penalties: Vec::new(),
             weight_decay: 0.0,
             beta: 1.0,
+            importance_samples: 1,
         }
     }
 }

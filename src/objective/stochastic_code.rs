@@ -74,6 +74,95 @@ pub fn sample_backward(
     }
 }
 
+/// Samples `samples` codes per row (rows × samples × k, sample-major within a row) and writes
+/// each sample's `log p(h) − log q(h|x)` (the Gaussian constants cancel).
+pub fn sample_forward_importance(
+    stats: &[f32],
+    k: usize,
+    samples: usize,
+    code: &mut [f32],
+    eps: &mut [f32],
+    log_ratio: &mut [f32],
+    rng: &mut Rng,
+) {
+    let mut r = 0;
+    for s in stats.chunks_exact(2 * k) {
+        let (mu, log_var) = s.split_at(k);
+        for _ in 0..samples {
+            let (h, e) = (&mut code[r * k..(r + 1) * k], &mut eps[r * k..(r + 1) * k]);
+            let mut ratio = 0.0f32;
+            for j in 0..k {
+                let sigma = fastmath::exp(0.5 * log_var[j]);
+                e[j] = rng.normal();
+                h[j] = mu[j] + sigma * e[j];
+                ratio += -0.5 * h[j] * h[j] + 0.5 * e[j] * e[j] + 0.5 * log_var[j];
+            }
+            log_ratio[r] = ratio;
+            r += 1;
+        }
+    }
+}
+
+/// Turns per-sample `log p(h) − log q(h|x)` (in `weights`) and `−log p(x|h)` (`row_loss`) into
+/// normalized importance weights `w̃_s` (in place) and returns Σ over examples of
+/// `−log (1/k Σ_s w_s)`.
+pub fn importance_weights(row_loss: &[f32], weights: &mut [f32], samples: usize) -> f64 {
+    let mut total = 0.0f64;
+    for (w, l) in weights
+        .chunks_exact_mut(samples)
+        .zip(row_loss.chunks_exact(samples))
+    {
+        let log_w: Vec<f64> = w
+            .iter()
+            .zip(l)
+            .map(|(r, l)| *r as f64 - *l as f64)
+            .collect();
+        let max = log_w.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+        let lse = max + log_w.iter().map(|v| (v - max).exp()).sum::<f64>().ln();
+        total -= lse - (samples as f64).ln();
+        for (wi, lw) in w.iter_mut().zip(&log_w) {
+            *wi = (lw - lse).exp() as f32;
+        }
+    }
+    total
+}
+
+/// Backward of the IWAE bound through the samples: `code_grad` is `∂/∂h` of the weighted
+/// decoder losses (weights already applied); `weights` are `w̃_s / rows`.
+#[allow(clippy::too_many_arguments)]
+pub fn sample_backward_importance(
+    stats: &[f32],
+    k: usize,
+    samples: usize,
+    code: &[f32],
+    code_grad: &[f32],
+    eps: &[f32],
+    weights: &[f32],
+    stats_grad: &mut [f32],
+) {
+    for (i, (s, g)) in stats
+        .chunks_exact(2 * k)
+        .zip(stats_grad.chunks_exact_mut(2 * k))
+        .enumerate()
+    {
+        let log_var = &s[k..];
+        let (g_mu, g_lv) = g.split_at_mut(k);
+        g_mu.fill(0.0);
+        g_lv.fill(0.0);
+        for smp in 0..samples {
+            let r = i * samples + smp;
+            let w = weights[r];
+            for j in 0..k {
+                // −log p(h) = ½h² adds w·h at h; log q adds −½·w directly at log σ²
+                let dh = code_grad[r * k + j] + w * code[r * k + j];
+                let sigma = fastmath::exp(0.5 * log_var[j]);
+                g_mu[j] += dh;
+                g_lv[j] += 0.5 * dh * eps[r * k + j] * sigma - 0.5 * w;
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -38,6 +38,11 @@ pub struct TrainConfig {
     pub drop_last: bool,
     /// Corruption and penalties: the objective's parts beyond the likelihood.
     pub objective: Objective,
+    /// Resample each example as Bernoulli pixels (`x̃ ~ Bernoulli(x)`) every time it is used
+    /// (dynamic binarization, for likelihoods of binarized MNIST).
+    pub dynamic_binarization: bool,
+    /// Epochs over which the KL weight of a Gaussian code rises linearly from 0 to `β`.
+    pub kl_warmup_epochs: usize,
 }
 
 impl Default for TrainConfig {
@@ -54,6 +59,8 @@ impl Default for TrainConfig {
             threads: 0,
             drop_last: false,
             objective: Objective::plain(),
+            dynamic_binarization: false,
+            kl_warmup_epochs: 0,
         }
     }
 }
@@ -219,7 +226,8 @@ fn fit_on_pool(
     let backend = Cpu::new(0);
     let n = train.rows();
     let batch_size = config.batch_size.min(n);
-    let mut ws = model.workspace(batch_size);
+    let mut ws = model.workspace_with_samples(batch_size, config.objective.importance_samples);
+    let mut objective = config.objective.clone();
     let mut batch = Matrix::zeros(batch_size, train.cols());
     let mut order: Vec<usize> = (0..n).collect();
     let mut stop = StopReason::Completed;
@@ -229,6 +237,10 @@ fn fit_on_pool(
             config
                 .schedule
                 .learning_rate(config.learning_rate, state.epochs_done, config.epochs);
+        if config.kl_warmup_epochs > 0 {
+            let ramp = (state.epochs_done as f32 / config.kl_warmup_epochs as f32).min(1.0);
+            objective.beta = config.objective.beta * ramp;
+        }
         let last_good = model.tensors().to_vec();
         let start = Instant::now();
         order.iter_mut().enumerate().for_each(|(i, o)| *o = i);
@@ -245,11 +257,16 @@ fn fit_on_pool(
             for (dst, &src) in rows.iter().enumerate() {
                 batch.row_mut(dst).copy_from_slice(train.row(src));
             }
+            if config.dynamic_binarization {
+                for v in batch.as_mut_slice() {
+                    *v = if state.rng.uniform() < *v { 1.0 } else { 0.0 };
+                }
+            }
             let step = model.train_step(
                 &backend,
                 &mut ws,
                 &batch,
-                &config.objective,
+                &objective,
                 &mut state.rng,
                 Some((&mut state.optimizer, lr)),
             );
