@@ -15,6 +15,13 @@ pub struct Args {
     /// CSV label column (N or last), excluded from the features.
     #[arg(long)]
     label_column: Option<String>,
+    /// For Gaussian-code models: importance samples per example for the likelihood estimate
+    /// (adds negative_elbo_per_example and nll_per_example; 5000 as in Burda et al.).
+    #[arg(long)]
+    importance_samples: Option<usize>,
+    /// Seed of the importance samples.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
@@ -27,6 +34,16 @@ pub fn run(args: Args) -> Result<()> {
         .evaluate(&data.features)
         .map_err(|e| autoencoder::Error::format(&args.data, e.to_string()))?;
     let bernoulli = model.spec().output == Likelihood::Bernoulli;
+    let bounds = match args.importance_samples {
+        Some(k) => Some(
+            model
+                .likelihood_bounds(&data.features, k, args.seed)
+                .map_err(|e| {
+                    autoencoder::Error::Invalid(format!("{}: {e}", args.model.display()))
+                })?,
+        ),
+        None => None,
+    };
     if args.json {
         let mut v = serde_json::json!({
             "examples": e.examples,
@@ -35,6 +52,11 @@ pub fn run(args: Args) -> Result<()> {
         });
         if bernoulli {
             v["cross_entropy_per_example"] = e.loss_per_example.into();
+        }
+        if let Some(b) = &bounds {
+            v["importance_samples"] = b.samples.into();
+            v["negative_elbo_per_example"] = b.negative_elbo_per_example.into();
+            v["nll_per_example"] = b.nll_per_example.into();
         }
         super::print_json(&v);
     } else {
@@ -45,6 +67,16 @@ pub fn run(args: Args) -> Result<()> {
         );
         if bernoulli {
             println!("cross-entropy per example  {:.4}", e.loss_per_example);
+        }
+        if let Some(b) = &bounds {
+            println!(
+                "-ELBO per example          {:.4}",
+                b.negative_elbo_per_example
+            );
+            println!(
+                "NLL per example (k={})  {:.4}",
+                b.samples, b.nll_per_example
+            );
         }
     }
     Ok(())

@@ -5,6 +5,7 @@ mod demo;
 mod eval;
 mod pca;
 mod progress;
+mod sample;
 mod train;
 mod transform;
 
@@ -34,6 +35,8 @@ enum Command {
     Encode(transform::Args),
     /// Write the reconstructions g(f(x)) of data (.npy or .csv by extension).
     Reconstruct(transform::Args),
+    /// Decode samples from the prior N(0, I) (for Gaussian-code models).
+    Sample(sample::Args),
     /// Principal component analysis baseline.
     Pca(pca::Args),
     /// Train a deep autoencoder on the shipped MNIST subset and compare with PCA.
@@ -58,6 +61,7 @@ pub fn run() -> i32 {
         Command::Encode(a) => transform::run(a, false),
         Command::Reconstruct(a) => transform::run(a, true),
         Command::Pca(a) => pca::run(a),
+        Command::Sample(a) => sample::run(a),
         Command::Demo(a) => demo::run(a),
         Command::Bench(a) => bench::run(a),
     };

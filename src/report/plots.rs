@@ -73,6 +73,37 @@ pub fn reconstruction_grid(
     c.save_png(path)
 }
 
+/// Square images in a grid with `per_row` columns (samples, interpolations).
+pub fn image_grid(images: &Matrix, per_row: usize, path: &Path) -> Result<()> {
+    let side = (images.cols() as f64).sqrt() as usize;
+    if side * side != images.cols() {
+        return Err(crate::Error::Invalid(format!(
+            "{}: a grid needs square images, rows have {} values",
+            path.display(),
+            images.cols()
+        )));
+    }
+    let per_row = per_row.max(1);
+    let rows = images.rows().div_ceil(per_row).max(1);
+    let scale = 2i64;
+    let tile = side as i64 * scale + 2;
+    let mut c = Canvas::new(
+        (tile * per_row as i64 + 2) as usize,
+        (tile * rows as i64 + 2) as usize,
+    );
+    for i in 0..images.rows() {
+        c.gray_tile(
+            2 + tile * (i % per_row) as i64,
+            2 + tile * (i / per_row) as i64,
+            images.row(i),
+            side,
+            side,
+            scale,
+        );
+    }
+    c.save_png(path)
+}
+
 /// A scatter plot of 2-D points coloured by label (grey when unlabelled).
 pub fn code_map(points: &[(f32, f32)], labels: Option<&[i64]>, path: &Path) -> Result<()> {
     let size = 600i64;

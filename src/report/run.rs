@@ -192,6 +192,35 @@ pub fn write_report(
             100,
             &report.join("filters.png"),
         )?;
+        // straight lines in code space between pairs of examples, decoded
+        let steps = 10;
+        let pairs = (n / 2).min(8);
+        if pairs > 0 {
+            let codes = model.encode(&sample)?;
+            let k = codes.cols();
+            let mut path = Matrix::zeros(pairs * steps, k);
+            for p in 0..pairs {
+                let (a, b) = (codes.row(2 * p), codes.row(2 * p + 1));
+                for s in 0..steps {
+                    let t = s as f32 / (steps - 1) as f32;
+                    for (dst, (u, v)) in path.row_mut(p * steps + s).iter_mut().zip(a.iter().zip(b))
+                    {
+                        *dst = (1.0 - t) * u + t * v;
+                    }
+                }
+            }
+            super::plots::image_grid(
+                &model.decode(&path)?,
+                steps,
+                &report.join("interpolations.png"),
+            )?;
+        }
+        if model.spec().code_distribution == crate::objective::CodeDistribution::Gaussian {
+            let mut rng = Rng::new(0);
+            let k = model.spec().code_size;
+            let prior = Matrix::from_vec(64, k, (0..64 * k).map(|_| rng.normal()).collect());
+            super::plots::image_grid(&model.decode(&prior)?, 8, &report.join("samples.png"))?;
+        }
     }
     let codes = model.encode(&sample)?;
     let points: Vec<(f32, f32)> = if codes.cols() == 1 {
