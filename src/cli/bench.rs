@@ -170,7 +170,7 @@ fn bench(args: &Args, train: &Matrix, test: &Matrix, threads: usize) -> Result<(
         "test_cross_entropy_per_image": eval.loss_per_example,
         "encode_images_per_second": encode_images_per_second,
         "peak_memory_mib": peak_memory_mib(),
-        "simd": if autoencoder::linalg::fastmath::has_avx2() { "avx2+fma" } else { "baseline" },
+        "simd": if autoencoder::linalg::fastmath::has_avx512() { "avx512" } else if autoencoder::linalg::fastmath::has_avx2() { "avx2+fma" } else { "baseline" },
     });
     if args.json {
         super::print_json(&v);

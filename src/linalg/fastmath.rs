@@ -5,8 +5,9 @@
 //! libm's `expf` cannot be vectorized and, after faer's AVX kernels, runs many times slower (see
 //! `clear_upper_state`). No `mul_add`: the AVX2 and baseline paths give bit-identical results.
 
-/// Defines a function whose body is compiled twice, for the baseline target and for AVX2+FMA,
-/// and picks the AVX2 copy at run time when the CPU has it.
+/// Defines a function whose body is compiled three times, for the baseline target, AVX2+FMA and
+/// AVX-512, and picks the widest copy the CPU runs. The copies compute identical results: the
+/// bodies use no fused multiply-add and fix their summation order.
 macro_rules! simd_dispatch {
     ($(#[$meta:meta])* $vis:vis fn $name:ident($($arg:ident : $ty:ty),* $(,)?) $(-> $ret:ty)? $body:block) => {
         $(#[$meta])*
@@ -15,8 +16,14 @@ macro_rules! simd_dispatch {
             fn body($($arg: $ty),*) $(-> $ret)? $body
             #[cfg(target_arch = "x86_64")]
             {
+                #[target_feature(enable = "avx512f,avx512vl,avx512dq,avx512bw,avx2,fma")]
+                unsafe fn avx512($($arg: $ty),*) $(-> $ret)? { body($($arg),*) }
                 #[target_feature(enable = "avx2,fma")]
                 unsafe fn avx2($($arg: $ty),*) $(-> $ret)? { body($($arg),*) }
+                if $crate::linalg::fastmath::has_avx512() {
+                    // SAFETY: the CPU supports these AVX-512 subsets (checked just above).
+                    return unsafe { avx512($($arg),*) };
+                }
                 if $crate::linalg::fastmath::has_avx2() {
                     // SAFETY: the CPU supports AVX2 and FMA (checked just above).
                     return unsafe { avx2($($arg),*) };
@@ -36,6 +43,27 @@ pub fn has_avx2() -> bool {
         use std::sync::OnceLock;
         static HAS: OnceLock<bool> = OnceLock::new();
         *HAS.get_or_init(|| is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma"))
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// Whether this CPU runs the AVX-512 copies of the kernels (checked once).
+#[inline]
+pub fn has_avx512() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::sync::OnceLock;
+        static HAS: OnceLock<bool> = OnceLock::new();
+        *HAS.get_or_init(|| {
+            has_avx2()
+                && is_x86_feature_detected!("avx512f")
+                && is_x86_feature_detected!("avx512vl")
+                && is_x86_feature_detected!("avx512dq")
+                && is_x86_feature_detected!("avx512bw")
+        })
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
