@@ -619,6 +619,7 @@ impl Autoencoder {
                 &ws.acts[l - 1][..lrows * p.inputs]
             };
             let accumulate_w = ws.grad_started[p.weight];
+            let accumulate_b = ws.grad_started[p.bias];
             let (wg, bg) = two_mut(&mut ws.grads, p.weight, p.bias);
             let input_grad = if l > 0 {
                 Some(&mut spare[..lrows * p.inputs])
@@ -633,9 +634,11 @@ impl Autoencoder {
                 wg,
                 bg,
                 accumulate_w,
+                accumulate_b,
                 input_grad,
             );
             ws.grad_started[p.weight] = true;
+            ws.grad_started[p.bias] = true;
             if let Some((opt, lr)) = update.as_mut() {
                 let threads = backend.threads();
                 if self.is_last_backward_use(l, p.weight) {

@@ -61,8 +61,9 @@ impl Dense<'_> {
 
     /// Backward, given `delta = ∂L/∂z` (`rows × outputs`, already through the activation).
     ///
-    /// Writes (or adds, when `accumulate`) the weight gradient in the weight's own layout and
-    /// the bias gradient, and when `input_grad` is given writes `∂L/∂input = delta·W`.
+    /// Writes (or adds, when `accumulate_weight` / `accumulate_bias`) the weight gradient in the
+    /// weight's own layout and the bias gradient, and when `input_grad` is given writes
+    /// `∂L/∂input = delta·W`.
     #[allow(clippy::too_many_arguments)]
     pub fn backward(
         &self,
@@ -72,17 +73,20 @@ impl Dense<'_> {
         delta: &[f32],
         weight_grad: &mut [f32],
         bias_grad: &mut [f32],
-        accumulate: bool,
+        accumulate_weight: bool,
+        accumulate_bias: bool,
         input_grad: Option<&mut [f32]>,
     ) {
         let x = View::new(input, rows, self.inputs);
         let d = View::new(delta, rows, self.outputs);
         if self.transposed_weight {
-            backend.gemm(weight_grad, accumulate, x, true, d, false, 1.0); // xᵀ·δ: [in,out]
+            backend.gemm(weight_grad, accumulate_weight, x, true, d, false, 1.0);
+        // xᵀ·δ: [in,out]
         } else {
-            backend.gemm(weight_grad, accumulate, d, true, x, false, 1.0); // δᵀ·x: [out,in]
+            backend.gemm(weight_grad, accumulate_weight, d, true, x, false, 1.0);
+            // δᵀ·x: [out,in]
         }
-        if !accumulate {
+        if !accumulate_bias {
             bias_grad.fill(0.0);
         }
         column_sums_add(delta, bias_grad);
