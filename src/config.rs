@@ -395,11 +395,23 @@ impl RunConfig {
                     });
                 }
                 "weight_decay" => objective.weight_decay += r.weight,
+                "contractive" => {
+                    let code_act = Activation::parse(&self.model.code_activation).unwrap_or(Activation::Linear);
+                    crate::objective::contractive::check_applicable(self.model.layers.len(), code_act)
+                        .map_err(|_| {
+                            Error::config(
+                                format!("regularizer[{i}].kind"),
+                                "contractive needs a one-layer encoder (model.layers = []) with a sigmoid or tanh code \
+                                 (deep encoders: stack one-layer contractive autoencoders with `autoencoder pretrain`)",
+                            )
+                        })?;
+                    objective.contractive += r.weight
+                }
                 other => {
                     return Err(Error::config(
                         format!("regularizer[{i}].kind"),
                         format!(
-                        "unknown regularizer {other:?} (expected l1, kl_sparsity or weight_decay)"
+                        "unknown regularizer {other:?} (expected l1, kl_sparsity, contractive or weight_decay)"
                     ),
                     ))
                 }

@@ -282,3 +282,25 @@ fn importance_weighted_bound() {
         assert!(err < 2e-2, "IWAE k={k}: relative error {err}");
     }
 }
+
+#[test]
+fn contractive_penalty() {
+    for act in [Activation::Sigmoid, Activation::Tanh] {
+        let mut s = spec(act, act, Likelihood::Bernoulli, false);
+        s.encoder_layers = vec![];
+        for objective in [
+            Objective {
+                contractive: 0.7,
+                ..Objective::plain()
+            },
+            Objective {
+                contractive: 0.7,
+                weight_decay: 0.1,
+                ..Objective::plain()
+            },
+        ] {
+            let err = check(s.clone(), &objective);
+            assert!(err < 2e-2, "contractive {act:?}: relative error {err}");
+        }
+    }
+}

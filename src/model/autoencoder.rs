@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::linalg::{Backend, Cpu, Matrix, Rng};
 use crate::nn::dense::Dense;
 use crate::nn::{Activation, Optimizer};
-use crate::objective::{stochastic_code, weight_decay, CodeDistribution, Objective};
+use crate::objective::{contractive, stochastic_code, weight_decay, CodeDistribution, Objective};
 
 /// A named parameter tensor (row-major).
 #[derive(Clone, Debug, PartialEq)]
@@ -73,6 +73,9 @@ pub struct Workspace {
     log_ratio: Vec<f32>,
     /// `x` repeated once per importance sample.
     x_repeated: Vec<f32>,
+    /// The contractive penalty's gradient for the first layer, before it joins `grads`.
+    penalty_weight_grad: Vec<f32>,
+    penalty_bias_grad: Vec<f32>,
 }
 
 impl Autoencoder {
@@ -421,6 +424,8 @@ impl Autoencoder {
                     0
                 }
             ],
+            penalty_weight_grad: vec![0.0; self.layers[0].inputs * self.layers[0].outputs],
+            penalty_bias_grad: vec![0.0; self.layers[0].outputs],
         }
     }
 
@@ -599,6 +604,35 @@ impl Autoencoder {
             }
         }
 
+        if objective.contractive != 0.0 {
+            // λ‖J‖²_F of the one-layer encoder, closed form; its gradient lands first
+            contractive::check_applicable(
+                self.spec.encoder_layers.len(),
+                self.spec.code_activation,
+            )?;
+            let p = self.layers[0];
+            let encoder_input: &[f32] = if corrupted { &ws.input[..x.len()] } else { x };
+            let (wg, bg) = two_mut(&mut ws.grads, p.weight, p.bias);
+            let pen_w = &mut ws.penalty_weight_grad;
+            let pen_b = &mut ws.penalty_bias_grad;
+            loss += contractive::value_and_grad(
+                backend,
+                objective.contractive,
+                p.activation,
+                encoder_input,
+                &ws.acts[0][..rows * p.outputs],
+                rows,
+                &self.tensors[p.weight].data,
+                pen_w,
+                pen_b,
+                &mut spare,
+            );
+            add_or_set(wg, pen_w, ws.grad_started[p.weight]);
+            add_or_set(bg, pen_b, ws.grad_started[p.bias]);
+            ws.grad_started[p.weight] = true;
+            ws.grad_started[p.bias] = true;
+        }
+
         if let Some((opt, _)) = update.as_mut() {
             opt.begin_step();
         }
@@ -721,6 +755,15 @@ impl Autoencoder {
     /// Whether layer `l` is the last layer the backward pass visits that uses `tensor`.
     fn is_last_backward_use(&self, l: usize, tensor: usize) -> bool {
         self.layers[..l].iter().all(|p| p.weight != tensor)
+    }
+}
+
+/// `dst += src` when `accumulate`, else `dst = src`.
+fn add_or_set(dst: &mut [f32], src: &[f32], accumulate: bool) {
+    if accumulate {
+        dst.iter_mut().zip(src).for_each(|(d, s)| *d += s);
+    } else {
+        dst.copy_from_slice(src);
     }
 }
 

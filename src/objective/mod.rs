@@ -8,6 +8,7 @@
 //!
 //! A variant of the autoencoder is a combination of these parts, not another training loop.
 
+pub mod contractive;
 pub mod corruption;
 pub mod likelihood;
 pub mod sparsity;
@@ -32,6 +33,8 @@ pub struct Objective {
     pub weight_decay: f32,
     /// Weight `β` of the KL term of a Gaussian code (1 = the ELBO).
     pub beta: f32,
+    /// `λ` of the contractive penalty `λ‖∂h/∂x‖²_F` (one-layer encoders); 0 disables it.
+    pub contractive: f32,
     /// Importance samples `k` per example for a Gaussian code: 1 = the ELBO with analytic KL,
     /// `k > 1` = the IWAE bound (β is then 1).
     pub importance_samples: usize,
@@ -44,6 +47,7 @@ impl Default for Objective {
             code_penalties: Vec::new(),
             weight_decay: 0.0,
             beta: 1.0,
+            contractive: 0.0,
             importance_samples: 1,
         }
     }
@@ -57,6 +61,6 @@ impl Objective {
     /// Whether any term adds gradient directly to parameters (so the backward pass must add to,
     /// not overwrite, the gradient buffers it starts from).
     pub fn has_parameter_penalties(&self) -> bool {
-        self.weight_decay != 0.0
+        self.weight_decay != 0.0 || self.contractive != 0.0
     }
 }

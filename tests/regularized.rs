@@ -1,0 +1,199 @@
+//! Regularized autoencoders (chapter 14.2): sparse, denoising and contractive parts of the one
+//! objective, each shown to do what the chapter says, on the shipped MNIST subset.
+
+mod common;
+
+use autoencoder::linalg::Cpu;
+use autoencoder::nn::{Activation, Init};
+use autoencoder::objective::contractive;
+use autoencoder::objective::sparsity::mean_activation;
+use autoencoder::train::{self, Silent};
+use autoencoder::{
+    Autoencoder, AutoencoderSpec, CodePenalty, Corruption, Likelihood, Matrix, Objective,
+    TrainConfig,
+};
+use common::{mnist_test, mnist_train, pool2};
+
+fn one_layer(input: usize, code: usize, act: Activation) -> AutoencoderSpec {
+    AutoencoderSpec {
+        input_size: input,
+        encoder_layers: vec![],
+        code_size: code,
+        code_activation: act,
+        decoder_layers: None,
+        activation: act,
+        output: Likelihood::Bernoulli,
+        tied: false,
+        init: Init::Glorot,
+        code_distribution: Default::default(),
+    }
+}
+
+fn trained(spec: AutoencoderSpec, x: &Matrix, objective: Objective, epochs: usize) -> Autoencoder {
+    let mut model = Autoencoder::new(spec, 0).unwrap();
+    let config = TrainConfig {
+        epochs,
+        batch_size: 50,
+        validation_fraction: 0.0,
+        patience: None,
+        objective,
+        ..TrainConfig::default()
+    };
+    let state = train::initial_state(&model, &config);
+    train::fit(&mut model, x, None, &config, state, &mut Silent).unwrap();
+    model
+}
+
+#[test]
+fn contractive_penalty_matches_finite_difference_jacobian() {
+    let x = pool2(&mnist_train(3));
+    for act in [Activation::Sigmoid, Activation::Tanh] {
+        let model = Autoencoder::new(one_layer(196, 20, act), 5).unwrap();
+        for r in 0..3 {
+            let row = Matrix::from_vec(1, 196, x.row(r).to_vec());
+            // ‖J‖²_F by central differences of the encoder, one input at a time
+            let mut fd = 0.0f64;
+            for i in 0..196 {
+                let (mut up, mut down) = (row.clone(), row.clone());
+                up.as_mut_slice()[i] += 1e-2;
+                down.as_mut_slice()[i] -= 1e-2;
+                let (hu, hd) = (model.encode(&up).unwrap(), model.encode(&down).unwrap());
+                fd += hu
+                    .as_slice()
+                    .iter()
+                    .zip(hd.as_slice())
+                    .map(|(a, b)| ((a - b) as f64 / 2e-2).powi(2))
+                    .sum::<f64>();
+            }
+            let h = model.encode(&row).unwrap();
+            let w = &model.tensors()[0].data;
+            let (mut wg, mut bg, mut scratch) = (vec![0.0; w.len()], vec![0.0; 20], vec![0.0; 20]);
+            let closed = contractive::value_and_grad(
+                &Cpu::new(1),
+                1.0,
+                act,
+                row.as_slice(),
+                h.as_slice(),
+                1,
+                w,
+                &mut wg,
+                &mut bg,
+                &mut scratch,
+            );
+            assert!(
+                (closed - fd).abs() <= 0.01 * fd,
+                "{act:?} row {r}: closed form {closed} vs finite differences {fd}"
+            );
+            let exact = contractive::encoder_jacobian(&model, row.as_slice()).unwrap();
+            let exact_sq: f64 = exact.as_slice().iter().map(|v| (*v as f64).powi(2)).sum();
+            assert!(
+                (exact_sq - closed).abs() <= 1e-3 * closed,
+                "forward-mode {exact_sq} vs closed {closed}"
+            );
+        }
+    }
+}
+
+#[test]
+fn contractive_training_shrinks_the_jacobian() {
+    let x = pool2(&mnist_train(1000));
+    let plain = trained(
+        one_layer(196, 64, Activation::Sigmoid),
+        &x,
+        Objective::plain(),
+        10,
+    );
+    let cae = trained(
+        one_layer(196, 64, Activation::Sigmoid),
+        &x,
+        Objective {
+            contractive: 0.5,
+            ..Objective::plain()
+        },
+        10,
+    );
+    let probe = x.slice_rows(0, 100);
+    let (jp, jc) = (
+        contractive::mean_jacobian_norm(&plain, &probe).unwrap(),
+        contractive::mean_jacobian_norm(&cae, &probe).unwrap(),
+    );
+    eprintln!("mean ‖J‖_F plain {jp:.3}, contractive {jc:.3}");
+    assert!(jc < 0.8 * jp, "contractive {jc} vs plain {jp}");
+}
+
+#[test]
+fn kl_sparsity_reaches_its_target_and_l1_makes_codes_sparse() {
+    let x = pool2(&mnist_train(2000));
+    let rho = 0.05;
+    let kl = trained(
+        one_layer(196, 100, Activation::Sigmoid),
+        &x,
+        Objective {
+            code_penalties: vec![CodePenalty::KlSparsity {
+                weight: 50.0,
+                target: rho,
+            }],
+            ..Objective::plain()
+        },
+        30,
+    );
+    let codes = kl.encode(&x).unwrap();
+    let mean = mean_activation(codes.as_slice(), codes.rows(), codes.cols())
+        .iter()
+        .sum::<f64>()
+        / codes.cols() as f64;
+    eprintln!("mean code activation {mean:.4} (target {rho})");
+    assert!(
+        (mean - rho as f64).abs() <= 0.1 * rho as f64,
+        "mean activation {mean} vs ρ = {rho}"
+    );
+
+    let relu = |objective| trained(one_layer(196, 100, Activation::Relu), &x, objective, 8);
+    let near_zero = |m: &Autoencoder| {
+        let c = m.encode(&x).unwrap();
+        c.as_slice().iter().filter(|v| v.abs() < 1e-3).count() as f64 / c.as_slice().len() as f64
+    };
+    let (plain, l1) = (
+        relu(Objective::plain()),
+        relu(Objective {
+            code_penalties: vec![CodePenalty::L1 { weight: 0.05 }],
+            ..Objective::plain()
+        }),
+    );
+    let (zp, zl) = (near_zero(&plain), near_zero(&l1));
+    eprintln!("near-zero codes: plain {zp:.3}, L1 {zl:.3}");
+    assert!(zl > zp + 0.1, "L1 {zl} vs plain {zp}");
+}
+
+#[test]
+fn denoising_model_cleans_corrupted_test_images_better() {
+    let x = mnist_train(3000);
+    let test = mnist_test(500);
+    let corruption = Corruption::Masking { p: 0.25 };
+    let spec = || one_layer(784, 500, Activation::Sigmoid);
+    let plain = trained(spec(), &x, Objective::plain(), 30);
+    let dae = trained(
+        spec(),
+        &x,
+        Objective {
+            corruption: Some(corruption),
+            ..Objective::plain()
+        },
+        30,
+    );
+    let mut corrupted = test.clone();
+    corruption.apply(
+        test.as_slice(),
+        corrupted.as_mut_slice(),
+        &mut autoencoder::linalg::Rng::new(42),
+    );
+    let err = |m: &Autoencoder| {
+        autoencoder::baselines::pca::squared_error_per_example(
+            &test,
+            &m.reconstruct(&corrupted).unwrap(),
+        )
+    };
+    let (ep, ed) = (err(&plain), err(&dae));
+    eprintln!("clean-target error from corrupted input: plain {ep:.3}, denoising {ed:.3}");
+    assert!(ed < 0.8 * ep, "denoising {ed} vs plain {ep}");
+}
