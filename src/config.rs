@@ -80,6 +80,9 @@ pub struct TrainSection {
     pub kl_warmup_epochs: usize,
     /// `none` or `dynamic` (resample Bernoulli pixels every time an example is used).
     pub binarize: String,
+    /// Epochs of greedy layer-wise pretraining per encoder layer before training the whole
+    /// network (0 = none).
+    pub pretrain_epochs: usize,
 }
 
 impl Default for TrainSection {
@@ -107,6 +110,7 @@ impl Default for TrainSection {
             importance_samples: 1,
             kl_warmup_epochs: 0,
             binarize: "none".into(),
+            pretrain_epochs: 0,
         }
     }
 }

@@ -18,6 +18,7 @@ pub mod linalg;
 pub mod model;
 pub mod nn;
 pub mod objective;
+pub mod probe;
 pub mod report;
 pub mod train;
 

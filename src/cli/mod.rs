@@ -4,6 +4,7 @@ mod bench;
 mod demo;
 mod eval;
 mod pca;
+mod probe;
 mod progress;
 mod sample;
 mod train;
@@ -37,6 +38,8 @@ enum Command {
     Reconstruct(transform::Args),
     /// Decode samples from the prior N(0, I) (for Gaussian-code models).
     Sample(sample::Args),
+    /// Linear probe and fine-tuned classifier on a model's codes (test error rates).
+    Probe(probe::Args),
     /// Principal component analysis baseline.
     Pca(pca::Args),
     /// Train a deep autoencoder on the shipped MNIST subset and compare with PCA.
@@ -61,6 +64,7 @@ pub fn run() -> i32 {
         Command::Encode(a) => transform::run(a, false),
         Command::Reconstruct(a) => transform::run(a, true),
         Command::Pca(a) => pca::run(a),
+        Command::Probe(a) => probe::run(a),
         Command::Sample(a) => sample::run(a),
         Command::Demo(a) => demo::run(a),
         Command::Bench(a) => bench::run(a),

@@ -62,6 +62,26 @@ impl Observer for CheckpointingObserver {
     }
 }
 
+struct PretrainLines {
+    quiet: bool,
+    layer: usize,
+}
+
+impl Observer for PretrainLines {
+    fn epoch(&mut self, m: &EpochMetrics, _: &Autoencoder, _: &TrainState) -> Result<()> {
+        if m.epoch == 1 {
+            self.layer += 1;
+        }
+        if !self.quiet {
+            eprintln!(
+                "pretrain layer {} epoch {:>3}  loss {:.4}  {:.1}s",
+                self.layer, m.epoch, m.train_loss, m.seconds
+            );
+        }
+        Ok(())
+    }
+}
+
 pub fn run(args: Args) -> Result<()> {
     let out = args.resume.clone().unwrap_or(args.out.clone());
     let config_path = match (&args.config, &args.resume) {
@@ -119,7 +139,23 @@ pub fn run(args: Args) -> Result<()> {
         }
         (model, state)
     } else {
-        let model = Autoencoder::new(spec, train_config.seed)?;
+        let mut model = Autoencoder::new(spec, train_config.seed)?;
+        if config.train.pretrain_epochs > 0 {
+            let pre = autoencoder::TrainConfig {
+                epochs: config.train.pretrain_epochs,
+                ..train_config.clone()
+            };
+            let mut progress = PretrainLines {
+                quiet: args.quiet,
+                layer: 0,
+            };
+            autoencoder::train::pretrain::greedy_layerwise(
+                &mut model,
+                &train_x,
+                &pre,
+                &mut progress,
+            )?;
+        }
         let state = train::initial_state(&model, &train_config);
         (model, state)
     };

@@ -5,6 +5,7 @@ pub mod activation;
 pub mod dense;
 pub mod init;
 pub mod optimizer;
+pub mod softmax;
 
 pub use activation::Activation;
 pub use init::Init;

@@ -1,6 +1,7 @@
 //! The one training loop: seeded shuffling, minibatches, validation, early stopping,
 //! learning-rate schedules, per-epoch metrics, NaN/Inf stop, resumable state.
 
+pub mod pretrain;
 pub mod schedule;
 
 pub use schedule::Schedule;

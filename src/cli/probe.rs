@@ -1,0 +1,110 @@
+//! `autoencoder probe`: are the codes useful? A linear probe (softmax regression on frozen
+//! codes) and, optionally, fine-tuning of encoder + softmax head (starting from the probe's
+//! head); test error rates.
+
+use autoencoder::model::persist;
+use autoencoder::probe::{Classifier, ClassifierConfig};
+use autoencoder::{Error, Result};
+use std::path::PathBuf;
+use std::time::Instant;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Model folder.
+    #[arg(long)]
+    model: PathBuf,
+    /// Labelled training data (IDX with its labels file, or CSV with --label-column).
+    #[arg(long)]
+    train: PathBuf,
+    /// Labelled test data.
+    #[arg(long)]
+    test: PathBuf,
+    /// CSV label column (N or last).
+    #[arg(long)]
+    label_column: Option<String>,
+    /// Epochs of the linear probe.
+    #[arg(long, default_value_t = 30)]
+    epochs: usize,
+    /// Epochs of fine-tuning encoder + head (0 = skip).
+    #[arg(long, default_value_t = 0)]
+    fine_tune_epochs: usize,
+    /// Adam learning rate of the linear probe.
+    #[arg(long, default_value_t = 1e-2)]
+    learning_rate: f32,
+    /// Adam learning rate of fine-tuning.
+    #[arg(long, default_value_t = 1e-3)]
+    fine_tune_learning_rate: f32,
+    /// Seed.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Print one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let model = persist::load_model(&args.model)?;
+    let train = super::load_data(&args.train, args.label_column.as_deref())?;
+    let test = super::load_data(&args.test, args.label_column.as_deref())?;
+    let labels = |d: &autoencoder::data::Dataset, p: &PathBuf| {
+        d.labels.clone().ok_or_else(|| {
+            Error::format(
+                p,
+                "no labels (IDX needs its -labels- file beside it; CSV needs --label-column)",
+            )
+        })
+    };
+    let (train_y, test_y) = (labels(&train, &args.train)?, labels(&test, &args.test)?);
+    let config = ClassifierConfig {
+        epochs: args.epochs,
+        learning_rate: args.learning_rate,
+        seed: args.seed,
+        ..ClassifierConfig::default()
+    };
+    let start = Instant::now();
+    let (train_h, test_h) = (
+        model.encode(&train.features)?,
+        model.encode(&test.features)?,
+    );
+    let mut probe = Classifier::linear(train_h.cols(), &train_y, args.seed);
+    probe.fit(&train_h, &train_y, &config)?;
+    let probe_error = probe.error_rate(&test_h, &test_y)?;
+    let probe_seconds = start.elapsed().as_secs_f64();
+    let mut fine = None;
+    if args.fine_tune_epochs > 0 {
+        let start = Instant::now();
+        let mut c = Classifier::from_encoder(&model, &train_y, args.seed)?.with_head_of(&probe)?;
+        c.fit(
+            &train.features,
+            &train_y,
+            &ClassifierConfig {
+                epochs: args.fine_tune_epochs,
+                learning_rate: args.fine_tune_learning_rate,
+                ..config.clone()
+            },
+        )?;
+        fine = Some((
+            c.error_rate(&test.features, &test_y)?,
+            start.elapsed().as_secs_f64(),
+        ));
+    }
+    if args.json {
+        let mut v = serde_json::json!({
+            "train_examples": train.features.rows(),
+            "test_examples": test.features.rows(),
+            "linear_probe_test_error": probe_error,
+            "linear_probe_seconds": probe_seconds,
+        });
+        if let Some((e, s)) = fine {
+            v["fine_tuned_test_error"] = e.into();
+            v["fine_tune_seconds"] = s.into();
+        }
+        super::print_json(&v);
+    } else {
+        println!("linear probe test error   {:.2} %", 100.0 * probe_error);
+        if let Some((e, _)) = fine {
+            println!("fine-tuned test error     {:.2} %", 100.0 * e);
+        }
+    }
+    Ok(())
+}

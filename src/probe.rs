@@ -1,0 +1,393 @@
+//! Classifier heads on learned codes: a linear probe (softmax regression on frozen codes) and
+//! full fine-tuning of an encoder plus a softmax head — how the chapter's papers measure whether
+//! features are useful.
+
+use crate::error::{Error, Result};
+use crate::linalg::{Backend, Cpu, Matrix, Rng};
+use crate::model::Autoencoder;
+use crate::nn::dense::Dense;
+use crate::nn::{softmax, Activation, Init, Optimizer, OptimizerKind};
+use crate::objective::CodeDistribution;
+
+/// Training settings of a classifier.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClassifierConfig {
+    /// Passes over the data.
+    pub epochs: usize,
+    /// Examples per step.
+    pub batch_size: usize,
+    /// Adam learning rate.
+    pub learning_rate: f32,
+    /// Seed for shuffling and the head's initialization.
+    pub seed: u64,
+    /// Worker threads (0 = all cores).
+    pub threads: usize,
+}
+
+impl Default for ClassifierConfig {
+    fn default() -> Self {
+        ClassifierConfig {
+            epochs: 30,
+            batch_size: 100,
+            learning_rate: 1e-3,
+            seed: 0,
+            threads: 0,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+struct Layer {
+    weight: Vec<f32>,
+    bias: Vec<f32>,
+    inputs: usize,
+    outputs: usize,
+    activation: Activation,
+}
+
+/// A feed-forward softmax classifier: optional hidden layers (e.g. a pretrained encoder) and a
+/// linear head.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Classifier {
+    layers: Vec<Layer>,
+    /// The class label of each output unit.
+    pub classes: Vec<i64>,
+}
+
+/// The sorted distinct labels, and each label's class index.
+fn class_indices(labels: &[i64]) -> (Vec<i64>, Vec<usize>) {
+    let mut classes = labels.to_vec();
+    classes.sort_unstable();
+    classes.dedup();
+    let idx = labels
+        .iter()
+        .map(|l| classes.binary_search(l).unwrap_or(0))
+        .collect();
+    (classes, idx)
+}
+
+impl Classifier {
+    /// Softmax regression on `inputs` features for the classes present in `labels`.
+    pub fn linear(inputs: usize, labels: &[i64], seed: u64) -> Classifier {
+        let (classes, _) = class_indices(labels);
+        let mut c = Classifier {
+            layers: Vec::new(),
+            classes,
+        };
+        c.push_head(inputs, seed);
+        c
+    }
+
+    /// The encoder of `model` (copied) topped with a softmax head, for fine-tuning.
+    pub fn from_encoder(model: &Autoencoder, labels: &[i64], seed: u64) -> Result<Classifier> {
+        let spec = model.spec();
+        if spec.code_distribution != CodeDistribution::Deterministic {
+            return Err(Error::Invalid(
+                "fine-tuning needs a deterministic code".into(),
+            ));
+        }
+        let widths = spec.encoder_widths();
+        let mut layers = Vec::new();
+        for l in 0..widths.len() - 1 {
+            let find = |n: String| {
+                model
+                    .tensors()
+                    .iter()
+                    .find(|t| t.name == n)
+                    .map(|t| t.data.clone())
+            };
+            layers.push(Layer {
+                weight: find(format!("encoder.{l}.weight"))
+                    .ok_or_else(|| Error::Invalid("encoder weight missing".into()))?,
+                bias: find(format!("encoder.{l}.bias"))
+                    .ok_or_else(|| Error::Invalid("encoder bias missing".into()))?,
+                inputs: widths[l],
+                outputs: widths[l + 1],
+                activation: if l + 2 == widths.len() {
+                    spec.code_activation
+                } else {
+                    spec.activation
+                },
+            });
+        }
+        let (classes, _) = class_indices(labels);
+        let mut c = Classifier { layers, classes };
+        c.push_head(spec.code_size, seed);
+        Ok(c)
+    }
+
+    /// Replaces this classifier's head with the (trained) single layer of `probe`, so that
+    /// fine-tuning starts from the linear probe instead of a random head.
+    pub fn with_head_of(mut self, probe: &Classifier) -> Result<Classifier> {
+        let head = probe
+            .layers
+            .last()
+            .ok_or_else(|| Error::Invalid("empty probe".into()))?;
+        let mine = self
+            .layers
+            .last_mut()
+            .ok_or_else(|| Error::Invalid("empty classifier".into()))?;
+        if probe.layers.len() != 1 || head.inputs != mine.inputs || probe.classes != self.classes {
+            return Err(Error::Shape(
+                "the probe's head does not fit this classifier".into(),
+            ));
+        }
+        *mine = head.clone();
+        Ok(self)
+    }
+
+    fn push_head(&mut self, inputs: usize, seed: u64) {
+        let outputs = self.classes.len().max(2);
+        let mut weight = vec![0.0; inputs * outputs];
+        let mut bias = vec![0.0; outputs];
+        Init::Glorot.fill(
+            &mut weight,
+            &mut bias,
+            inputs,
+            outputs,
+            &mut Rng::new(seed ^ 0x0C1A_55E5),
+        );
+        self.layers.push(Layer {
+            weight,
+            bias,
+            inputs,
+            outputs,
+            activation: Activation::Linear,
+        });
+    }
+
+    fn dense(&self, l: usize) -> Dense<'_> {
+        let p = &self.layers[l];
+        Dense {
+            weight: &p.weight,
+            bias: &p.bias,
+            inputs: p.inputs,
+            outputs: p.outputs,
+            transposed_weight: false,
+        }
+    }
+
+    /// Class scores (logits) of each row.
+    pub fn logits(&self, x: &Matrix) -> Result<Matrix> {
+        if x.cols() != self.layers[0].inputs {
+            return Err(Error::Shape(format!(
+                "data has {} columns, the classifier expects {}",
+                x.cols(),
+                self.layers[0].inputs
+            )));
+        }
+        let backend = Cpu::new(0);
+        let mut a = x.clone();
+        for l in 0..self.layers.len() {
+            let p = &self.layers[l];
+            let mut out = Matrix::zeros(x.rows(), p.outputs);
+            self.dense(l).forward(
+                &backend,
+                a.as_slice(),
+                x.rows(),
+                p.activation,
+                out.as_mut_slice(),
+            );
+            a = out;
+        }
+        Ok(a)
+    }
+
+    /// The predicted label of each row.
+    pub fn predict(&self, x: &Matrix) -> Result<Vec<i64>> {
+        let z = self.logits(x)?;
+        Ok((0..z.rows())
+            .map(|r| {
+                let row = z.row(r);
+                let best = (0..row.len()).fold(0, |b, c| if row[c] > row[b] { c } else { b });
+                self.classes.get(best).copied().unwrap_or(best as i64)
+            })
+            .collect())
+    }
+
+    /// Fraction of rows whose predicted label differs from `labels`.
+    pub fn error_rate(&self, x: &Matrix, labels: &[i64]) -> Result<f64> {
+        let pred = self.predict(x)?;
+        if pred.len() != labels.len() {
+            return Err(Error::Shape(format!(
+                "{} rows but {} labels",
+                pred.len(),
+                labels.len()
+            )));
+        }
+        Ok(
+            pred.iter().zip(labels).filter(|(p, l)| p != l).count() as f64
+                / labels.len().max(1) as f64,
+        )
+    }
+
+    /// Trains all layers (fine-tuning) with Adam on softmax cross-entropy; returns the mean loss
+    /// of the last epoch.
+    pub fn fit(&mut self, x: &Matrix, labels: &[i64], config: &ClassifierConfig) -> Result<f64> {
+        if x.rows() != labels.len() {
+            return Err(Error::Shape(format!(
+                "{} rows but {} labels",
+                x.rows(),
+                labels.len()
+            )));
+        }
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(config.threads)
+            .build()
+            .map_err(|e| Error::Invalid(e.to_string()))?;
+        pool.install(|| self.fit_on_pool(x, labels, config))
+    }
+
+    fn fit_on_pool(
+        &mut self,
+        x: &Matrix,
+        labels: &[i64],
+        config: &ClassifierConfig,
+    ) -> Result<f64> {
+        let targets: Vec<usize> = labels
+            .iter()
+            .map(|l| self.classes.binary_search(l).unwrap_or(0))
+            .collect();
+        let backend = Cpu::new(0);
+        let n = x.rows();
+        let b = config.batch_size.clamp(1, n.max(1));
+        let lens: Vec<usize> = self
+            .layers
+            .iter()
+            .flat_map(|l| [l.weight.len(), l.bias.len()])
+            .collect();
+        let mut opt = Optimizer::new(OptimizerKind::adam(), &lens);
+        let mut rng = Rng::new(config.seed);
+        let mut order: Vec<usize> = (0..n).collect();
+        let widest = self
+            .layers
+            .iter()
+            .map(|l| l.outputs.max(l.inputs))
+            .max()
+            .unwrap_or(0);
+        let mut acts: Vec<Vec<f32>> = self
+            .layers
+            .iter()
+            .map(|l| vec![0.0; b * l.outputs])
+            .collect();
+        let (mut delta, mut spare) = (vec![0.0f32; b * widest], vec![0.0f32; b * widest]);
+        let mut grads: Vec<(Vec<f32>, Vec<f32>)> = self
+            .layers
+            .iter()
+            .map(|l| (vec![0.0; l.weight.len()], vec![0.0; l.bias.len()]))
+            .collect();
+        let mut batch = Matrix::zeros(b, x.cols());
+        let mut batch_targets = vec![0usize; b];
+        let mut last = 0.0;
+        for _ in 0..config.epochs {
+            rng.shuffle(&mut order);
+            let mut total = 0.0;
+            let steps = n.div_ceil(b);
+            for s in 0..steps {
+                let idx = &order[s * b..((s + 1) * b).min(n)];
+                let rows = idx.len();
+                batch.resize_rows(rows);
+                for (dst, &src) in idx.iter().enumerate() {
+                    batch.row_mut(dst).copy_from_slice(x.row(src));
+                    batch_targets[dst] = targets[src];
+                }
+                for l in 0..self.layers.len() {
+                    let p = &self.layers[l];
+                    let (before, after) = acts.split_at_mut(l);
+                    let input: &[f32] = if l == 0 {
+                        batch.as_slice()
+                    } else {
+                        &before[l - 1][..rows * p.inputs]
+                    };
+                    self.dense(l).forward(
+                        &backend,
+                        input,
+                        rows,
+                        p.activation,
+                        &mut after[0][..rows * p.outputs],
+                    );
+                }
+                let top = self.layers.len() - 1;
+                let k = self.layers[top].outputs;
+                delta[..rows * k].copy_from_slice(&acts[top][..rows * k]);
+                total += softmax::cross_entropy_in_place(
+                    &mut delta[..rows * k],
+                    &batch_targets[..rows],
+                    k,
+                    1.0 / rows as f32,
+                ) / rows as f64;
+                opt.begin_step();
+                for l in (0..self.layers.len()).rev() {
+                    let p = self.layers[l].clone_shape();
+                    let input: &[f32] = if l == 0 {
+                        batch.as_slice()
+                    } else {
+                        &acts[l - 1][..rows * p.inputs]
+                    };
+                    let (wg, bg) = {
+                        let g = &mut grads[l];
+                        (&mut g.0, &mut g.1)
+                    };
+                    let input_grad = if l > 0 {
+                        Some(&mut spare[..rows * p.inputs])
+                    } else {
+                        None
+                    };
+                    self.dense(l).backward(
+                        &backend as &dyn Backend,
+                        input,
+                        rows,
+                        &delta[..rows * p.outputs],
+                        wg,
+                        bg,
+                        false,
+                        false,
+                        input_grad,
+                    );
+                    let threads = backend.threads();
+                    opt.update(
+                        2 * l,
+                        &mut self.layers[l].weight,
+                        &grads[l].0,
+                        config.learning_rate,
+                        threads,
+                    );
+                    opt.update(
+                        2 * l + 1,
+                        &mut self.layers[l].bias,
+                        &grads[l].1,
+                        config.learning_rate,
+                        threads,
+                    );
+                    if l > 0 {
+                        let below = &self.layers[l - 1];
+                        let n_below = rows * below.outputs;
+                        below
+                            .activation
+                            .backward_in_place(&mut spare[..n_below], &acts[l - 1][..n_below]);
+                        std::mem::swap(&mut delta, &mut spare);
+                    }
+                }
+            }
+            last = total / steps.max(1) as f64;
+            if !last.is_finite() {
+                return Err(Error::NonFinite(
+                    "classifier training diverged; try a lower learning rate".into(),
+                ));
+            }
+        }
+        Ok(last)
+    }
+}
+
+impl Layer {
+    fn clone_shape(&self) -> Layer {
+        Layer {
+            weight: Vec::new(),
+            bias: Vec::new(),
+            inputs: self.inputs,
+            outputs: self.outputs,
+            activation: self.activation,
+        }
+    }
+}

@@ -1,0 +1,102 @@
+//! Greedy layer-wise pretraining (Hinton & Salakhutdinov 2006; Bengio et al. 2007; Vincent et
+//! al. 2010): each encoder layer is trained as a one-layer autoencoder on the codes of the
+//! layers below it, with the same objective parts (corruption, sparsity, contractive…), then
+//! the whole network is fine-tuned.
+
+use super::{fit, initial_state, Observer, TrainConfig};
+use crate::error::Result;
+use crate::linalg::Matrix;
+use crate::model::{Autoencoder, AutoencoderSpec};
+use crate::nn::Activation;
+use crate::objective::{CodeDistribution, Likelihood};
+
+/// Pretrains every encoder layer of `model` greedily on `x` (epochs and objective from
+/// `config`), copying each layer's encoder — and, for a mirrored untied decoder, its decoder —
+/// into `model`. Returns the number of layers pretrained.
+pub fn greedy_layerwise(
+    model: &mut Autoencoder,
+    x: &Matrix,
+    config: &TrainConfig,
+    observer: &mut dyn Observer,
+) -> Result<usize> {
+    let spec = model.spec().clone();
+    if spec.code_distribution != CodeDistribution::Deterministic {
+        return Err(crate::Error::Invalid(
+            "greedy pretraining needs a deterministic code".into(),
+        ));
+    }
+    let widths = spec.encoder_widths();
+    let layers = widths.len() - 1;
+    let mirrored = spec.decoder_layers.is_none()
+        || spec.decoder_hidden()
+            == spec
+                .encoder_layers
+                .iter()
+                .rev()
+                .copied()
+                .collect::<Vec<_>>();
+    let mut input = x.clone();
+    for l in 0..layers {
+        let act = if l + 1 == layers {
+            spec.code_activation
+        } else {
+            spec.activation
+        };
+        // the first layer reconstructs the data with its likelihood; deeper layers reconstruct
+        // codes: Bernoulli for (0,1) codes, Gaussian otherwise
+        let output = if l == 0 {
+            spec.output
+        } else if spec.activation == Activation::Sigmoid {
+            Likelihood::Bernoulli
+        } else {
+            Likelihood::Gaussian
+        };
+        let layer_spec = AutoencoderSpec {
+            input_size: widths[l],
+            encoder_layers: vec![],
+            code_size: widths[l + 1],
+            code_activation: act,
+            decoder_layers: None,
+            activation: act,
+            output,
+            tied: spec.tied,
+            init: spec.init,
+            code_distribution: CodeDistribution::Deterministic,
+        };
+        let mut layer = Autoencoder::new(layer_spec, config.seed.wrapping_add(l as u64))?;
+        let layer_config = TrainConfig {
+            patience: None,
+            validation_fraction: 0.0,
+            ..config.clone()
+        };
+        let state = initial_state(&layer, &layer_config);
+        fit(&mut layer, &input, None, &layer_config, state, observer)?;
+        let copy = |model: &mut Autoencoder, from: &str, to: &str| {
+            let src = layer
+                .tensors()
+                .iter()
+                .find(|t| t.name == from)
+                .map(|t| t.data.clone());
+            if let (Some(src), Some(dst)) =
+                (src, model.tensors_mut().iter_mut().find(|t| t.name == to))
+            {
+                if dst.data.len() == src.len() {
+                    dst.data = src;
+                }
+            }
+        };
+        copy(model, "encoder.0.weight", &format!("encoder.{l}.weight"));
+        copy(model, "encoder.0.bias", &format!("encoder.{l}.bias"));
+        if mirrored {
+            let d = layers - 1 - l;
+            if !spec.tied {
+                copy(model, "decoder.0.weight", &format!("decoder.{d}.weight"));
+            }
+            copy(model, "decoder.0.bias", &format!("decoder.{d}.bias"));
+        }
+        if l + 1 < layers {
+            input = layer.encode(&input)?;
+        }
+    }
+    Ok(layers)
+}

@@ -1,0 +1,111 @@
+//! Features that are useful: linear probes and fine-tuned classifiers on codes, and greedy
+//! layer-wise pretraining of a deep encoder.
+
+mod common;
+
+use autoencoder::data;
+use autoencoder::probe::{Classifier, ClassifierConfig};
+use autoencoder::train::{self, pretrain, Silent};
+use autoencoder::{
+    Autoencoder, AutoencoderSpec, Corruption, Likelihood, Matrix, Objective, TrainConfig,
+};
+use common::{pool2, repo_path};
+
+fn labelled(file: &str, n: usize) -> (Matrix, Vec<i64>) {
+    let d = data::load(&repo_path(file), None).unwrap();
+    (
+        pool2(&d.features.slice_rows(0, n)),
+        d.labels.unwrap()[..n].to_vec(),
+    )
+}
+
+#[test]
+fn linear_probe_and_fine_tuning_classify_digits() {
+    let (x, y) = labelled("data/mnist/train-images-idx3-ubyte.gz", 2000);
+    let (tx, ty) = labelled("data/mnist/t10k-images-idx3-ubyte.gz", 500);
+    let spec = AutoencoderSpec::new(196, &[], 64, Likelihood::Bernoulli);
+    let mut spec = spec;
+    spec.code_activation = autoencoder::Activation::Sigmoid;
+    let mut model = Autoencoder::new(spec, 0).unwrap();
+    let config = TrainConfig {
+        epochs: 40,
+        batch_size: 50,
+        learning_rate: 3e-3,
+        validation_fraction: 0.0,
+        patience: None,
+        ..TrainConfig::default()
+    };
+    let state = train::initial_state(&model, &config);
+    train::fit(&mut model, &x, None, &config, state, &mut Silent).unwrap();
+
+    let cfg = ClassifierConfig {
+        epochs: 30,
+        batch_size: 50,
+        learning_rate: 1e-2,
+        ..ClassifierConfig::default()
+    };
+    let (h, th) = (model.encode(&x).unwrap(), model.encode(&tx).unwrap());
+    let mut probe = Classifier::linear(64, &y, 0);
+    probe.fit(&h, &y, &cfg).unwrap();
+    let probe_err = probe.error_rate(&th, &ty).unwrap();
+    let mut fine = Classifier::from_encoder(&model, &y, 0)
+        .unwrap()
+        .with_head_of(&probe)
+        .unwrap();
+    fine.fit(
+        &x,
+        &y,
+        &ClassifierConfig {
+            epochs: 15,
+            learning_rate: 1e-3,
+            ..cfg.clone()
+        },
+    )
+    .unwrap();
+    let fine_err = fine.error_rate(&tx, &ty).unwrap();
+    // labels shuffled against the images: the same probe can only guess
+    let mut shuffled = y.clone();
+    autoencoder::linalg::Rng::new(1).shuffle(&mut shuffled);
+    let mut blind = Classifier::linear(64, &shuffled, 0);
+    blind.fit(&h, &shuffled, &cfg).unwrap();
+    let blind_err = blind.error_rate(&th, &ty).unwrap();
+    eprintln!("probe {probe_err:.3}, fine-tuned {fine_err:.3}, shuffled labels {blind_err:.3}");
+    assert!(probe_err < 0.2, "linear probe error {probe_err}");
+    assert!(
+        fine_err < probe_err,
+        "fine-tuning {fine_err} vs probe {probe_err}"
+    );
+    assert!(
+        blind_err > 0.7,
+        "a probe trained on shuffled labels scored {blind_err}"
+    );
+}
+
+#[test]
+fn greedy_pretraining_initializes_every_layer() {
+    let (x, _) = labelled("data/mnist/train-images-idx3-ubyte.gz", 1000);
+    let mut spec = AutoencoderSpec::new(196, &[128, 64], 32, Likelihood::Bernoulli);
+    spec.code_activation = autoencoder::Activation::Sigmoid;
+    let fresh = Autoencoder::new(spec.clone(), 0).unwrap();
+    let mut model = fresh.clone();
+    let config = TrainConfig {
+        epochs: 8,
+        batch_size: 50,
+        objective: Objective {
+            corruption: Some(Corruption::Masking { p: 0.2 }),
+            ..Objective::plain()
+        },
+        ..TrainConfig::default()
+    };
+    let layers = pretrain::greedy_layerwise(&mut model, &x, &config, &mut Silent).unwrap();
+    assert_eq!(layers, 3);
+    for (a, b) in model.tensors().iter().zip(fresh.tensors()) {
+        assert_ne!(a.data, b.data, "{} was not pretrained", a.name);
+    }
+    let (before, after) = (
+        fresh.evaluate(&x).unwrap().squared_error_per_example,
+        model.evaluate(&x).unwrap().squared_error_per_example,
+    );
+    eprintln!("reconstruction error: fresh {before:.3}, pretrained stack {after:.3}");
+    assert!(after < 0.7 * before, "pretrained {after} vs fresh {before}");
+}
