@@ -303,8 +303,11 @@ impl RunConfig {
                 ))
             }
         };
-        if t.epochs == 0 {
-            return Err(Error::config("train.epochs", "must be at least 1"));
+        if t.epochs == 0 && t.pretrain_epochs == 0 {
+            return Err(Error::config(
+                "train.epochs",
+                "must be at least 1 (or 0 with pretrain_epochs > 0)",
+            ));
         }
         let corruption = match &self.corruption {
             None => None,
