@@ -22,6 +22,8 @@ pub struct ClassifierConfig {
     pub seed: u64,
     /// Worker threads (0 = all cores).
     pub threads: usize,
+    /// Decay the learning rate to 0 over the epochs by a cosine (otherwise constant).
+    pub cosine_decay: bool,
 }
 
 impl Default for ClassifierConfig {
@@ -32,6 +34,7 @@ impl Default for ClassifierConfig {
             learning_rate: 1e-3,
             seed: 0,
             threads: 0,
+            cosine_decay: true,
         }
     }
 }
@@ -279,7 +282,16 @@ impl Classifier {
         let mut batch = Matrix::zeros(b, x.cols());
         let mut batch_targets = vec![0usize; b];
         let mut last = 0.0;
-        for _ in 0..config.epochs {
+        for epoch in 0..config.epochs {
+            let lr = if config.cosine_decay {
+                crate::train::Schedule::Cosine { min_lr: 0.0 }.learning_rate(
+                    config.learning_rate,
+                    epoch,
+                    config.epochs,
+                )
+            } else {
+                config.learning_rate
+            };
             rng.shuffle(&mut order);
             let mut total = 0.0;
             let steps = n.div_ceil(b);
@@ -345,18 +357,12 @@ impl Classifier {
                         input_grad,
                     );
                     let threads = backend.threads();
-                    opt.update(
-                        2 * l,
-                        &mut self.layers[l].weight,
-                        &grads[l].0,
-                        config.learning_rate,
-                        threads,
-                    );
+                    opt.update(2 * l, &mut self.layers[l].weight, &grads[l].0, lr, threads);
                     opt.update(
                         2 * l + 1,
                         &mut self.layers[l].bias,
                         &grads[l].1,
-                        config.learning_rate,
+                        lr,
                         threads,
                     );
                     if l > 0 {
