@@ -112,16 +112,16 @@ pub fn importance_weights(row_loss: &[f32], weights: &mut [f32], samples: usize)
         .chunks_exact_mut(samples)
         .zip(row_loss.chunks_exact(samples))
     {
-        let log_w: Vec<f64> = w
-            .iter()
-            .zip(l)
-            .map(|(r, l)| *r as f64 - *l as f64)
-            .collect();
-        let max = log_w.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-        let lse = max + log_w.iter().map(|v| (v - max).exp()).sum::<f64>().ln();
+        let log_w = |s: usize| w[s] as f64 - l[s] as f64;
+        let max = (0..samples).map(log_w).fold(f64::NEG_INFINITY, f64::max);
+        let lse = max
+            + (0..samples)
+                .map(|s| (log_w(s) - max).exp())
+                .sum::<f64>()
+                .ln();
         total -= lse - (samples as f64).ln();
-        for (wi, lw) in w.iter_mut().zip(&log_w) {
-            *wi = (lw - lse).exp() as f32;
+        for s in 0..samples {
+            w[s] = (w[s] as f64 - l[s] as f64 - lse).exp() as f32;
         }
     }
     total
