@@ -15,8 +15,14 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn main() {
-    let threads: usize = std::env::var("THREADS").ok().and_then(|v| v.parse().ok()).unwrap_or(2);
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+    let threads: usize = std::env::var("THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap();
     pool.install(|| run(threads));
 }
 
@@ -41,20 +47,62 @@ fn run(threads: usize) {
     for (l, w) in widths.windows(2).enumerate() {
         let (i, o) = (w[0], w[1]);
         // forward: [b,i] x [o,i]^T
-        shapes.push(Shape { dst: vec![0.0; b * o], a: rand(b * i), ar: b, ac: i, ta: false, bm: rand(o * i), br: o, bc: i, tb: true });
+        shapes.push(Shape {
+            dst: vec![0.0; b * o],
+            a: rand(b * i),
+            ar: b,
+            ac: i,
+            ta: false,
+            bm: rand(o * i),
+            br: o,
+            bc: i,
+            tb: true,
+        });
         // weight gradient: [b,o]^T x [b,i]
-        shapes.push(Shape { dst: vec![0.0; o * i], a: rand(b * o), ar: b, ac: o, ta: true, bm: rand(b * i), br: b, bc: i, tb: false });
+        shapes.push(Shape {
+            dst: vec![0.0; o * i],
+            a: rand(b * o),
+            ar: b,
+            ac: o,
+            ta: true,
+            bm: rand(b * i),
+            br: b,
+            bc: i,
+            tb: false,
+        });
         if l > 0 {
             // input gradient: [b,o] x [o,i]
-            shapes.push(Shape { dst: vec![0.0; b * i], a: rand(b * o), ar: b, ac: o, ta: false, bm: rand(o * i), br: o, bc: i, tb: false });
+            shapes.push(Shape {
+                dst: vec![0.0; b * i],
+                a: rand(b * o),
+                ar: b,
+                ac: o,
+                ta: false,
+                bm: rand(o * i),
+                br: o,
+                bc: i,
+                tb: false,
+            });
         }
     }
-    let gemm_flops: f64 = shapes.iter().map(|s| 2.0 * (s.dst.len() * if s.ta { s.ar } else { s.ac }) as f64).sum();
+    let gemm_flops: f64 = shapes
+        .iter()
+        .map(|s| 2.0 * (s.dst.len() * if s.ta { s.ar } else { s.ac }) as f64)
+        .sum();
     let mut gemm_times = Vec::new();
     for _ in 0..60 {
         let t = Instant::now();
         for s in shapes.iter_mut() {
-            gemm(&mut s.dst, false, View::new(&s.a, s.ar, s.ac), s.ta, View::new(&s.bm, s.br, s.bc), s.tb, 1.0, threads);
+            gemm(
+                &mut s.dst,
+                false,
+                View::new(&s.a, s.ar, s.ac),
+                s.ta,
+                View::new(&s.bm, s.br, s.bc),
+                s.tb,
+                1.0,
+                threads,
+            );
         }
         gemm_times.push(t.elapsed().as_secs_f64());
     }
@@ -70,13 +118,37 @@ fn run(threads: usize) {
     let mut step_times = Vec::new();
     for _ in 0..60 {
         let t = Instant::now();
-        model.train_step(&backend, &mut ws, &x, &objective, &mut rng, Some((&mut opt, 1e-3))).unwrap();
+        model
+            .train_step(
+                &backend,
+                &mut ws,
+                &x,
+                &objective,
+                &mut rng,
+                Some((&mut opt, 1e-3)),
+            )
+            .unwrap();
         step_times.push(t.elapsed().as_secs_f64());
     }
     let step_s = median(step_times[10..].to_vec());
     println!("threads {threads}, batch {b}");
-    println!("23 GEMMs of one step : {:7.3} ms  ({:.1} GFLOP/s)", gemm_s * 1e3, gemm_flops / gemm_s / 1e9);
-    println!("whole training step  : {:7.3} ms  ({:.1} GFLOP/s on the same FLOPs)", step_s * 1e3, gemm_flops / step_s / 1e9);
-    println!("non-GEMM remainder   : {:7.3} ms  ({:.0} % of the step)", (step_s - gemm_s) * 1e3, 100.0 * (step_s - gemm_s) / step_s);
-    println!("projected epoch      : {:7.3} s   (468 steps)", step_s * 468.0);
+    println!(
+        "23 GEMMs of one step : {:7.3} ms  ({:.1} GFLOP/s)",
+        gemm_s * 1e3,
+        gemm_flops / gemm_s / 1e9
+    );
+    println!(
+        "whole training step  : {:7.3} ms  ({:.1} GFLOP/s on the same FLOPs)",
+        step_s * 1e3,
+        gemm_flops / step_s / 1e9
+    );
+    println!(
+        "non-GEMM remainder   : {:7.3} ms  ({:.0} % of the step)",
+        (step_s - gemm_s) * 1e3,
+        100.0 * (step_s - gemm_s) / step_s
+    );
+    println!(
+        "projected epoch      : {:7.3} s   (468 steps)",
+        step_s * 468.0
+    );
 }
