@@ -81,7 +81,7 @@ impl Codes {
                 data.len()
             )));
         }
-        if bits % 64 != 0
+        if !bits.is_multiple_of(64)
             && data
                 .chunks_exact(words)
                 .any(|c| c[words - 1] >> (bits % 64) != 0)
@@ -185,7 +185,7 @@ impl Codes {
 
 /// Rejects code lengths that are not a positive multiple of 8 bits.
 pub fn check_bits(bits: usize) -> Result<()> {
-    if bits == 0 || bits % 8 != 0 {
+    if bits == 0 || !bits.is_multiple_of(8) {
         return Err(Error::Invalid(format!(
             "code length must be a positive multiple of 8 bits, got {bits}"
         )));

@@ -79,6 +79,28 @@ impl MultiIndex {
         })
     }
 
+    /// Expected work per query of a radius search with `m` substrings over `n` random codes:
+    /// `(probes, candidates)`, the table probes and the codes they return to be checked.
+    pub fn cost(bits: usize, n: usize, m: usize, radius: u32) -> (u64, f64) {
+        let (s, a) = (radius / m as u32, radius % m as u32);
+        let mut probes = 0u64;
+        let mut candidates = 0.0;
+        for i in 0..m {
+            let len = (i + 1) * bits / m - i * bits / m;
+            let r = if (i as u32) <= a {
+                Some(s)
+            } else {
+                s.checked_sub(1)
+            };
+            if let Some(r) = r {
+                let p = ball_size(len, r);
+                probes = probes.saturating_add(p);
+                candidates += p as f64 * n as f64 / 2f64.powi(len as i32);
+            }
+        }
+        (probes, candidates)
+    }
+
     /// Number of substrings.
     pub fn parts(&self) -> usize {
         self.parts.len()
