@@ -13,7 +13,7 @@ use crate::baselines::Pca;
 use crate::error::{Error, Result};
 use crate::linalg::gemm::{gemm, View};
 use crate::linalg::{Matrix, Rng};
-use faer::Mat;
+use faer::{Mat, MatRef};
 use rayon::prelude::*;
 
 /// ITQ's number of rotation updates, as in the paper.
@@ -97,6 +97,21 @@ fn project(x: &Matrix, w: &[f32], b: usize) -> Vec<f32> {
     z
 }
 
+/// `a · b` on the calling thread: ITQ's products are thin (`n × b` by `b × b`), and faer's
+/// parallel split spin-waits at barriers, which costs more than it saves on a busy 2-core box.
+fn mul(a: MatRef<'_, f64>, b: MatRef<'_, f64>) -> Mat<f64> {
+    let mut out = Mat::<f64>::zeros(a.nrows(), b.ncols());
+    faer::linalg::matmul::matmul(
+        out.as_mut(),
+        faer::Accum::Replace,
+        a,
+        b,
+        1.0,
+        faer::Par::Seq,
+    );
+    out
+}
+
 fn to_row_major_f32(m: &Mat<f64>) -> Vec<f32> {
     (0..m.nrows())
         .flat_map(|i| (0..m.ncols()).map(move |j| (i, j)))
@@ -145,7 +160,7 @@ impl Encoder {
                     .U()
                     .to_owned();
                 for it in 0..=ITQ_ITERATIONS {
-                    let vr = &v * &r;
+                    let vr = mul(v.as_ref(), r.as_ref());
                     let b =
                         Mat::<f64>::from_fn(
                             n,
@@ -163,7 +178,7 @@ impl Encoder {
                     if it == ITQ_ITERATIONS {
                         break;
                     }
-                    let svd = (v.transpose() * &b)
+                    let svd = mul(v.transpose(), b.as_ref())
                         .svd()
                         .map_err(|e| Error::Invalid(format!("ITQ: SVD failed: {e:?}")))?;
                     r = svd.U() * svd.V().transpose();
