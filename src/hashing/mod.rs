@@ -8,7 +8,7 @@
 //! let db = Codes::from_bytes(3, 1, vec![0b0000_0000, 0b0000_0111, 0b0000_0001]).unwrap();
 //! let q = Codes::from_bytes(1, 1, vec![0b0000_0011]).unwrap();
 //! let r = knn::FlatIndex::new(&db).knn(&q, 2);
-//! assert_eq!(r.ids, vec![2, 1]); // distance 1 each: the smaller index first
+//! assert_eq!(r.ids, vec![1, 2]); // distance 1 each: the smaller index first
 //! assert_eq!(r.distances, vec![1, 1]);
 //! ```
 
