@@ -14,6 +14,7 @@ pub mod config;
 pub mod data;
 pub mod error;
 pub mod fsutil;
+pub mod hashing;
 pub mod linalg;
 pub mod model;
 pub mod nn;

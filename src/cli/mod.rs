@@ -3,10 +3,13 @@
 mod bench;
 mod demo;
 mod eval;
+mod hash;
 mod pca;
 mod probe;
 mod progress;
+mod retrieval;
 mod sample;
+mod search;
 mod train;
 mod transform;
 
@@ -46,6 +49,12 @@ enum Command {
     Demo(demo::Args),
     /// The anchor benchmark workload (Hinton & Salakhutdinov deep AE on MNIST).
     Bench(bench::Args),
+    /// Fit a binary hashing encoder (LSH, PCA hashing, ITQ) and write packed codes.
+    Hash(hash::Args),
+    /// Hamming k-NN or radius search of packed codes.
+    Search(search::Args),
+    /// Retrieval quality of codes: precision@k, mAP@k, precision–recall over radii.
+    Retrieval(retrieval::Args),
 }
 
 /// Runs the CLI; returns the process exit code.
@@ -68,6 +77,9 @@ pub fn run() -> i32 {
         Command::Sample(a) => sample::run(a),
         Command::Demo(a) => demo::run(a),
         Command::Bench(a) => bench::run(a),
+        Command::Hash(a) => hash::run(a),
+        Command::Search(a) => search::run(a),
+        Command::Retrieval(a) => retrieval::run(a),
     };
     match result {
         Ok(()) => 0,

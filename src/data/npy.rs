@@ -243,6 +243,12 @@ pub fn encode_i64(values: &[i64]) -> Vec<u8> {
     encode("<i8", &[values.len()], &data)
 }
 
+/// An i64 array of any shape (C order) as `<i8` `.npy` bytes.
+pub fn encode_i64_shape(shape: &[usize], values: &[i64]) -> Vec<u8> {
+    let data: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+    encode("<i8", shape, &data)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

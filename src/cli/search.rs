@@ -1,0 +1,150 @@
+//! `autoencoder search`: exact Hamming k-NN (linear scan), or the k nearest within a radius
+//! (hash-table ball lookup, multi-index hashing or scan, whichever is expected cheapest).
+
+use autoencoder::data::npy;
+use autoencoder::hashing::ball::BallIndex;
+use autoencoder::hashing::codes::check_same_width;
+use autoencoder::hashing::knn::{KnnResult, MISSING};
+use autoencoder::hashing::mih::MultiIndex;
+use autoencoder::hashing::{Codes, FlatIndex};
+use autoencoder::{Error, Result};
+use std::path::PathBuf;
+use std::time::Instant;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Database codes (.npy, n × bits/8, uint8).
+    #[arg(long)]
+    db: PathBuf,
+    /// Query codes, same width.
+    #[arg(long)]
+    queries: PathBuf,
+    /// Neighbours per query.
+    #[arg(long)]
+    k: usize,
+    /// Only neighbours within this Hamming distance (rows padded with -1).
+    #[arg(long)]
+    radius: Option<u32>,
+    /// With --radius: scan, ball (≤ 64-bit codes), mih, or auto.
+    #[arg(long, default_value = "auto")]
+    index: String,
+    /// Substrings for multi-index hashing (default: about log2(n) bits each).
+    #[arg(long)]
+    parts: Option<usize>,
+    /// Output ids (.npy, queries × k, int64; -1 where absent).
+    #[arg(long)]
+    out: PathBuf,
+    /// Output distances (.npy, queries × k, int64; -1 where absent).
+    #[arg(long)]
+    distances: Option<PathBuf>,
+    /// Print one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Chooses the cheapest radius index from probe and candidate counts (a probe or a checked
+/// candidate costs a cache miss, about as much as scanning ~200 codes).
+fn choose(db: &Codes, radius: u32, parts: Option<usize>) -> &'static str {
+    let scan = (db.len() * db.words()) as f64 / 200.0;
+    let ball = if db.bits() <= 64 {
+        autoencoder::hashing::mih::MultiIndex::cost(db.bits(), db.len(), 1, radius).0 as f64
+    } else {
+        f64::INFINITY
+    };
+    let m = parts.unwrap_or_else(|| MultiIndex::default_parts(db.bits(), db.len()));
+    let mih = if db.bits().div_ceil(m) <= 64 {
+        let (p, c) = MultiIndex::cost(db.bits(), db.len(), m, radius);
+        p as f64 + c
+    } else {
+        f64::INFINITY
+    };
+    if ball <= mih && ball <= scan {
+        "ball"
+    } else if mih <= scan {
+        "mih"
+    } else {
+        "scan"
+    }
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let db = Codes::read_npy(&args.db)?;
+    let queries = Codes::read_npy(&args.queries)?;
+    check_same_width(&db, &queries).map_err(|e| Error::format(&args.queries, e.to_string()))?;
+    if args.k == 0 {
+        return Err(Error::Invalid("--k must be at least 1".into()));
+    }
+    let index = match (args.radius, args.index.as_str()) {
+        (None, "auto" | "scan") => "scan",
+        (None, other) => {
+            return Err(Error::Invalid(format!(
+                "--index {other} needs --radius (k-NN without a radius is a linear scan)"
+            )))
+        }
+        (Some(r), "auto") => choose(&db, r, args.parts),
+        (Some(_), i @ ("scan" | "ball" | "mih")) => i,
+        (_, other) => {
+            return Err(Error::Invalid(format!(
+                "unknown --index {other:?} (expected auto, scan, ball or mih)"
+            )))
+        }
+    };
+    let t = Instant::now();
+    let search: Box<dyn Fn() -> Result<KnnResult>> = match (index, args.radius) {
+        ("scan", r) => {
+            let flat = FlatIndex::new(&db);
+            Box::new(move || Ok(flat.knn_within(&queries, args.k, r)))
+        }
+        ("ball", Some(r)) => {
+            let ball = BallIndex::new(&db)?;
+            Box::new(move || Ok(ball.range(&queries, r)?.to_knn(args.k)))
+        }
+        (_, Some(r)) => {
+            let mih = MultiIndex::new(&db, args.parts)?;
+            Box::new(move || Ok(mih.range(&queries, r)?.to_knn(args.k)))
+        }
+        _ => unreachable!("index chosen above"),
+    };
+    let build_seconds = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let result = search()?;
+    let seconds = t.elapsed().as_secs_f64();
+    let nq = result.ids.len() / args.k;
+    let as_i64 = |v: &[u32]| -> Vec<i64> {
+        v.iter()
+            .map(|&x| if x == MISSING { -1 } else { x as i64 })
+            .collect()
+    };
+    let shape = [nq, args.k];
+    autoencoder::fsutil::atomic_write(
+        &args.out,
+        &npy::encode_i64_shape(&shape, &as_i64(&result.ids)),
+    )?;
+    if let Some(p) = &args.distances {
+        autoencoder::fsutil::atomic_write(
+            p,
+            &npy::encode_i64_shape(&shape, &as_i64(&result.distances)),
+        )?;
+    }
+    let qps = nq as f64 / seconds.max(1e-12);
+    if args.json {
+        super::print_json(&serde_json::json!({
+            "queries": nq,
+            "database": db.len(),
+            "bits": db.bits(),
+            "k": args.k,
+            "radius": args.radius,
+            "index": index,
+            "build_seconds": build_seconds,
+            "seconds": seconds,
+            "queries_per_second": qps,
+        }));
+    } else {
+        println!(
+            "{nq} queries, {} codes of {} bits, {index}: {seconds:.3} s ({qps:.0} queries/s)",
+            db.len(),
+            db.bits()
+        );
+    }
+    Ok(())
+}

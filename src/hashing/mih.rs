@@ -1,0 +1,182 @@
+//! Multi-index hashing (Norouzi, Punjani & Fleet, "Fast search in Hamming space with
+//! multi-index hashing", CVPR 2012): split each code into `m` disjoint substrings, one hash
+//! table per substring. If two codes are within distance `r = s·m + a` (`0 ≤ a < m`), then one
+//! of the first `a + 1` substrings is within `s`, or one of the others within `s − 1`
+//! (otherwise the distance would be at least `(a+1)(s+1) + (m−a−1)s = r + 1`). Probing those
+//! small balls and checking the full distance of each candidate finds exactly the codes
+//! within `r`, for codes of any length and radii far past what one table could probe.
+
+use super::codes::{check_same_width, hamming, Codes};
+use super::knn::RangeResult;
+use super::table::{ball_size, flip_masks, probe_ball, CodeTable};
+use crate::error::{Error, Result};
+use rayon::prelude::*;
+
+/// Most table probes per query before we refuse.
+pub const MAX_PROBES: u64 = 1 << 24;
+
+/// `m` substring tables over a copy of the database.
+#[derive(Clone, Debug)]
+pub struct MultiIndex {
+    codes: Codes,
+    /// `(first bit, length)` of each substring.
+    parts: Vec<(usize, usize)>,
+    tables: Vec<CodeTable>,
+}
+
+/// Bits `start..start + len` (`len ≤ 64`) of a code, as an integer.
+#[inline]
+fn substring(code: &[u64], start: usize, len: usize) -> u64 {
+    let (w, off) = (start / 64, start % 64);
+    let mut v = code[w] >> off;
+    if off + len > 64 {
+        v |= code[w + 1] << (64 - off);
+    }
+    if len == 64 {
+        v
+    } else {
+        v & ((1u64 << len) - 1)
+    }
+}
+
+impl MultiIndex {
+    /// The paper's default number of substrings: about `log2(n)` bits each (so buckets hold
+    /// about one code), and never more than 64 bits.
+    pub fn default_parts(bits: usize, n: usize) -> usize {
+        let per = (n.max(2) as f64).log2().round().max(1.0);
+        ((bits as f64 / per).round() as usize).clamp(bits.div_ceil(64), bits)
+    }
+
+    /// Indexes `db` with `m` substrings (`None`: [`MultiIndex::default_parts`]).
+    pub fn new(db: &Codes, m: Option<usize>) -> Result<MultiIndex> {
+        let bits = db.bits();
+        let m = m.unwrap_or_else(|| MultiIndex::default_parts(bits, db.len()));
+        if m == 0 || m > bits || bits.div_ceil(m) > 64 {
+            return Err(Error::Invalid(format!(
+                "multi-index hashing of {bits}-bit codes needs between {} and {bits} substrings, got {m}",
+                bits.div_ceil(64)
+            )));
+        }
+        let parts: Vec<(usize, usize)> = (0..m)
+            .map(|i| {
+                let start = i * bits / m;
+                (start, (i + 1) * bits / m - start)
+            })
+            .collect();
+        let tables = parts
+            .par_iter()
+            .map(|&(start, len)| {
+                let keys: Vec<u64> = (0..db.len())
+                    .map(|i| substring(db.code(i), start, len))
+                    .collect();
+                CodeTable::build(&keys)
+            })
+            .collect();
+        Ok(MultiIndex {
+            codes: db.clone(),
+            parts,
+            tables,
+        })
+    }
+
+    /// Expected work per query of a radius search with `m` substrings over `n` random codes:
+    /// `(probes, candidates)`, the table probes and the codes they return to be checked.
+    pub fn cost(bits: usize, n: usize, m: usize, radius: u32) -> (u64, f64) {
+        let (s, a) = (radius / m as u32, radius % m as u32);
+        let mut probes = 0u64;
+        let mut candidates = 0.0;
+        for i in 0..m {
+            let len = (i + 1) * bits / m - i * bits / m;
+            let r = if (i as u32) <= a {
+                Some(s)
+            } else {
+                s.checked_sub(1)
+            };
+            if let Some(r) = r {
+                let p = ball_size(len, r);
+                probes = probes.saturating_add(p);
+                candidates += p as f64 * n as f64 / 2f64.powi(len as i32);
+            }
+        }
+        (probes, candidates)
+    }
+
+    /// Number of substrings.
+    pub fn parts(&self) -> usize {
+        self.parts.len()
+    }
+
+    /// Every database code within `radius` of each query, sorted by distance then index.
+    pub fn range(&self, queries: &Codes, radius: u32) -> Result<RangeResult> {
+        check_same_width(&self.codes, queries)?;
+        let m = self.parts.len() as u32;
+        let (s, a) = (radius / m, radius % m);
+        // per substring: its probe radius and flip masks (None: nothing to probe)
+        let plans: Vec<Option<Vec<Vec<u64>>>> = self
+            .parts
+            .iter()
+            .enumerate()
+            .map(|(i, &(_, len))| {
+                let r = if (i as u32) <= a {
+                    Some(s)
+                } else {
+                    s.checked_sub(1)
+                };
+                r.map(|r| flip_masks(len, r))
+            })
+            .collect();
+        let probes: u64 = self
+            .parts
+            .iter()
+            .zip(&plans)
+            .filter_map(|(&(_, len), p)| p.as_ref().map(|p| ball_size(len, p.len() as u32 - 1)))
+            .fold(0, u64::saturating_add);
+        if probes > MAX_PROBES {
+            return Err(Error::Invalid(format!(
+                "radius {radius} needs {probes} probes per query with {m} substrings; \
+                 use more substrings or a linear scan"
+            )));
+        }
+        let lists: Vec<(Vec<u32>, Vec<u32>)> = (0..queries.len())
+            .into_par_iter()
+            .map(|qi| {
+                let q = queries.code(qi);
+                let mut found: Vec<(u32, u32)> = Vec::new();
+                for ((&(start, len), table), plan) in
+                    self.parts.iter().zip(&self.tables).zip(&plans)
+                {
+                    let Some(masks) = plan else { continue };
+                    probe_ball(table, substring(q, start, len), masks, |_, ids| {
+                        for &id in ids {
+                            let d = hamming(q, self.codes.code(id as usize));
+                            if d <= radius {
+                                found.push((d, id));
+                            }
+                        }
+                    });
+                }
+                // a code near in several substrings is found once per substring
+                found.sort_unstable();
+                found.dedup();
+                found.into_iter().map(|(d, id)| (id, d)).unzip()
+            })
+            .collect();
+        Ok(RangeResult::from_lists(lists))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn substrings_cross_word_boundaries() {
+        let code = [0xF000_0000_0000_0000u64, 0b1011];
+        assert_eq!(substring(&code, 60, 8), 0b1011_1111);
+        assert_eq!(substring(&code, 0, 64), code[0]);
+        assert_eq!(substring(&code, 64, 4), 0b1011);
+        assert_eq!(MultiIndex::default_parts(32, 1 << 20), 2);
+        assert_eq!(MultiIndex::default_parts(256, 1000), 26);
+        assert_eq!(MultiIndex::default_parts(128, 4), 64);
+    }
+}
