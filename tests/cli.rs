@@ -384,3 +384,23 @@ fn demo_data_is_shipped() {
         assert!(repo_path("data/mnist").join(f).exists(), "{f}");
     }
 }
+
+#[test]
+fn every_example_and_bench_config_resolves() {
+    let mut checked = 0;
+    for dir in ["examples", "bench", "bench/configs"] {
+        for entry in std::fs::read_dir(repo_path(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "toml") {
+                let cfg =
+                    autoencoder::config::RunConfig::load(&path).unwrap_or_else(|e| panic!("{e}"));
+                cfg.spec(784)
+                    .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                cfg.train_config()
+                    .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 10, "only {checked} configs found");
+}
