@@ -2,15 +2,18 @@
 //! first-layer filters.
 
 use super::canvas::{Canvas, PALETTE};
+use super::font::{draw_text, format_value, text_width};
 use crate::error::Result;
 use crate::linalg::Matrix;
 use std::path::Path;
 
 const MARGIN: i64 = 20;
 
-/// Training (blue) and validation (orange) loss per epoch, on a log-free linear axis.
+/// Training (blue) and validation (orange) loss per epoch, with a title, a legend and the
+/// axis ranges written on the axes.
 pub fn loss_curves(train: &[f64], validation: &[f64], path: &Path) -> Result<()> {
-    let (w, h) = (640i64, 400i64);
+    let (w, h) = (720i64, 440i64);
+    let (left, right, top, bottom) = (70i64, 20i64, 40i64, 40i64);
     let mut c = Canvas::new(w as usize, h as usize);
     let all: Vec<f64> = train
         .iter()
@@ -23,13 +26,32 @@ pub fn loss_curves(train: &[f64], validation: &[f64], path: &Path) -> Result<()>
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
             (a.min(*v), b.max(*v))
         });
+    let (lo, hi) = if lo.is_finite() { (lo, hi) } else { (0.0, 1.0) };
     let span = if hi > lo { hi - lo } else { 1.0 };
     let n = train.len().max(validation.len()).max(2);
-    let px = |i: usize| MARGIN + ((w - 2 * MARGIN) as f64 * i as f64 / (n - 1) as f64) as i64;
-    let py = |v: f64| h - MARGIN - ((h - 2 * MARGIN) as f64 * (v - lo) / span) as i64;
-    c.line(MARGIN, h - MARGIN, w - MARGIN, h - MARGIN, [0, 0, 0], 1);
-    c.line(MARGIN, MARGIN, MARGIN, h - MARGIN, [0, 0, 0], 1);
-    for (series, colour) in [(train, PALETTE[0]), (validation, PALETTE[1])] {
+    let px = |i: usize| left + ((w - left - right) as f64 * i as f64 / (n - 1) as f64) as i64;
+    let py = |v: f64| h - bottom - ((h - top - bottom) as f64 * (v - lo) / span) as i64;
+    let black = [0, 0, 0];
+    c.line(left, h - bottom, w - right, h - bottom, black, 1);
+    c.line(left, top, left, h - bottom, black, 1);
+    draw_text(&mut c, left, 12, "LOSS PER EPOCH", black, 3);
+    draw_text(&mut c, 4, top - 2, &format_value(hi), black, 2);
+    draw_text(&mut c, 4, h - bottom - 10, &format_value(lo), black, 2);
+    draw_text(&mut c, left, h - bottom + 8, "1", black, 2);
+    let last = format!("EPOCH {n}");
+    draw_text(
+        &mut c,
+        w - right - text_width(&last, 2),
+        h - bottom + 8,
+        &last,
+        black,
+        2,
+    );
+    let mut legend_x = w - right - 260;
+    for (series, colour, name) in [
+        (train, PALETTE[0], "TRAIN"),
+        (validation, PALETTE[1], "VALIDATION"),
+    ] {
         for i in 1..series.len() {
             c.line(
                 px(i - 1),
@@ -42,6 +64,11 @@ pub fn loss_curves(train: &[f64], validation: &[f64], path: &Path) -> Result<()>
         }
         if series.len() == 1 {
             c.fill_rect(px(0) - 2, py(series[0]) - 2, 5, 5, colour);
+        }
+        if !series.is_empty() {
+            c.fill_rect(legend_x, 14, 12, 10, colour);
+            draw_text(&mut c, legend_x + 18, 14, name, black, 2);
+            legend_x += 40 + text_width(name, 2);
         }
     }
     c.save_png(path)
@@ -122,6 +149,18 @@ pub fn code_map(points: &[(f32, f32)], labels: Option<&[i64]>, path: &Path) -> R
     }
     let sx = if x1 > x0 { x1 - x0 } else { 1.0 };
     let sy = if y1 > y0 { y1 - y0 } else { 1.0 };
+    draw_text(&mut c, 6, 6, "CODES, 2-D", [0, 0, 0], 2);
+    if let Some(l) = labels {
+        // legend: one coloured square per label present
+        let mut present: Vec<i64> = l.to_vec();
+        present.sort_unstable();
+        present.dedup();
+        for (k, label) in present.iter().take(20).enumerate() {
+            let y = 6 + 14 * k as i64;
+            c.fill_rect(size - 44, y, 10, 10, PALETTE[label.rem_euclid(10) as usize]);
+            draw_text(&mut c, size - 30, y, &label.to_string(), [0, 0, 0], 2);
+        }
+    }
     for (i, &(x, y)) in points.iter().enumerate() {
         let colour = match labels {
             Some(l) => PALETTE[l[i].rem_euclid(10) as usize],
