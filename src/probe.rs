@@ -16,7 +16,7 @@ pub struct ClassifierConfig {
     pub epochs: usize,
     /// Examples per step.
     pub batch_size: usize,
-    /// Adam learning rate.
+    /// Learning rate.
     pub learning_rate: f32,
     /// Seed for shuffling and the head's initialization.
     pub seed: u64,
@@ -24,6 +24,8 @@ pub struct ClassifierConfig {
     pub threads: usize,
     /// Decay the learning rate to 0 over the epochs by a cosine (otherwise constant).
     pub cosine_decay: bool,
+    /// The optimizer.
+    pub optimizer: OptimizerKind,
 }
 
 impl Default for ClassifierConfig {
@@ -35,6 +37,7 @@ impl Default for ClassifierConfig {
             seed: 0,
             threads: 0,
             cosine_decay: true,
+            optimizer: OptimizerKind::adam(),
         }
     }
 }
@@ -224,7 +227,7 @@ impl Classifier {
         )
     }
 
-    /// Trains all layers (fine-tuning) with Adam on softmax cross-entropy; returns the mean loss
+    /// Trains all layers (fine-tuning) on softmax cross-entropy; returns the mean loss
     /// of the last epoch.
     pub fn fit(&mut self, x: &Matrix, labels: &[i64], config: &ClassifierConfig) -> Result<f64> {
         if x.rows() != labels.len() {
@@ -259,7 +262,7 @@ impl Classifier {
             .iter()
             .flat_map(|l| [l.weight.len(), l.bias.len()])
             .collect();
-        let mut opt = Optimizer::new(OptimizerKind::adam(), &lens);
+        let mut opt = Optimizer::new(config.optimizer, &lens);
         let mut rng = Rng::new(config.seed);
         let mut order: Vec<usize> = (0..n).collect();
         let widest = self

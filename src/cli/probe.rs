@@ -3,6 +3,7 @@
 //! head); test error rates.
 
 use autoencoder::model::persist;
+use autoencoder::nn::OptimizerKind;
 use autoencoder::probe::{Classifier, ClassifierConfig};
 use autoencoder::{Error, Result};
 use std::path::PathBuf;
@@ -31,9 +32,12 @@ pub struct Args {
     /// Adam learning rate of the linear probe.
     #[arg(long, default_value_t = 1e-2)]
     learning_rate: f32,
-    /// Adam learning rate of fine-tuning.
+    /// Learning rate of fine-tuning.
     #[arg(long, default_value_t = 1e-3)]
     fine_tune_learning_rate: f32,
+    /// Optimizer of fine-tuning: adam, or sgd (momentum 0.9).
+    #[arg(long, default_value = "adam")]
+    fine_tune_optimizer: String,
     /// Seed.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -70,6 +74,18 @@ pub fn run(args: Args) -> Result<()> {
     probe.fit(&train_h, &train_y, &config)?;
     let probe_error = probe.error_rate(&test_h, &test_y)?;
     let probe_seconds = start.elapsed().as_secs_f64();
+    let optimizer = match args.fine_tune_optimizer.as_str() {
+        "adam" => OptimizerKind::adam(),
+        "sgd" => OptimizerKind::Sgd {
+            momentum: 0.9,
+            nesterov: false,
+        },
+        other => {
+            return Err(Error::Invalid(format!(
+                "--fine-tune-optimizer: expected adam or sgd, got {other:?}"
+            )))
+        }
+    };
     let mut fine = None;
     if args.fine_tune_epochs > 0 {
         let start = Instant::now();
@@ -80,6 +96,7 @@ pub fn run(args: Args) -> Result<()> {
             &ClassifierConfig {
                 epochs: args.fine_tune_epochs,
                 learning_rate: args.fine_tune_learning_rate,
+                optimizer,
                 ..config.clone()
             },
         )?;
