@@ -230,6 +230,18 @@ impl Classifier {
     /// Trains all layers (fine-tuning) on softmax cross-entropy; returns the mean loss
     /// of the last epoch.
     pub fn fit(&mut self, x: &Matrix, labels: &[i64], config: &ClassifierConfig) -> Result<f64> {
+        self.fit_selecting(x, labels, None, config)
+    }
+
+    /// Like [`Classifier::fit`], and when `validation` is given keeps the parameters of the
+    /// epoch with the lowest validation error (model selection as in the papers).
+    pub fn fit_selecting(
+        &mut self,
+        x: &Matrix,
+        labels: &[i64],
+        validation: Option<(&Matrix, &[i64])>,
+        config: &ClassifierConfig,
+    ) -> Result<f64> {
         if x.rows() != labels.len() {
             return Err(Error::Shape(format!(
                 "{} rows but {} labels",
@@ -241,15 +253,17 @@ impl Classifier {
             .num_threads(config.threads)
             .build()
             .map_err(|e| Error::Invalid(e.to_string()))?;
-        pool.install(|| self.fit_on_pool(x, labels, config))
+        pool.install(|| self.fit_on_pool(x, labels, validation, config))
     }
 
     fn fit_on_pool(
         &mut self,
         x: &Matrix,
         labels: &[i64],
+        validation: Option<(&Matrix, &[i64])>,
         config: &ClassifierConfig,
     ) -> Result<f64> {
+        let mut best: Option<(f64, Vec<Layer>)> = None;
         let targets: Vec<usize> = labels
             .iter()
             .map(|l| self.classes.binary_search(l).unwrap_or(0))
@@ -384,6 +398,15 @@ impl Classifier {
                     "classifier training diverged; try a lower learning rate".into(),
                 ));
             }
+            if let Some((vx, vy)) = validation {
+                let err = self.error_rate(vx, vy)?;
+                if best.as_ref().is_none_or(|(b, _)| err < *b) {
+                    best = Some((err, self.layers.clone()));
+                }
+            }
+        }
+        if let Some((_, layers)) = best {
+            self.layers = layers;
         }
         Ok(last)
     }

@@ -109,3 +109,30 @@ fn greedy_pretraining_initializes_every_layer() {
     eprintln!("reconstruction error: fresh {before:.3}, pretrained stack {after:.3}");
     assert!(after < 0.7 * before, "pretrained {after} vs fresh {before}");
 }
+
+#[test]
+fn validation_selection_keeps_the_best_epoch() {
+    let (x, y) = labelled("data/mnist/train-images-idx3-ubyte.gz", 1500);
+    let (vx, vy) = (x.slice_rows(1000, 1500), y[1000..].to_vec());
+    let (tx, ty) = (x.slice_rows(0, 1000), y[..1000].to_vec());
+    // a high constant learning rate makes the last epoch noisy, so selection has work to do
+    let cfg = ClassifierConfig {
+        epochs: 15,
+        batch_size: 20,
+        learning_rate: 0.05,
+        cosine_decay: false,
+        ..ClassifierConfig::default()
+    };
+    let mut last = Classifier::linear(196, &ty, 0);
+    last.fit(&tx, &ty, &cfg).unwrap();
+    let mut selected = Classifier::linear(196, &ty, 0);
+    selected
+        .fit_selecting(&tx, &ty, Some((&vx, &vy)), &cfg)
+        .unwrap();
+    let (el, es) = (
+        last.error_rate(&vx, &vy).unwrap(),
+        selected.error_rate(&vx, &vy).unwrap(),
+    );
+    eprintln!("validation error: last epoch {el:.3}, selected {es:.3}");
+    assert!(es <= el, "selected {es} worse than last {el}");
+}

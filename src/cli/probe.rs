@@ -20,6 +20,9 @@ pub struct Args {
     /// Labelled test data.
     #[arg(long)]
     test: PathBuf,
+    /// Labelled validation data: keep each classifier's epoch with the lowest validation error.
+    #[arg(long)]
+    val: Option<PathBuf>,
     /// CSV label column (N or last).
     #[arg(long)]
     label_column: Option<String>,
@@ -59,6 +62,14 @@ pub fn run(args: Args) -> Result<()> {
         })
     };
     let (train_y, test_y) = (labels(&train, &args.train)?, labels(&test, &args.test)?);
+    let val = match &args.val {
+        Some(p) => {
+            let v = super::load_data(p, args.label_column.as_deref())?;
+            let y = labels(&v, p)?;
+            Some((v.features, y))
+        }
+        None => None,
+    };
     let config = ClassifierConfig {
         epochs: args.epochs,
         learning_rate: args.learning_rate,
@@ -71,7 +82,15 @@ pub fn run(args: Args) -> Result<()> {
         model.encode(&test.features)?,
     );
     let mut probe = Classifier::linear(train_h.cols(), &train_y, args.seed);
-    probe.fit(&train_h, &train_y, &config)?;
+    let val_h = match &val {
+        Some((vx, _)) => Some(model.encode(vx)?),
+        None => None,
+    };
+    let probe_val = val_h
+        .as_ref()
+        .zip(val.as_ref())
+        .map(|(h, (_, y))| (h, y.as_slice()));
+    probe.fit_selecting(&train_h, &train_y, probe_val, &config)?;
     let probe_error = probe.error_rate(&test_h, &test_y)?;
     let probe_seconds = start.elapsed().as_secs_f64();
     let optimizer = match args.fine_tune_optimizer.as_str() {
@@ -90,9 +109,10 @@ pub fn run(args: Args) -> Result<()> {
     if args.fine_tune_epochs > 0 {
         let start = Instant::now();
         let mut c = Classifier::from_encoder(&model, &train_y, args.seed)?.with_head_of(&probe)?;
-        c.fit(
+        c.fit_selecting(
             &train.features,
             &train_y,
+            val.as_ref().map(|(x, y)| (x, y.as_slice())),
             &ClassifierConfig {
                 epochs: args.fine_tune_epochs,
                 learning_rate: args.fine_tune_learning_rate,
