@@ -15,7 +15,9 @@ pub struct Args {
     /// CSV label column (N or last), excluded from the features.
     #[arg(long)]
     label_column: Option<String>,
-    /// For Gaussian-code models: importance samples per example for the likelihood estimate
+    /// For Gaussian-code models: importance samples per example for the likelihood estimate of
+    /// `−log p(x)` (`nll_per_example`; `reconstruction_nll_per_example` is `−log p(x | h)` at
+    /// the mean code, not a likelihood of the model)
     /// (adds negative_elbo_per_example and nll_per_example; 5000 as in Burda et al.).
     #[arg(long)]
     importance_samples: Option<usize>,
@@ -48,7 +50,7 @@ pub fn run(args: Args) -> Result<()> {
         let mut v = serde_json::json!({
             "examples": e.examples,
             "squared_error_per_example": e.squared_error_per_example,
-            "negative_log_likelihood_per_example": e.loss_per_example,
+            "reconstruction_nll_per_example": e.loss_per_example,
         });
         if bernoulli {
             v["cross_entropy_per_example"] = e.loss_per_example.into();
