@@ -15,10 +15,9 @@ pub struct Args {
     /// CSV label column (N or last), excluded from the features.
     #[arg(long)]
     label_column: Option<String>,
-    /// For Gaussian-code models: importance samples per example for the likelihood estimate of
-    /// `−log p(x)` (`nll_per_example`; `reconstruction_nll_per_example` is `−log p(x | h)` at
-    /// the mean code, not a likelihood of the model)
-    /// (adds negative_elbo_per_example and nll_per_example; 5000 as in Burda et al.).
+    /// For Gaussian-code models: K importance samples per example; adds nll_per_example (the
+    /// estimate of −log p(x); K = 5000 as in Burda et al.) and negative_elbo_per_example.
+    /// (reconstruction_nll_per_example is −log p(x|h) at the mean code, not a model likelihood.)
     #[arg(long)]
     importance_samples: Option<usize>,
     /// Seed of the importance samples.
