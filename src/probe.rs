@@ -347,18 +347,18 @@ impl Classifier {
                 ) / rows as f64;
                 opt.begin_step();
                 for l in (0..self.layers.len()).rev() {
-                    let p = self.layers[l].clone_shape();
+                    let (inputs, outputs) = (self.layers[l].inputs, self.layers[l].outputs);
                     let input: &[f32] = if l == 0 {
                         batch.as_slice()
                     } else {
-                        &acts[l - 1][..rows * p.inputs]
+                        &acts[l - 1][..rows * inputs]
                     };
                     let (wg, bg) = {
                         let g = &mut grads[l];
                         (&mut g.0, &mut g.1)
                     };
                     let input_grad = if l > 0 {
-                        Some(&mut spare[..rows * p.inputs])
+                        Some(&mut spare[..rows * inputs])
                     } else {
                         None
                     };
@@ -366,7 +366,7 @@ impl Classifier {
                         &backend as &dyn Backend,
                         input,
                         rows,
-                        &delta[..rows * p.outputs],
+                        &delta[..rows * outputs],
                         wg,
                         bg,
                         false,
@@ -409,17 +409,5 @@ impl Classifier {
             self.layers = layers;
         }
         Ok(last)
-    }
-}
-
-impl Layer {
-    fn clone_shape(&self) -> Layer {
-        Layer {
-            weight: Vec::new(),
-            bias: Vec::new(),
-            inputs: self.inputs,
-            outputs: self.outputs,
-            activation: self.activation,
-        }
     }
 }

@@ -3,37 +3,22 @@
 
 mod common;
 
-use common::repo_path;
+use common::{ae, assert_clean_error, repo_path, s, tmp};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn ae(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_autoencoder"))
-        .args(args)
-        .output()
-        .expect("binary runs")
-}
-
-fn tmp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("ae-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-/// Asserts a clean failure: exit 2, one stderr line containing every `needles`, no panic.
-fn assert_clean_error(out: &Output, needles: &[&str]) {
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "stderr: {err}");
-    assert!(!err.contains("panicked"), "{err}");
-    assert_eq!(err.trim_end().lines().count(), 1, "not one line: {err}");
-    for n in needles {
-        assert!(err.contains(n), "{n:?} not in {err:?}");
-    }
+/// `autoencoder train --config CONFIG --data DATA --out OUT --quiet`.
+fn train(config: &Path, data: &Path, out: &Path) -> Output {
+    ae(&[
+        "train",
+        "--config",
+        s(config),
+        "--data",
+        s(data),
+        "--out",
+        s(out),
+        "--quiet",
+    ])
 }
 
 const SMALL_CONFIG: &str = "[model]\nlayers = [32]\ncode = 8\n[train]\nepochs = 3\nbatch_size = 50\nvalidation_fraction = 0.1\n";
@@ -53,16 +38,7 @@ fn train_eval_encode_reconstruct_round_trip() {
     let config = dir.join("c.toml");
     std::fs::write(&config, SMALL_CONFIG).unwrap();
     let run = dir.join("run");
-    let out = ae(&[
-        "train",
-        "--config",
-        s(&config),
-        "--data",
-        s(&data),
-        "--out",
-        s(&run),
-        "--quiet",
-    ]);
+    let out = train(&config, &data, &run);
     assert!(
         out.status.success(),
         "{}",
@@ -156,16 +132,7 @@ fn malformed_data_files_fail_cleanly() {
     for (name, bytes, needle) in cases {
         let path = dir.join(name);
         std::fs::write(&path, bytes).unwrap();
-        let out = ae(&[
-            "train",
-            "--config",
-            s(&config),
-            "--data",
-            s(&path),
-            "--out",
-            s(&dir.join("r")),
-            "--quiet",
-        ]);
+        let out = train(&config, &path, &dir.join("r"));
         assert_clean_error(&out, &[name, needle]);
     }
     let out = ae(&[
@@ -199,48 +166,19 @@ fn bad_configs_models_and_outputs_fail_cleanly() {
         ("[model\ncode = 4\n", "c.toml"),
     ] {
         std::fs::write(&config, text).unwrap();
-        let out = ae(&[
-            "train",
-            "--config",
-            s(&config),
-            "--data",
-            s(&data),
-            "--out",
-            s(&dir.join("r")),
-            "--quiet",
-        ]);
+        let out = train(&config, &data, &dir.join("r"));
         assert_clean_error(&out, &["c.toml", needle]);
     }
     // --out that is not writable: a path below a regular file
     std::fs::write(&config, SMALL_CONFIG).unwrap();
     let blocker = dir.join("file");
     std::fs::write(&blocker, b"x").unwrap();
-    let out = ae(&[
-        "train",
-        "--config",
-        s(&config),
-        "--data",
-        s(&data),
-        "--out",
-        s(&blocker.join("run")),
-        "--quiet",
-    ]);
+    let out = train(&config, &data, &blocker.join("run"));
     assert_clean_error(&out, &["file"]);
 
     // a model, then damage it in two ways
     let run = dir.join("run");
-    assert!(ae(&[
-        "train",
-        "--config",
-        s(&config),
-        "--data",
-        s(&data),
-        "--out",
-        s(&run),
-        "--quiet"
-    ])
-    .status
-    .success());
+    assert!(train(&config, &data, &run).status.success());
     let wrong_width = dir.join("wide.csv");
     std::fs::write(&wrong_width, "1,2,3\n4,5,6\n").unwrap();
     assert_clean_error(
@@ -279,16 +217,7 @@ fn divergence_stops_cleanly_and_keeps_a_finite_model() {
     let config = dir.join("c.toml");
     std::fs::write(&config, "[model]\nlayers = [4]\ncode = 2\nactivation = \"linear\"\noutput = \"gaussian\"\n[train]\nepochs = 50\noptimizer = \"sgd\"\nlearning_rate = 10.0\n").unwrap();
     let run = dir.join("run");
-    let out = ae(&[
-        "train",
-        "--config",
-        s(&config),
-        "--data",
-        s(&data),
-        "--out",
-        s(&run),
-        "--quiet",
-    ]);
+    let out = train(&config, &data, &run);
     assert_clean_error(&out, &["diverged", "learning rate"]);
     let model = autoencoder::model::persist::load_model(&run).unwrap();
     assert!(model
@@ -309,18 +238,7 @@ fn resume_after_kill_matches_an_uninterrupted_run() {
     )
     .unwrap();
     let full = dir.join("full");
-    assert!(ae(&[
-        "train",
-        "--config",
-        s(&config),
-        "--data",
-        s(&data),
-        "--out",
-        s(&full),
-        "--quiet"
-    ])
-    .status
-    .success());
+    assert!(train(&config, &data, &full).status.success());
 
     // kill -9 the process once it has finished at least one epoch, then resume
     let part = dir.join("part");

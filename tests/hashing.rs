@@ -10,9 +10,9 @@ use autoencoder::hashing::knn::{brute_force_knn, MISSING};
 use autoencoder::hashing::mih::MultiIndex;
 use autoencoder::hashing::{Codes, Encoder, FlatIndex, Method, RangeResult};
 use autoencoder::linalg::Rng;
-use common::repo_path;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use common::{ae, assert_clean_error, repo_path, s, tmp};
+use std::path::Path;
+use std::process::Output;
 
 fn random_codes(n: usize, bits: usize, seed: u64) -> Codes {
     let mut rng = Rng::new(seed);
@@ -153,24 +153,6 @@ fn itq_loss_does_not_increase_on_images() {
 
 // ---- command line ----
 
-fn ae(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_autoencoder"))
-        .args(args)
-        .output()
-        .expect("binary runs")
-}
-
-fn tmp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("ae-hash-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
 fn json(out: &Output) -> serde_json::Value {
     assert!(
         out.status.success(),
@@ -178,16 +160,6 @@ fn json(out: &Output) -> serde_json::Value {
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).unwrap()
-}
-
-fn assert_clean_error(out: &Output, needles: &[&str]) {
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "stderr: {err}");
-    assert!(!err.contains("panicked"), "{err}");
-    assert_eq!(err.trim_end().lines().count(), 1, "not one line: {err}");
-    for n in needles {
-        assert!(err.contains(n), "{n:?} not in {err:?}");
-    }
 }
 
 fn read_i64(path: &Path) -> (Vec<usize>, Vec<i64>) {

@@ -73,7 +73,7 @@ pub fn has_avx512() -> bool {
 
 /// Clears the upper halves of the YMM registers. faer's GEMM kernels return with them dirty,
 /// which makes every later legacy-SSE instruction (libm, scalar loops) pay a large transition
-/// penalty; see `../shared/notes/performance.md`.
+/// penalty (measured: the sigmoid phase went from 1 ms to 29 ms per step).
 #[inline]
 pub fn clear_upper_state() {
     #[cfg(target_arch = "x86_64")]

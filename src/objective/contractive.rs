@@ -13,17 +13,13 @@ use crate::nn::Activation;
 
 /// `s'(z)` and `d s'(z) / dz`, both written in terms of the output `h = s(z)`.
 fn slope_and_curvature(act: Activation, h: f32) -> (f32, f32) {
-    match act {
-        Activation::Sigmoid => {
-            let s = h * (1.0 - h);
-            (s, s * (1.0 - 2.0 * h))
-        }
-        Activation::Tanh => {
-            let s = 1.0 - h * h;
-            (s, -2.0 * h * s)
-        }
-        _ => (1.0, 0.0),
-    }
+    let s = act.derivative_from_output(h);
+    let curvature = match act {
+        Activation::Sigmoid => s * (1.0 - 2.0 * h),
+        Activation::Tanh => -2.0 * h * s,
+        _ => 0.0,
+    };
+    (s, curvature)
 }
 
 /// Checks the closed form applies: one encoder layer, sigmoid or tanh code.

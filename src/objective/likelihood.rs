@@ -95,7 +95,6 @@ macro_rules! lane_sum_kernel {
                     let $xi = *$xi;
                     acc[0] += $term;
                 }
-                let _ = $scale;
                 acc.iter().sum()
             }
         }

@@ -66,8 +66,8 @@ pub fn sample_backward(
         let (mu, log_var) = s.split_at(k);
         let (g_mu, g_lv) = g.split_at_mut(k);
         for j in 0..k {
-            let var = fastmath::exp(log_var[j]);
             let sigma = fastmath::exp(0.5 * log_var[j]);
+            let var = sigma * sigma;
             g_mu[j] = dh[j] + w * mu[j];
             g_lv[j] = 0.5 * dh[j] * e[j] * sigma + 0.5 * w * (var - 1.0);
         }

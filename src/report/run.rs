@@ -55,11 +55,10 @@ pub fn save_checkpoint(dir: &Path, model: &Autoencoder, state: &TrainState) -> R
         best_epoch: state.best.map(|b| b.1),
         history: state.history.clone(),
     };
-    let json = |v: &dyn erased::Json| v.json();
     let meta = HashMap::from([
-        ("spec".to_string(), json(model.spec())),
-        ("trainer".to_string(), json(&trainer)),
-        ("optimizer_kind".to_string(), json(&state.optimizer.kind)),
+        ("spec".to_string(), to_json(model.spec())),
+        ("trainer".to_string(), to_json(&trainer)),
+        ("optimizer_kind".to_string(), to_json(&state.optimizer.kind)),
         (
             "optimizer_step".to_string(),
             state.optimizer.step.to_string(),
@@ -76,15 +75,8 @@ pub fn save_checkpoint(dir: &Path, model: &Autoencoder, state: &TrainState) -> R
     atomic_write(&dir.join("metrics.jsonl"), lines.as_bytes())
 }
 
-mod erased {
-    pub trait Json {
-        fn json(&self) -> String;
-    }
-    impl<T: serde::Serialize> Json for T {
-        fn json(&self) -> String {
-            serde_json::to_string(self).unwrap_or_default()
-        }
-    }
+fn to_json<T: Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_default()
 }
 
 /// Loads the checkpoint of a run folder: the model and the state to continue from.
@@ -175,6 +167,7 @@ pub fn write_report(
     super::plots::loss_curves(&train, &val, &report.join("loss.png"))?;
     let n = sample.rows().min(2000);
     let sample = sample.slice_rows(0, n);
+    let codes = model.encode(&sample)?;
     let side = (sample.cols() as f64).sqrt() as usize;
     if side * side == sample.cols() && side >= 4 {
         let recon = model.reconstruct(&sample)?;
@@ -196,7 +189,6 @@ pub fn write_report(
         let steps = 10;
         let pairs = (n / 2).min(8);
         if pairs > 0 {
-            let codes = model.encode(&sample)?;
             let k = codes.cols();
             let mut path = Matrix::zeros(pairs * steps, k);
             for p in 0..pairs {
@@ -222,7 +214,6 @@ pub fn write_report(
             super::plots::image_grid(&model.decode(&prior)?, 8, &report.join("samples.png"))?;
         }
     }
-    let codes = model.encode(&sample)?;
     let points: Vec<(f32, f32)> = if codes.cols() == 1 {
         (0..n).map(|i| (codes.row(i)[0], 0.0)).collect()
     } else if codes.cols() == 2 {

@@ -39,3 +39,35 @@ pub fn pool2(x: &Matrix) -> Matrix {
     }
     out
 }
+
+/// Runs the `autoencoder` binary with `args`.
+pub fn ae(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_autoencoder"))
+        .args(args)
+        .output()
+        .expect("binary runs")
+}
+
+/// A fresh, empty temporary folder unique to this test process and `name`.
+pub fn tmp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("autoencoder-test-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A path as `&str`, for command-line arguments.
+pub fn s(p: &std::path::Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// Asserts a clean failure: exit 2, one stderr line containing every `needles`, no panic.
+pub fn assert_clean_error(out: &std::process::Output, needles: &[&str]) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "stderr: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "not one line: {err}");
+    for n in needles {
+        assert!(err.contains(n), "{n:?} not in {err:?}");
+    }
+}
