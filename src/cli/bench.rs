@@ -5,10 +5,11 @@
 
 use super::demo::find_mnist;
 use autoencoder::linalg::gemm::{gemm, View};
-use autoencoder::linalg::{Cpu, Rng};
+use autoencoder::linalg::Rng;
 use autoencoder::model::Autoencoder;
-use autoencoder::nn::{Optimizer, OptimizerKind};
-use autoencoder::{data, AutoencoderSpec, Error, Likelihood, Matrix, Objective, Result};
+use autoencoder::nn::OptimizerKind;
+use autoencoder::train::{self, EpochMetrics, Observer, Schedule, TrainState};
+use autoencoder::{data, AutoencoderSpec, Error, Likelihood, Matrix, Result, TrainConfig};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -94,52 +95,48 @@ pub fn run(args: Args) -> Result<()> {
     pool.install(|| bench(&args, &train, &test, threads))
 }
 
+struct EpochLines {
+    quiet: bool,
+}
+
+impl Observer for EpochLines {
+    fn epoch(&mut self, m: &EpochMetrics, _: &Autoencoder, _: &TrainState) -> Result<()> {
+        if !self.quiet {
+            eprintln!(
+                "epoch {}: {:.2} s, train loss {:.3}",
+                m.epoch, m.seconds, m.train_loss
+            );
+        }
+        Ok(())
+    }
+}
+
 fn bench(args: &Args, train: &Matrix, test: &Matrix, threads: usize) -> Result<()> {
     let spec = AutoencoderSpec::new(784, &[1000, 500, 250], 30, Likelihood::Bernoulli);
     let flops_per_image = spec.training_flops_per_example();
     let mut model = Autoencoder::new(spec, args.seed)?;
-    let backend = Cpu::new(threads);
     let batch_size = 128;
     let steps = train.rows() / batch_size;
-    let mut ws = model.workspace(batch_size);
-    let mut opt = Optimizer::new(OptimizerKind::adam(), &model.tensor_lengths());
-    let mut rng = Rng::new(args.seed);
-    let mut order: Vec<usize> = (0..train.rows()).collect();
-    let mut batch = Matrix::zeros(batch_size, 784);
-    let objective = Objective::plain();
     let gemm_peak_gflops = gemm_peak(threads);
-    let mut epoch_seconds = Vec::new();
-    let mut last_loss = f64::NAN;
-    for epoch in 0..args.epochs {
-        rng.shuffle(&mut order);
-        let start = Instant::now();
-        let mut total = 0.0;
-        for s in 0..steps {
-            for (dst, &src) in order[s * batch_size..(s + 1) * batch_size]
-                .iter()
-                .enumerate()
-            {
-                batch.row_mut(dst).copy_from_slice(train.row(src));
-            }
-            total += model.train_step(
-                &backend,
-                &mut ws,
-                &batch,
-                &objective,
-                &mut rng,
-                Some((&mut opt, 1e-3)),
-            )?;
-        }
-        let secs = start.elapsed().as_secs_f64();
-        last_loss = total / steps as f64;
-        epoch_seconds.push(secs);
-        if !args.json {
-            eprintln!(
-                "epoch {}: {secs:.2} s, train loss {last_loss:.3}",
-                epoch + 1
-            );
-        }
-    }
+    // the one training loop, configured as the anchor workload
+    let config = TrainConfig {
+        epochs: args.epochs,
+        batch_size,
+        optimizer: OptimizerKind::adam(),
+        learning_rate: 1e-3,
+        schedule: Schedule::Constant,
+        seed: args.seed,
+        validation_fraction: 0.0,
+        patience: None,
+        threads,
+        drop_last: true,
+        ..TrainConfig::default()
+    };
+    let state = train::initial_state(&model, &config);
+    let mut lines = EpochLines { quiet: args.json };
+    let report = train::fit(&mut model, train, None, &config, state, &mut lines)?;
+    let epoch_seconds: Vec<f64> = report.history.iter().map(|m| m.seconds).collect();
+    let last_loss = report.history.last().map_or(f64::NAN, |m| m.train_loss);
     let mut sorted = epoch_seconds.clone();
     let seconds_per_epoch = median(&mut sorted);
     let images = (steps * batch_size) as f64;
