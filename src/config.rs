@@ -61,7 +61,7 @@ pub struct TrainSection {
     pub validation_fraction: f32,
     /// 0 disables early stopping.
     pub patience: usize,
-    /// `constant`, `step` or `cosine`.
+    /// `constant`, `step`, `cosine` or `stages`.
     pub schedule: String,
     /// `step`: epochs between decays.
     pub step_every: usize,
@@ -69,6 +69,10 @@ pub struct TrainSection {
     pub step_gamma: f32,
     /// `cosine`: final learning rate.
     pub min_learning_rate: f32,
+    /// `stages`: stage `i` lasts `stage_growth^i` epochs.
+    pub stage_growth: usize,
+    /// `stages`: learning-rate factor per stage (default 10^(-1/7), as in Burda et al.).
+    pub stage_decay: f32,
     /// Worker threads; 0 = all cores.
     pub threads: usize,
     pub drop_last: bool,
@@ -104,6 +108,8 @@ impl Default for TrainSection {
             step_every: 10,
             step_gamma: 0.5,
             min_learning_rate: 0.0,
+            stage_growth: 3,
+            stage_decay: 0.719_685_7,
             threads: 0,
             drop_last: false,
             beta: 1.0,
@@ -282,27 +288,40 @@ impl RunConfig {
                 ))
             }
         };
-        let schedule = match t.schedule.as_str() {
-            "constant" => Schedule::Constant,
-            "step" => {
-                if t.step_every == 0 {
-                    return Err(Error::config("train.step_every", "must be at least 1"));
+        let schedule =
+            match t.schedule.as_str() {
+                "constant" => Schedule::Constant,
+                "step" => {
+                    if t.step_every == 0 {
+                        return Err(Error::config("train.step_every", "must be at least 1"));
+                    }
+                    Schedule::Step {
+                        every: t.step_every,
+                        gamma: t.step_gamma,
+                    }
                 }
-                Schedule::Step {
-                    every: t.step_every,
-                    gamma: t.step_gamma,
+                "cosine" => Schedule::Cosine {
+                    min_lr: t.min_learning_rate,
+                },
+                "stages" => {
+                    if t.stage_growth == 0 {
+                        return Err(Error::config("train.stage_growth", "must be at least 1"));
+                    }
+                    if !(t.stage_decay > 0.0 && t.stage_decay.is_finite()) {
+                        return Err(Error::config("train.stage_decay", "must be positive"));
+                    }
+                    Schedule::Stages {
+                        growth: t.stage_growth,
+                        decay: t.stage_decay,
+                    }
                 }
-            }
-            "cosine" => Schedule::Cosine {
-                min_lr: t.min_learning_rate,
-            },
-            other => {
-                return Err(Error::config(
+                other => return Err(Error::config(
                     "train.schedule",
-                    format!("unknown schedule {other:?} (expected constant, step or cosine)"),
-                ))
-            }
-        };
+                    format!(
+                        "unknown schedule {other:?} (expected constant, step, cosine or stages)"
+                    ),
+                )),
+            };
         if t.epochs == 0 && t.pretrain_epochs == 0 {
             return Err(Error::config(
                 "train.epochs",

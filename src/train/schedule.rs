@@ -12,6 +12,10 @@ pub enum Schedule {
     Step { every: usize, gamma: f32 },
     /// Cosine from the base rate down to `min_lr` over all epochs.
     Cosine { min_lr: f32 },
+    /// Stage `i` (from 0) lasts `growth^i` epochs at `base · decay^i`: Burda et al.'s IWAE
+    /// schedule is `growth = 3`, `decay = 10^(-1/7)` over 3,280 epochs (stages 0–7). Epochs past
+    /// the last full stage stay in the stage they reach.
+    Stages { growth: usize, decay: f32 },
 }
 
 impl Schedule {
@@ -23,6 +27,15 @@ impl Schedule {
             Schedule::Cosine { min_lr } => {
                 let t = epoch as f32 / epochs.max(1) as f32;
                 min_lr + 0.5 * (base - min_lr) * (1.0 + (std::f32::consts::PI * t).cos())
+            }
+            Schedule::Stages { growth, decay } => {
+                let (mut stage, mut stage_end, mut length) = (0i32, 1usize, 1usize);
+                while epoch >= stage_end {
+                    stage += 1;
+                    length = length.saturating_mul(growth.max(1));
+                    stage_end = stage_end.saturating_add(length);
+                }
+                base * decay.powi(stage)
             }
         }
     }
@@ -46,5 +59,19 @@ mod tests {
         assert_eq!(c.learning_rate(1.0, 0, 10), 1.0);
         assert!((c.learning_rate(1.0, 5, 10) - 0.5).abs() < 1e-6);
         assert!(c.learning_rate(1.0, 9, 10) < 0.03);
+        let burda = Schedule::Stages {
+            growth: 3,
+            decay: 10f32.powf(-1.0 / 7.0),
+        };
+        // Stages 1, 3, 9, … epochs long: epoch 0 | 1–3 | 4–12 | 13–39 | … | 1093–3279.
+        assert_eq!(burda.learning_rate(1.0, 0, 3280), 1.0);
+        assert!((burda.learning_rate(1.0, 1, 3280) - 10f32.powf(-1.0 / 7.0)).abs() < 1e-6);
+        assert_eq!(
+            burda.learning_rate(1.0, 3, 3280),
+            burda.learning_rate(1.0, 1, 3280)
+        );
+        assert!(burda.learning_rate(1.0, 4, 3280) < burda.learning_rate(1.0, 3, 3280));
+        assert!((burda.learning_rate(1.0, 1092, 3280) - 10f32.powf(-6.0 / 7.0)).abs() < 1e-6);
+        assert!((burda.learning_rate(1.0, 3279, 3280) - 0.1).abs() < 1e-6);
     }
 }
