@@ -288,40 +288,41 @@ impl RunConfig {
                 ))
             }
         };
-        let schedule =
-            match t.schedule.as_str() {
-                "constant" => Schedule::Constant,
-                "step" => {
-                    if t.step_every == 0 {
-                        return Err(Error::config("train.step_every", "must be at least 1"));
-                    }
-                    Schedule::Step {
-                        every: t.step_every,
-                        gamma: t.step_gamma,
-                    }
+        let schedule = match t.schedule.as_str() {
+            "constant" => Schedule::Constant,
+            "step" => {
+                if t.step_every == 0 {
+                    return Err(Error::config("train.step_every", "must be at least 1"));
                 }
-                "cosine" => Schedule::Cosine {
-                    min_lr: t.min_learning_rate,
-                },
-                "stages" => {
-                    if t.stage_growth == 0 {
-                        return Err(Error::config("train.stage_growth", "must be at least 1"));
-                    }
-                    if !(t.stage_decay > 0.0 && t.stage_decay.is_finite()) {
-                        return Err(Error::config("train.stage_decay", "must be positive"));
-                    }
-                    Schedule::Stages {
-                        growth: t.stage_growth,
-                        decay: t.stage_decay,
-                    }
+                Schedule::Step {
+                    every: t.step_every,
+                    gamma: t.step_gamma,
                 }
-                other => return Err(Error::config(
+            }
+            "cosine" => Schedule::Cosine {
+                min_lr: t.min_learning_rate,
+            },
+            "stages" => {
+                if t.stage_growth == 0 {
+                    return Err(Error::config("train.stage_growth", "must be at least 1"));
+                }
+                if !(t.stage_decay > 0.0 && t.stage_decay.is_finite()) {
+                    return Err(Error::config("train.stage_decay", "must be positive"));
+                }
+                Schedule::Stages {
+                    growth: t.stage_growth,
+                    decay: t.stage_decay,
+                }
+            }
+            other => {
+                return Err(Error::config(
                     "train.schedule",
                     format!(
                         "unknown schedule {other:?} (expected constant, step, cosine or stages)"
                     ),
-                )),
-            };
+                ))
+            }
+        };
         if t.epochs == 0 && t.pretrain_epochs == 0 {
             return Err(Error::config(
                 "train.epochs",

@@ -322,3 +322,56 @@ fn every_example_and_bench_config_resolves() {
     }
     assert!(checked >= 10, "only {checked} configs found");
 }
+
+#[test]
+fn probe_reports_test_and_validation_errors() {
+    let dir = tmp("probe");
+    let config = dir.join("c.toml");
+    std::fs::write(
+        &config,
+        "[model]\nlayers = []\ncode = 32\ntied = true\n[train]\nepochs = 2\nbatch_size = 100\nvalidation_fraction = 0.0\n",
+    )
+    .unwrap();
+    let (train_data, test_data) = (
+        repo_path("data/mnist/train-images-idx3-ubyte.gz"),
+        repo_path("data/mnist/t10k-images-idx3-ubyte.gz"),
+    );
+    let run = dir.join("run");
+    let out = train(&config, &train_data, &run);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The test images double as validation images: the selected epochs' validation errors
+    // must then be exactly the reported test errors.
+    let out = ae(&[
+        "probe",
+        "--model",
+        s(&run),
+        "--train",
+        s(&train_data),
+        "--test",
+        s(&test_data),
+        "--val",
+        s(&test_data),
+        "--epochs",
+        "3",
+        "--fine-tune-epochs",
+        "2",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for kind in ["linear_probe", "fine_tuned"] {
+        let test = v[format!("{kind}_test_error")].as_f64().unwrap();
+        let val = v[format!("{kind}_validation_error")].as_f64().unwrap();
+        assert!(test > 0.0 && test < 0.5, "{kind} test error {test}");
+        assert_eq!(test, val, "{kind}");
+    }
+    assert_eq!(v["test_examples"], 1000);
+}

@@ -92,6 +92,12 @@ pub fn run(args: Args) -> Result<()> {
         .map(|(h, (_, y))| (h, y.as_slice()));
     probe.fit_selecting(&train_h, &train_y, probe_val, &config)?;
     let probe_error = probe.error_rate(&test_h, &test_y)?;
+    // The kept epoch is the best one on validation, so this is the error selection saw: the
+    // number to compare hyperparameters by without looking at the test set.
+    let probe_val_error = match probe_val {
+        Some((h, y)) => Some(probe.error_rate(h, y)?),
+        None => None,
+    };
     let probe_seconds = start.elapsed().as_secs_f64();
     let optimizer = match args.fine_tune_optimizer.as_str() {
         "adam" => OptimizerKind::adam(),
@@ -120,9 +126,14 @@ pub fn run(args: Args) -> Result<()> {
                 ..config.clone()
             },
         )?;
+        let val_error = match &val {
+            Some((x, y)) => Some(c.error_rate(x, y)?),
+            None => None,
+        };
         fine = Some((
             c.error_rate(&test.features, &test_y)?,
             start.elapsed().as_secs_f64(),
+            val_error,
         ));
     }
     if args.json {
@@ -132,14 +143,20 @@ pub fn run(args: Args) -> Result<()> {
             "linear_probe_test_error": probe_error,
             "linear_probe_seconds": probe_seconds,
         });
-        if let Some((e, s)) = fine {
+        if let Some(e) = probe_val_error {
+            v["linear_probe_validation_error"] = e.into();
+        }
+        if let Some((e, s, val_error)) = fine {
             v["fine_tuned_test_error"] = e.into();
             v["fine_tune_seconds"] = s.into();
+            if let Some(ve) = val_error {
+                v["fine_tuned_validation_error"] = ve.into();
+            }
         }
         super::print_json(&v);
     } else {
         println!("linear probe test error   {:.2} %", 100.0 * probe_error);
-        if let Some((e, _)) = fine {
+        if let Some((e, _, _)) = fine {
             println!("fine-tuned test error     {:.2} %", 100.0 * e);
         }
     }
