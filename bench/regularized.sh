@@ -1,20 +1,25 @@
 #!/usr/bin/env bash
-# Issue 4 benchmark: plain, sparse, denoising, contractive (one hidden layer of 1000) and a
-# stacked denoising autoencoder (3 × 1000) on MNIST 50k; for each: fine-tuned and linear-probe
-# test error on the 10k test set, wall time, first-layer filters (report/filters.png).
+# Issue 4 benchmark: plain, sparse, denoising (masking and Gaussian), contractive (one hidden
+# layer of 1000) and a stacked denoising autoencoder (3 × 1000) on MNIST 50k; for each:
+# fine-tuned and linear-probe test error on the 10k test set, each classifier's epoch selected
+# on the 10k validation images (as in the papers), wall times, first-layer filters
+# (report/filters.png). One JSON line per model on stdout.
 # usage: bench/regularized.sh MNIST_DIR OUT_DIR [models...]
+# FT=epochs of fine-tuning (default 50).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data=${1:?MNIST dir}; out=${2:?out dir}; shift 2
-models=${*:-ae sae dae cae sdae3}
+models=${*:-ae sae dae daeg cae sdae3}
+ft=${FT:-50}
 python3 bench/mnist_splits.py --data "$data" --out "$out/splits" > /dev/null
 bin=./target/release/autoencoder
 for m in $models; do
   start=$(date +%s.%N)
   $bin train --config bench/configs/$m.toml --data "$out/splits/train50k-images-idx3-ubyte.gz" --out "$out/$m" --quiet
   mid=$(date +%s.%N)
-  $bin probe --model "$out/$m" --train "$out/splits/train50k-images-idx3-ubyte.gz" --test "$out/splits/t10k-images-idx3-ubyte.gz" \
-    --epochs 20 --fine-tune-epochs 30 --json > "$out/$m/probe.json"
+  $bin probe --model "$out/$m" --train "$out/splits/train50k-images-idx3-ubyte.gz" \
+    --test "$out/splits/t10k-images-idx3-ubyte.gz" --val "$out/splits/valid10k-images-idx3-ubyte.gz" \
+    --epochs 20 --fine-tune-epochs "$ft" --json > "$out/$m/probe.json"
   end=$(date +%s.%N)
   python3 - "$m" "$start" "$mid" "$end" "$out/$m/probe.json" <<'PY'
 import json, sys

@@ -374,4 +374,18 @@ fn probe_reports_test_and_validation_errors() {
         assert_eq!(test, val, "{kind}");
     }
     assert_eq!(v["test_examples"], 1000);
+    let out = ae(&[
+        "probe",
+        "--model",
+        s(&run),
+        "--train",
+        s(&train_data),
+        "--test",
+        s(&test_data),
+        "--fine-tune-epochs",
+        "1",
+        "--fine-tune-batch-size",
+        "0",
+    ]);
+    assert_clean_error(&out, &["--fine-tune-batch-size"]);
 }

@@ -41,6 +41,9 @@ pub struct Args {
     /// Optimizer of fine-tuning: adam, or sgd (momentum 0.9).
     #[arg(long, default_value = "adam")]
     fine_tune_optimizer: String,
+    /// Minibatch size of fine-tuning.
+    #[arg(long, default_value_t = 100)]
+    fine_tune_batch_size: usize,
     /// Seed.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -111,6 +114,11 @@ pub fn run(args: Args) -> Result<()> {
             )))
         }
     };
+    if args.fine_tune_batch_size == 0 {
+        return Err(Error::Invalid(
+            "--fine-tune-batch-size: must be at least 1".into(),
+        ));
+    }
     let mut fine = None;
     if args.fine_tune_epochs > 0 {
         let start = Instant::now();
@@ -122,6 +130,7 @@ pub fn run(args: Args) -> Result<()> {
             &ClassifierConfig {
                 epochs: args.fine_tune_epochs,
                 learning_rate: args.fine_tune_learning_rate,
+                batch_size: args.fine_tune_batch_size,
                 optimizer,
                 ..config.clone()
             },
