@@ -53,6 +53,11 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<()> {
+    if args.fine_tune_batch_size == 0 {
+        return Err(Error::Invalid(
+            "--fine-tune-batch-size: must be at least 1".into(),
+        ));
+    }
     let model = persist::load_model(&args.model)?;
     let train = super::load_data(&args.train, args.label_column.as_deref())?;
     let test = super::load_data(&args.test, args.label_column.as_deref())?;
@@ -114,11 +119,6 @@ pub fn run(args: Args) -> Result<()> {
             )))
         }
     };
-    if args.fine_tune_batch_size == 0 {
-        return Err(Error::Invalid(
-            "--fine-tune-batch-size: must be at least 1".into(),
-        ));
-    }
     let mut fine = None;
     if args.fine_tune_epochs > 0 {
         let start = Instant::now();
