@@ -15,17 +15,19 @@ python3 bench/mnist_splits.py --data "$data" --out "$out/splits" > /dev/null
 bin=./target/release/autoencoder
 for m in $models; do
   start=$(date +%s.%N)
-  $bin train --config bench/configs/$m.toml --data "$out/splits/train50k-images-idx3-ubyte.gz" --out "$out/$m" --quiet
+  # a second FT=… pass reuses the trained model
+  [ -f "$out/$m/model.safetensors" ] ||
+    $bin train --config bench/configs/$m.toml --data "$out/splits/train50k-images-idx3-ubyte.gz" --out "$out/$m" --quiet
   mid=$(date +%s.%N)
   $bin probe --model "$out/$m" --train "$out/splits/train50k-images-idx3-ubyte.gz" \
     --test "$out/splits/t10k-images-idx3-ubyte.gz" --val "$out/splits/valid10k-images-idx3-ubyte.gz" \
-    --epochs 20 --fine-tune-epochs "$ft" --json > "$out/$m/probe.json"
+    --epochs 20 --fine-tune-epochs "$ft" --json > "$out/$m/probe-ft$ft.json"
   end=$(date +%s.%N)
-  python3 - "$m" "$start" "$mid" "$end" "$out/$m/probe.json" <<'PY'
+  python3 - "$m" "$start" "$mid" "$end" "$out/$m/probe-ft$ft.json" "$ft" <<'PY'
 import json, sys
 m, s, mid, e, p = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
 r = json.load(open(p))
-r.update(model=m, train_seconds=mid - s, probe_seconds=e - mid)
+r.update(model=m, fine_tune_epochs=int(sys.argv[6]), train_seconds=mid - s, probe_seconds=e - mid)
 print(json.dumps(r))
 PY
 done
