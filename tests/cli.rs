@@ -389,3 +389,84 @@ fn probe_reports_test_and_validation_errors() {
     ]);
     assert_clean_error(&out, &["--fine-tune-batch-size"]);
 }
+
+#[test]
+fn npy_data_takes_labels_from_a_sibling_file() {
+    let dir = tmp("npy-labels");
+    let shipped =
+        autoencoder::data::load(&repo_path("data/mnist/train-images-idx3-ubyte.gz"), None).unwrap();
+    let labels = shipped.labels.unwrap();
+    let (train_x, test_x) = (
+        shipped.features.slice_rows(0, 800),
+        shipped.features.slice_rows(800, 1000),
+    );
+    let (train_npy, test) = (dir.join("train.npy"), dir.join("test.npy"));
+    std::fs::write(&train_npy, autoencoder::data::npy::encode_f32(&train_x)).unwrap();
+    std::fs::write(&test, autoencoder::data::npy::encode_f32(&test_x)).unwrap();
+    std::fs::write(
+        dir.join("train.labels.npy"),
+        autoencoder::data::npy::encode_i64(&labels[..800]),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("test.labels.npy"),
+        autoencoder::data::npy::encode_i64(&labels[800..1000]),
+    )
+    .unwrap();
+    let loaded = autoencoder::data::load(&train_npy, None).unwrap();
+    assert_eq!(loaded.labels.as_deref(), Some(&labels[..800]));
+
+    let config = dir.join("c.toml");
+    std::fs::write(
+        &config,
+        SMALL_CONFIG
+            .replace("layers = [32]\ncode = 8", "layers = []\ncode = 32")
+            .replace("epochs = 3", "epochs = 20"),
+    )
+    .unwrap();
+    let run = dir.join("run");
+    let out = train(&config, &train_npy, &run);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let probe = |test: &Path| {
+        ae(&[
+            "probe",
+            "--model",
+            s(&run),
+            "--train",
+            s(&train_npy),
+            "--test",
+            s(test),
+            "--epochs",
+            "50",
+            "--json",
+        ])
+    };
+    let out = probe(&test);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["test_examples"], 200);
+    let error = v["linear_probe_test_error"].as_f64().unwrap();
+    // ten classes: labels that did not line up with their images would leave it near 0.9
+    assert!(error < 0.5, "probe error {error}");
+
+    // a labels file of the wrong length is named in a clean error
+    let short = dir.join("short.npy");
+    std::fs::write(&short, autoencoder::data::npy::encode_f32(&test_x)).unwrap();
+    std::fs::write(
+        dir.join("short.labels.npy"),
+        autoencoder::data::npy::encode_i64(&labels[..10]),
+    )
+    .unwrap();
+    assert_clean_error(
+        &probe(&short),
+        &["short.labels.npy", "10 labels", "200 rows"],
+    );
+}

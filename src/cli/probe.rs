@@ -65,7 +65,7 @@ pub fn run(args: Args) -> Result<()> {
         d.labels.clone().ok_or_else(|| {
             Error::format(
                 p,
-                "no labels (IDX needs its -labels- file beside it; CSV needs --label-column)",
+                "no labels (IDX needs its -labels- file beside it, X.npy its X.labels.npy; CSV needs --label-column)",
             )
         })
     };

@@ -18,7 +18,8 @@ pub struct Dataset {
 }
 
 /// Loads features from `path`, by extension: `.idx`/`-ubyte` (optionally `.gz`), `.npy`, `.csv`.
-/// For IDX images a sibling labels file (`…-images…` → `…-labels…`) is read when present.
+/// Labels come from a sibling file when present: for IDX images `…-images…` → `…-labels…`, for
+/// `X.npy` the 1-D integer array `X.labels.npy`; for CSV from `label_column`.
 /// Rejects empty data and non-finite values.
 pub fn load(path: &Path, label_column: Option<csv::LabelColumn>) -> Result<Dataset> {
     let name = path
@@ -27,10 +28,26 @@ pub fn load(path: &Path, label_column: Option<csv::LabelColumn>) -> Result<Datas
         .unwrap_or_default();
     let stem = name.trim_end_matches(".gz");
     let data = if stem.ends_with(".npy") {
-        Dataset {
-            features: npy::read_matrix(path)?,
-            labels: None,
-        }
+        let features = npy::read_matrix(path)?;
+        let labels = npy_sibling_labels(path)
+            .filter(|p| p.exists())
+            .map(|p| {
+                let labels = npy::read_labels(&p)?;
+                if labels.len() != features.rows() {
+                    return Err(Error::format(
+                        &p,
+                        format!(
+                            "{} labels but {} has {} rows",
+                            labels.len(),
+                            path.display(),
+                            features.rows()
+                        ),
+                    ));
+                }
+                Ok(labels)
+            })
+            .transpose()?;
+        Dataset { features, labels }
     } else if stem.ends_with(".csv") {
         csv::read(path, label_column)?
     } else if stem.contains("idx") || stem.ends_with("ubyte") {
@@ -65,6 +82,15 @@ pub fn load(path: &Path, label_column: Option<csv::LabelColumn>) -> Result<Datas
         ));
     }
     Ok(data)
+}
+
+/// `dir/X.npy` → `dir/X.labels.npy` (case kept); `None` when the name does not end in `.npy`.
+pub fn npy_sibling_labels(path: &Path) -> Option<std::path::PathBuf> {
+    let name = path.file_name()?.to_str()?;
+    let stem = name.get(..name.len().checked_sub(4)?)?;
+    name[stem.len()..]
+        .eq_ignore_ascii_case(".npy")
+        .then(|| path.with_file_name(format!("{stem}.labels.npy")))
 }
 
 /// Writes a matrix as `.npy` or `.csv`, chosen by `path`'s extension, atomically.
