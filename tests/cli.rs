@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{ae, assert_clean_error, repo_path, s, tmp};
+use common::{ae, assert_clean_error, assert_success, repo_path, s, tmp};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -19,6 +19,21 @@ fn train(config: &Path, data: &Path, out: &Path) -> Output {
         s(out),
         "--quiet",
     ])
+}
+
+/// `autoencoder probe --model RUN --train TRAIN --test TEST EXTRA…`.
+fn probe(run: &Path, train: &Path, test: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "probe",
+        "--model",
+        s(run),
+        "--train",
+        s(train),
+        "--test",
+        s(test),
+    ];
+    args.extend_from_slice(extra);
+    ae(&args)
 }
 
 const SMALL_CONFIG: &str = "[model]\nlayers = [32]\ncode = 8\n[train]\nepochs = 3\nbatch_size = 50\nvalidation_fraction = 0.1\n";
@@ -39,11 +54,7 @@ fn train_eval_encode_reconstruct_round_trip() {
     std::fs::write(&config, SMALL_CONFIG).unwrap();
     let run = dir.join("run");
     let out = train(&config, &data, &run);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     assert!(
         out.stderr.is_empty(),
         "--quiet printed: {}",
@@ -279,11 +290,7 @@ fn resume_after_kill_matches_an_uninterrupted_run() {
         "kill -9 left a damaged model"
     );
     let out = ae(&["train", "--resume", s(&part), "--data", s(&data), "--quiet"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     assert_eq!(
         std::fs::read(full.join("model.safetensors")).unwrap(),
         std::fs::read(part.join("model.safetensors")).unwrap(),
@@ -338,34 +345,24 @@ fn probe_reports_test_and_validation_errors() {
     );
     let run = dir.join("run");
     let out = train(&config, &train_data, &run);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     // The test images double as validation images: the selected epochs' validation errors
     // must then be exactly the reported test errors.
-    let out = ae(&[
-        "probe",
-        "--model",
-        s(&run),
-        "--train",
-        s(&train_data),
-        "--test",
-        s(&test_data),
-        "--val",
-        s(&test_data),
-        "--epochs",
-        "3",
-        "--fine-tune-epochs",
-        "2",
-        "--json",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = probe(
+        &run,
+        &train_data,
+        &test_data,
+        &[
+            "--val",
+            s(&test_data),
+            "--epochs",
+            "3",
+            "--fine-tune-epochs",
+            "2",
+            "--json",
+        ],
     );
+    assert_success(&out);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     for kind in ["linear_probe", "fine_tuned"] {
         let test = v[format!("{kind}_test_error")].as_f64().unwrap();
@@ -374,19 +371,12 @@ fn probe_reports_test_and_validation_errors() {
         assert_eq!(test, val, "{kind}");
     }
     assert_eq!(v["test_examples"], 1000);
-    let out = ae(&[
-        "probe",
-        "--model",
-        s(&run),
-        "--train",
-        s(&train_data),
-        "--test",
-        s(&test_data),
-        "--fine-tune-epochs",
-        "1",
-        "--fine-tune-batch-size",
-        "0",
-    ]);
+    let out = probe(
+        &run,
+        &train_data,
+        &test_data,
+        &["--fine-tune-epochs", "1", "--fine-tune-batch-size", "0"],
+    );
     assert_clean_error(&out, &["--fine-tune-batch-size"]);
 }
 
@@ -426,31 +416,10 @@ fn npy_data_takes_labels_from_a_sibling_file() {
     .unwrap();
     let run = dir.join("run");
     let out = train(&config, &train_npy, &run);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let probe = |test: &Path| {
-        ae(&[
-            "probe",
-            "--model",
-            s(&run),
-            "--train",
-            s(&train_npy),
-            "--test",
-            s(test),
-            "--epochs",
-            "50",
-            "--json",
-        ])
-    };
-    let out = probe(&test);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
+    let probe_on = |test: &Path| probe(&run, &train_npy, test, &["--epochs", "50", "--json"]);
+    let out = probe_on(&test);
+    assert_success(&out);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["test_examples"], 200);
     let error = v["linear_probe_test_error"].as_f64().unwrap();
@@ -466,7 +435,7 @@ fn npy_data_takes_labels_from_a_sibling_file() {
     )
     .unwrap();
     assert_clean_error(
-        &probe(&short),
+        &probe_on(&short),
         &["short.labels.npy", "10 labels", "200 rows"],
     );
 }

@@ -10,7 +10,7 @@ use autoencoder::hashing::knn::{brute_force_knn, MISSING};
 use autoencoder::hashing::mih::MultiIndex;
 use autoencoder::hashing::{Codes, Encoder, FlatIndex, Method, RangeResult};
 use autoencoder::linalg::Rng;
-use common::{ae, assert_clean_error, repo_path, s, tmp};
+use common::{ae, assert_clean_error, assert_success, repo_path, s, tmp};
 use std::path::Path;
 use std::process::Output;
 
@@ -154,11 +154,7 @@ fn itq_loss_does_not_increase_on_images() {
 // ---- command line ----
 
 fn json(out: &Output) -> serde_json::Value {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(out);
     serde_json::from_slice(&out.stdout).unwrap()
 }
 

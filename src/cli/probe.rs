@@ -102,10 +102,7 @@ pub fn run(args: Args) -> Result<()> {
     let probe_error = probe.error_rate(&test_h, &test_y)?;
     // The kept epoch is the best one on validation, so this is the error selection saw: the
     // number to compare hyperparameters by without looking at the test set.
-    let probe_val_error = match probe_val {
-        Some((h, y)) => Some(probe.error_rate(h, y)?),
-        None => None,
-    };
+    let probe_val_error = probe_val.map(|(h, y)| probe.error_rate(h, y)).transpose()?;
     let probe_seconds = start.elapsed().as_secs_f64();
     let optimizer = match args.fine_tune_optimizer.as_str() {
         "adam" => OptimizerKind::adam(),
@@ -135,10 +132,7 @@ pub fn run(args: Args) -> Result<()> {
                 ..config.clone()
             },
         )?;
-        let val_error = match &val {
-            Some((x, y)) => Some(c.error_rate(x, y)?),
-            None => None,
-        };
+        let val_error = val.as_ref().map(|(x, y)| c.error_rate(x, y)).transpose()?;
         fine = Some((
             c.error_rate(&test.features, &test_y)?,
             start.elapsed().as_secs_f64(),

@@ -6,7 +6,7 @@ pub mod npy;
 
 use crate::error::{Error, Result};
 use crate::linalg::Matrix;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Examples (one per row) with optional integer labels.
 #[derive(Clone, Debug, PartialEq)]
@@ -29,41 +29,13 @@ pub fn load(path: &Path, label_column: Option<csv::LabelColumn>) -> Result<Datas
     let stem = name.trim_end_matches(".gz");
     let data = if stem.ends_with(".npy") {
         let features = npy::read_matrix(path)?;
-        let labels = npy_sibling_labels(path)
-            .filter(|p| p.exists())
-            .map(|p| {
-                let labels = npy::read_labels(&p)?;
-                if labels.len() != features.rows() {
-                    return Err(Error::format(
-                        &p,
-                        format!(
-                            "{} labels but {} has {} rows",
-                            labels.len(),
-                            path.display(),
-                            features.rows()
-                        ),
-                    ));
-                }
-                Ok(labels)
-            })
-            .transpose()?;
+        let labels = sibling_labels(path, npy::sibling_labels(path), &features, npy::read_labels)?;
         Dataset { features, labels }
     } else if stem.ends_with(".csv") {
         csv::read(path, label_column)?
     } else if stem.contains("idx") || stem.ends_with("ubyte") {
         let features = idx::read_images(path)?;
-        let labels = idx::sibling_labels(path)
-            .filter(|p| p.exists())
-            .map(|p| idx::read_labels(&p))
-            .transpose()?;
-        if let Some(l) = &labels {
-            if l.len() != features.rows() {
-                return Err(Error::format(
-                    path,
-                    format!("{} images but {} labels", features.rows(), l.len()),
-                ));
-            }
-        }
+        let labels = sibling_labels(path, idx::sibling_labels(path), &features, idx::read_labels)?;
         Dataset { features, labels }
     } else {
         return Err(Error::format(
@@ -84,13 +56,29 @@ pub fn load(path: &Path, label_column: Option<csv::LabelColumn>) -> Result<Datas
     Ok(data)
 }
 
-/// `dir/X.npy` → `dir/X.labels.npy` (case kept); `None` when the name does not end in `.npy`.
-pub fn npy_sibling_labels(path: &Path) -> Option<std::path::PathBuf> {
-    let name = path.file_name()?.to_str()?;
-    let stem = name.get(..name.len().checked_sub(4)?)?;
-    name[stem.len()..]
-        .eq_ignore_ascii_case(".npy")
-        .then(|| path.with_file_name(format!("{stem}.labels.npy")))
+/// Reads the labels file beside `data` when it exists, one label per row of `features`.
+fn sibling_labels(
+    data: &Path,
+    labels_path: Option<PathBuf>,
+    features: &Matrix,
+    read: fn(&Path) -> Result<Vec<i64>>,
+) -> Result<Option<Vec<i64>>> {
+    let Some(labels_path) = labels_path.filter(|p| p.exists()) else {
+        return Ok(None);
+    };
+    let labels = read(&labels_path)?;
+    if labels.len() != features.rows() {
+        return Err(Error::format(
+            &labels_path,
+            format!(
+                "{} labels but {} has {} rows",
+                labels.len(),
+                data.display(),
+                features.rows()
+            ),
+        ));
+    }
+    Ok(Some(labels))
 }
 
 /// Writes a matrix as `.npy` or `.csv`, chosen by `path`'s extension, atomically.

@@ -2,7 +2,7 @@
 
 use crate::error::{Error, Result};
 use crate::linalg::Matrix;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Element types we read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -179,6 +179,15 @@ pub fn read_matrix(path: &Path) -> Result<Matrix> {
         cols,
         values_f64(&a).into_iter().map(|v| v as f32).collect(),
     ))
+}
+
+/// `dir/X.npy` → `dir/X.labels.npy` (case kept); `None` when the name does not end in `.npy`.
+pub fn sibling_labels(path: &Path) -> Option<PathBuf> {
+    let name = path.file_name()?.to_str()?;
+    let stem = name.get(..name.len().checked_sub(4)?)?;
+    name[stem.len()..]
+        .eq_ignore_ascii_case(".npy")
+        .then(|| path.with_file_name(format!("{stem}.labels.npy")))
 }
 
 /// Reads a 1-D integer (or integral float) label array.

@@ -61,6 +61,15 @@ pub fn s(p: &std::path::Path) -> &str {
     p.to_str().unwrap()
 }
 
+/// Asserts the command succeeded, showing its stderr otherwise.
+pub fn assert_success(out: &std::process::Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// Asserts a clean failure: exit 2, one stderr line containing every `needles`, no panic.
 pub fn assert_clean_error(out: &std::process::Output, needles: &[&str]) {
     let err = String::from_utf8_lossy(&out.stderr);
