@@ -141,6 +141,10 @@ pub struct RegularizerSection {
     /// ρ for `kl_sparsity`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<f32>,
+    /// `contractive` only: estimate the penalty along this many random directions per example
+    /// (any encoder) instead of the exact closed form (one-layer sigmoid/tanh encoders only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub directions: Option<usize>,
 }
 
 /// A whole configuration file.
@@ -393,6 +397,12 @@ impl RunConfig {
                     "must be ≥ 0",
                 ));
             }
+            if r.directions.is_some() && r.kind != "contractive" {
+                return Err(Error::config(
+                    format!("regularizer[{i}].directions"),
+                    "only the contractive regularizer takes directions",
+                ));
+            }
             match r.kind.as_str() {
                 "l1" => objective
                     .code_penalties
@@ -423,16 +433,20 @@ impl RunConfig {
                 }
                 "weight_decay" => objective.weight_decay += r.weight,
                 "contractive" => {
-                    let code_act = Activation::parse(&self.model.code_activation).unwrap_or(Activation::Linear);
-                    crate::objective::contractive::check_applicable(self.model.layers.len(), code_act)
-                        .map_err(|_| {
-                            Error::config(
-                                format!("regularizer[{i}].kind"),
-                                "contractive needs a one-layer encoder (model.layers = []) with a sigmoid or tanh code \
-                                 (deep encoders: stack one-layer contractive autoencoders with `autoencoder pretrain`)",
-                            )
-                        })?;
-                    objective.contractive += r.weight
+                    if self.model.code_distribution != "deterministic" {
+                        return Err(Error::config(
+                            format!("regularizer[{i}].kind"),
+                            "contractive needs a deterministic code (model.code_distribution = \"deterministic\")",
+                        ));
+                    }
+                    if r.directions == Some(0) {
+                        return Err(Error::config(
+                            format!("regularizer[{i}].directions"),
+                            "must be ≥ 1 (leave it out for the exact closed form)",
+                        ));
+                    }
+                    objective.contractive += r.weight;
+                    objective.contractive_directions = r.directions.unwrap_or(0);
                 }
                 other => {
                     return Err(Error::config(
@@ -497,6 +511,48 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("code_activation"));
+        for (extra, key) in [
+            (
+                "kind = \"l1\"\nweight = 0.1\ndirections = 2\n",
+                "regularizer[0].directions",
+            ),
+            (
+                "kind = \"contractive\"\nweight = 0.1\ndirections = 0\n",
+                "regularizer[0].directions",
+            ),
+        ] {
+            let text = format!("[model]\ncode = 3\n[[regularizer]]\n{extra}");
+            let err = RunConfig::parse(&text, p)
+                .unwrap()
+                .train_config()
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(key), "{err}");
+        }
+        let text = "[model]\ncode = 3\ncode_distribution = \"gaussian\"\n[[regularizer]]\nkind = \"contractive\"\nweight = 0.1\n";
+        let err = RunConfig::parse(text, p)
+            .unwrap()
+            .train_config()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("deterministic"), "{err}");
+        // deep encoders take the penalty by random directions; one-layer ones exactly
+        for (layers, directions, want) in [
+            ("[]", "", 0),
+            ("[20]", "", 0),
+            ("[20]", "directions = 4\n", 4),
+        ] {
+            let text = format!("[model]\nlayers = {layers}\ncode = 3\n[[regularizer]]\nkind = \"contractive\"\nweight = 0.1\n{directions}");
+            let objective = RunConfig::parse(&text, p)
+                .unwrap()
+                .train_config()
+                .unwrap()
+                .objective;
+            assert_eq!(
+                (objective.contractive, objective.contractive_directions),
+                (0.1, want)
+            );
+        }
     }
 
     #[test]

@@ -304,3 +304,49 @@ fn contractive_penalty() {
         }
     }
 }
+
+#[test]
+fn contractive_penalty_by_random_directions_for_deep_encoders() {
+    // the estimate is a fixed function of the parameters once its directions are drawn (the same
+    // rng seed draws the same directions), so finite differences check its gradient exactly
+    for act in Activation::ALL {
+        for tied in [false, true] {
+            if tied && act == Activation::Relu {
+                // the kink-avoiding seed search reads untied layouts only
+                continue;
+            }
+            for directions in [1, 3] {
+                let objective = Objective {
+                    contractive: 0.7,
+                    contractive_directions: directions,
+                    ..Objective::plain()
+                };
+                let err = check(spec(act, act, Likelihood::Bernoulli, tied), &objective);
+                assert!(
+                    err < 2e-2,
+                    "deep contractive {act:?} tied {tied} m {directions}: relative error {err}"
+                );
+            }
+        }
+    }
+    // the estimator on a one-layer encoder, beside corruption and weight decay
+    let mut s = spec(
+        Activation::Sigmoid,
+        Activation::Tanh,
+        Likelihood::Gaussian,
+        false,
+    );
+    s.encoder_layers = vec![];
+    let objective = Objective {
+        contractive: 0.7,
+        contractive_directions: 2,
+        weight_decay: 0.1,
+        corruption: Some(autoencoder::Corruption::Gaussian { sigma: 0.1 }),
+        ..Objective::plain()
+    };
+    let err = check(s, &objective);
+    assert!(
+        err < 2e-2,
+        "one-layer estimated contractive: relative error {err}"
+    );
+}

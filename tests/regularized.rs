@@ -121,6 +121,126 @@ fn contractive_training_shrinks_the_jacobian() {
     assert!(jc < 0.8 * jp, "contractive {jc} vs plain {jp}");
 }
 
+fn deep(input: usize, hidden: usize, code: usize, act: Activation) -> AutoencoderSpec {
+    AutoencoderSpec {
+        encoder_layers: vec![hidden],
+        ..one_layer(input, code, act)
+    }
+}
+
+/// The tangent estimator's value at `x` along directions `v` (`m·rows × d_x`).
+fn tangent_estimate(model: &Autoencoder, x: &Matrix, v: &[f32]) -> f64 {
+    let spec = model.spec();
+    let widths = spec.encoder_widths();
+    let tensor = |name: String| {
+        &model
+            .tensors()
+            .iter()
+            .find(|t| t.name == name)
+            .unwrap()
+            .data
+    };
+    let activation = |l: usize| {
+        if l + 2 == widths.len() {
+            spec.code_activation
+        } else {
+            spec.activation
+        }
+    };
+    // each layer's output, by a plain forward pass
+    let mut acts: Vec<Vec<f32>> = Vec::new();
+    for l in 0..widths.len() - 1 {
+        let (w, b) = (
+            tensor(format!("encoder.{l}.weight")),
+            tensor(format!("encoder.{l}.bias")),
+        );
+        let (n_in, n_out, act) = (widths[l], widths[l + 1], activation(l));
+        let input = if l == 0 { x.as_slice() } else { &acts[l - 1] };
+        let mut out = Vec::with_capacity(input.len() / n_in * n_out);
+        for a in input.chunks_exact(n_in) {
+            for j in 0..n_out {
+                let z: f32 = b[j] + (0..n_in).map(|i| w[j * n_in + i] * a[i]).sum::<f32>();
+                out.push(act.apply(z));
+            }
+        }
+        acts.push(out);
+    }
+    let layers: Vec<contractive::TangentLayer<'_>> = (0..widths.len() - 1)
+        .map(|l| contractive::TangentLayer {
+            weight: tensor(format!("encoder.{l}.weight")),
+            outputs: widths[l + 1],
+            activation: activation(l),
+            input: if l == 0 { x.as_slice() } else { &acts[l - 1] },
+            output: &acts[l],
+        })
+        .collect();
+    contractive::tangent_value_and_grad_along(
+        &Cpu::new(1),
+        1.0,
+        &layers,
+        x.rows(),
+        v,
+        &mut Default::default(),
+    )
+}
+
+#[test]
+fn tangent_estimate_is_exact_along_unit_vectors_and_unbiased_along_random_ones() {
+    let x = pool2(&mnist_train(4));
+    let d = 196;
+    for act in [Activation::Sigmoid, Activation::Tanh, Activation::Softplus] {
+        let model = Autoencoder::new(deep(d, 40, 12, act), 5).unwrap();
+        for r in 0..2 {
+            let row = Matrix::from_vec(1, d, x.row(r).to_vec());
+            let exact = contractive::encoder_jacobian(&model, row.as_slice()).unwrap();
+            let exact_sq: f64 = exact.as_slice().iter().map(|v| (*v as f64).powi(2)).sum();
+            // all d unit vectors: the estimate is ‖J‖²_F / d
+            let identity: Vec<f32> = (0..d * d)
+                .map(|k| if k / d == k % d { 1.0 } else { 0.0 })
+                .collect();
+            let along_units = tangent_estimate(&model, &row, &identity) * d as f64;
+            assert!(
+                (along_units - exact_sq).abs() <= 1e-3 * exact_sq,
+                "{act:?} row {r}: along unit vectors {along_units} vs exact {exact_sq}"
+            );
+            // many Rademacher directions: the mean converges on ‖J‖²_F
+            let mut rng = autoencoder::linalg::Rng::new(r as u64);
+            let m = 2000;
+            let v: Vec<f32> = (0..m * d)
+                .map(|_| if rng.uniform() < 0.5 { -1.0 } else { 1.0 })
+                .collect();
+            let random = tangent_estimate(&model, &row, &v);
+            assert!(
+                (random - exact_sq).abs() <= 0.05 * exact_sq,
+                "{act:?} row {r}: mean over {m} random directions {random} vs exact {exact_sq}"
+            );
+        }
+    }
+}
+
+#[test]
+fn deep_contractive_training_shrinks_the_jacobian() {
+    let x = pool2(&mnist_train(1000));
+    let spec = deep(196, 64, 32, Activation::Sigmoid);
+    let plain = trained(spec.clone(), &x, Objective::plain(), 10);
+    let cae = trained(
+        spec,
+        &x,
+        Objective {
+            contractive: 0.5,
+            ..Objective::plain()
+        },
+        10,
+    );
+    let probe = x.slice_rows(0, 100);
+    let (jp, jc) = (
+        contractive::mean_jacobian_norm(&plain, &probe).unwrap(),
+        contractive::mean_jacobian_norm(&cae, &probe).unwrap(),
+    );
+    eprintln!("deep encoder: mean ‖J‖_F plain {jp:.3}, contractive {jc:.3}");
+    assert!(jc < 0.8 * jp, "deep contractive {jc} vs plain {jp}");
+}
+
 #[test]
 fn kl_sparsity_reaches_its_target_and_l1_makes_codes_sparse() {
     let x = pool2(&mnist_train(2000));

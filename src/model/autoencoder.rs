@@ -76,6 +76,8 @@ pub struct Workspace {
     /// The contractive penalty's gradient for the first layer, before it joins `grads`.
     penalty_weight_grad: Vec<f32>,
     penalty_bias_grad: Vec<f32>,
+    /// The tangent estimator's buffers (empty unless the estimate is used).
+    tangent: contractive::TangentScratch,
 }
 
 impl Autoencoder {
@@ -426,6 +428,7 @@ impl Autoencoder {
             ],
             penalty_weight_grad: vec![0.0; self.layers[0].inputs * self.layers[0].outputs],
             penalty_bias_grad: vec![0.0; self.layers[0].outputs],
+            tangent: contractive::TangentScratch::default(),
         }
     }
 
@@ -605,32 +608,74 @@ impl Autoencoder {
         }
 
         if objective.contractive != 0.0 {
-            // λ‖J‖²_F of the one-layer encoder, closed form; its gradient lands first
-            contractive::check_applicable(
-                self.spec.encoder_layers.len(),
-                self.spec.code_activation,
-            )?;
-            let p = self.layers[0];
+            // λ‖J‖²_F; its gradient lands before the backward pass adds to it
+            if k_code > 0 {
+                return Err(Error::Invalid(
+                    "the contractive penalty needs a deterministic code, not a Gaussian one".into(),
+                ));
+            }
             let encoder_input: &[f32] = if corrupted { &ws.input[..x.len()] } else { x };
-            let (wg, bg) = two_mut(&mut ws.grads, p.weight, p.bias);
-            let pen_w = &mut ws.penalty_weight_grad;
-            let pen_b = &mut ws.penalty_bias_grad;
-            loss += contractive::value_and_grad(
-                backend,
-                objective.contractive,
-                p.activation,
-                encoder_input,
-                &ws.acts[0][..rows * p.outputs],
-                rows,
-                &self.tensors[p.weight].data,
-                pen_w,
-                pen_b,
-                &mut spare,
-            );
-            add_or_set(wg, pen_w, ws.grad_started[p.weight]);
-            add_or_set(bg, pen_b, ws.grad_started[p.bias]);
-            ws.grad_started[p.weight] = true;
-            ws.grad_started[p.bias] = true;
+            let closed_form = objective.contractive_directions == 0
+                && contractive::has_closed_form(
+                    self.spec.encoder_layers.len(),
+                    self.spec.code_activation,
+                );
+            if closed_form {
+                let p = self.layers[0];
+                let (wg, bg) = two_mut(&mut ws.grads, p.weight, p.bias);
+                let pen_w = &mut ws.penalty_weight_grad;
+                let pen_b = &mut ws.penalty_bias_grad;
+                loss += contractive::value_and_grad(
+                    backend,
+                    objective.contractive,
+                    p.activation,
+                    encoder_input,
+                    &ws.acts[0][..rows * p.outputs],
+                    rows,
+                    &self.tensors[p.weight].data,
+                    pen_w,
+                    pen_b,
+                    &mut spare,
+                );
+                add_or_set(wg, pen_w, ws.grad_started[p.weight]);
+                add_or_set(bg, pen_b, ws.grad_started[p.bias]);
+                ws.grad_started[p.weight] = true;
+                ws.grad_started[p.bias] = true;
+            } else {
+                let layers: Vec<contractive::TangentLayer<'_>> = (0..self.encoder_len)
+                    .map(|l| {
+                        let p = self.layers[l];
+                        contractive::TangentLayer {
+                            weight: &self.tensors[p.weight].data,
+                            outputs: p.outputs,
+                            activation: p.activation,
+                            input: if l == 0 {
+                                encoder_input
+                            } else {
+                                &ws.acts[l - 1][..rows * p.inputs]
+                            },
+                            output: &ws.acts[l][..rows * p.outputs],
+                        }
+                    })
+                    .collect();
+                loss += contractive::tangent_value_and_grad(
+                    backend,
+                    objective.contractive,
+                    &layers,
+                    rows,
+                    objective.contractive_directions.max(1),
+                    rng,
+                    &mut ws.tangent,
+                );
+                for l in 0..self.encoder_len {
+                    let p = self.layers[l];
+                    let (wg, bg) = two_mut(&mut ws.grads, p.weight, p.bias);
+                    add_or_set(wg, &ws.tangent.weight_grads[l], ws.grad_started[p.weight]);
+                    add_or_set(bg, &ws.tangent.bias_grads[l], ws.grad_started[p.bias]);
+                    ws.grad_started[p.weight] = true;
+                    ws.grad_started[p.bias] = true;
+                }
+            }
         }
 
         if let Some((opt, _)) = update.as_mut() {

@@ -33,8 +33,13 @@ pub struct Objective {
     pub weight_decay: f32,
     /// Weight `β` of the KL term of a Gaussian code (1 = the ELBO).
     pub beta: f32,
-    /// `λ` of the contractive penalty `λ‖∂h/∂x‖²_F` (one-layer encoders); 0 disables it.
+    /// `λ` of the contractive penalty `λ‖∂h/∂x‖²_F`; 0 disables it.
     pub contractive: f32,
+    /// How the contractive penalty is computed: 0 = exactly, in closed form, where that exists
+    /// (one-layer sigmoid or tanh encoder), else along one random direction; `m > 0` = the
+    /// unbiased estimate along `m` random directions per example, for any encoder.
+    #[serde(default)]
+    pub contractive_directions: usize,
     /// Importance samples `k` per example for a Gaussian code: 1 = the ELBO with analytic KL,
     /// `k > 1` = the IWAE bound (β is then 1).
     pub importance_samples: usize,
@@ -48,6 +53,7 @@ impl Default for Objective {
             weight_decay: 0.0,
             beta: 1.0,
             contractive: 0.0,
+            contractive_directions: 0,
             importance_samples: 1,
         }
     }
