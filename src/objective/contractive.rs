@@ -110,9 +110,6 @@ pub struct TangentLayer<'a> {
 }
 
 impl TangentLayer<'_> {
-    fn outputs(&self) -> usize {
-        self.outputs
-    }
     fn inputs(&self) -> usize {
         self.weight.len() / self.outputs
     }
@@ -192,7 +189,7 @@ pub fn tangent_value_and_grad_along(
     debug_assert_eq!(t_rows % rows, 0);
     let max_width = layers
         .iter()
-        .map(|l| l.inputs().max(l.outputs()))
+        .map(|l| l.inputs().max(l.outputs))
         .max()
         .unwrap_or(0);
     scratch.pre.resize_with(n_layers, Vec::new);
@@ -202,7 +199,7 @@ pub fn tangent_value_and_grad_along(
 
     // forward mode: u_l = t_{l−1} W_lᵀ, t_l = s'(z_l) ⊙ u_l
     for (l, layer) in layers.iter().enumerate() {
-        let (inputs, outputs) = (layer.inputs(), layer.outputs());
+        let (inputs, outputs) = (layer.inputs(), layer.outputs);
         let (below, here) = scratch.tangent.split_at_mut(l);
         let t_prev: &[f32] = if l == 0 {
             v
@@ -231,7 +228,7 @@ pub fn tangent_value_and_grad_along(
             }
         }
     }
-    let top = layers[n_layers - 1].outputs();
+    let top = layers[n_layers - 1].outputs;
     let top_t = &scratch.tangent[n_layers - 1][..t_rows * top];
     let scale = lambda / t_rows as f32;
     let value = scale as f64 * top_t.iter().map(|t| (*t as f64).powi(2)).sum::<f64>();
@@ -244,7 +241,7 @@ pub fn tangent_value_and_grad_along(
     let mut has_primal_grad = false;
     for l in (0..n_layers).rev() {
         let layer = &layers[l];
-        let (inputs, outputs) = (layer.inputs(), layer.outputs());
+        let (inputs, outputs) = (layer.inputs(), layer.outputs);
         let grad_t = &scratch.grad_t[..t_rows * outputs];
         let u = &scratch.pre[l][..t_rows * outputs];
         let grad_u = sized(&mut scratch.grad_u, t_rows * outputs);
