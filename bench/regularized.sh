@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Issue 4 benchmark: plain, sparse, denoising (masking and Gaussian), contractive (one hidden
-# layer of 1000) and a stacked denoising autoencoder (3 × 1000) on MNIST 50k; for each:
+# layer of 1000), stacked plain and denoising autoencoders (3 × 1000) on MNIST 50k; for each:
 # fine-tuned and linear-probe test error on the 10k test set, each classifier's epoch selected
 # on the 10k validation images (as in the papers), wall times, first-layer filters
 # (report/filters.png). One JSON line per model on stdout.
@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data=${1:?MNIST dir}; out=${2:?out dir}; shift 2
-models=${*:-ae sae dae daeg cae sdae3}
+models=${*:-ae sae dae daeg cae sae3 sdae3}
 ft=${FT:-50}
 python3 bench/mnist_splits.py --data "$data" --out "$out/splits" > /dev/null
 bin=./target/release/autoencoder

@@ -230,18 +230,19 @@ impl Classifier {
     /// Trains all layers (fine-tuning) on softmax cross-entropy; returns the mean loss
     /// of the last epoch.
     pub fn fit(&mut self, x: &Matrix, labels: &[i64], config: &ClassifierConfig) -> Result<f64> {
-        self.fit_selecting(x, labels, None, config)
+        Ok(self.fit_selecting(x, labels, None, config)?.last_loss)
     }
 
     /// Like [`Classifier::fit`], and when `validation` is given keeps the parameters of the
-    /// epoch with the lowest validation error (model selection as in the papers).
+    /// epoch with the lowest validation error (model selection as in the papers; the first
+    /// such epoch on ties). Returns the validation curve and the kept epoch.
     pub fn fit_selecting(
         &mut self,
         x: &Matrix,
         labels: &[i64],
         validation: Option<(&Matrix, &[i64])>,
         config: &ClassifierConfig,
-    ) -> Result<f64> {
+    ) -> Result<FitHistory> {
         if x.rows() != labels.len() {
             return Err(Error::Shape(format!(
                 "{} rows but {} labels",
@@ -262,8 +263,9 @@ impl Classifier {
         labels: &[i64],
         validation: Option<(&Matrix, &[i64])>,
         config: &ClassifierConfig,
-    ) -> Result<f64> {
+    ) -> Result<FitHistory> {
         let mut best: Option<(f64, Vec<Layer>)> = None;
+        let mut history = FitHistory::default();
         let targets: Vec<usize> = labels
             .iter()
             .map(|l| self.classes.binary_search(l).unwrap_or(0))
@@ -400,14 +402,28 @@ impl Classifier {
             }
             if let Some((vx, vy)) = validation {
                 let err = self.error_rate(vx, vy)?;
+                history.validation_errors.push(err);
                 if best.as_ref().is_none_or(|(b, _)| err < *b) {
                     best = Some((err, self.layers.clone()));
+                    history.selected_epoch = Some(history.validation_errors.len());
                 }
             }
         }
         if let Some((_, layers)) = best {
             self.layers = layers;
         }
-        Ok(last)
+        history.last_loss = last;
+        Ok(history)
     }
+}
+
+/// What [`Classifier::fit_selecting`] saw.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FitHistory {
+    /// Mean training loss of the last epoch.
+    pub last_loss: f64,
+    /// Validation error after each epoch (empty without validation data).
+    pub validation_errors: Vec<f64>,
+    /// The epoch (1-based) whose parameters were kept; `None` without validation data.
+    pub selected_epoch: Option<usize>,
 }

@@ -370,6 +370,25 @@ fn probe_reports_test_and_validation_errors() {
         assert!(test > 0.0 && test < 0.5, "{kind} test error {test}");
         assert_eq!(test, val, "{kind}");
     }
+    // the fine-tuning curve, one validation error per epoch, holds the kept epoch's error
+    let curve: Vec<f64> = v["fine_tuned_validation_curve"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.as_f64().unwrap())
+        .collect();
+    assert_eq!(curve.len(), 2);
+    let kept = v["fine_tuned_selected_epoch"].as_u64().unwrap() as usize;
+    assert!((1..=2).contains(&kept), "kept epoch {kept}");
+    assert_eq!(
+        curve[kept - 1],
+        v["fine_tuned_validation_error"].as_f64().unwrap()
+    );
+    let probe_kept = v["linear_probe_selected_epoch"].as_u64().unwrap();
+    assert!(
+        (1..=3).contains(&probe_kept),
+        "probe kept epoch {probe_kept}"
+    );
     assert_eq!(v["test_examples"], 1000);
     let out = probe(
         &run,

@@ -126,7 +126,7 @@ fn validation_selection_keeps_the_best_epoch() {
     let mut last = Classifier::linear(196, &ty, 0);
     last.fit(&tx, &ty, &cfg).unwrap();
     let mut selected = Classifier::linear(196, &ty, 0);
-    selected
+    let history = selected
         .fit_selecting(&tx, &ty, Some((&vx, &vy)), &cfg)
         .unwrap();
     let (el, es) = (
@@ -135,4 +135,15 @@ fn validation_selection_keeps_the_best_epoch() {
     );
     eprintln!("validation error: last epoch {el:.3}, selected {es:.3}");
     assert!(es <= el, "selected {es} worse than last {el}");
+    // the curve has one entry per epoch, its last one is the unselected run's, and the kept
+    // epoch is the first minimum of the curve, whose error the kept parameters reproduce
+    let curve = &history.validation_errors;
+    assert_eq!(curve.len(), cfg.epochs);
+    assert_eq!(curve[cfg.epochs - 1], el);
+    let first_min = curve
+        .iter()
+        .enumerate()
+        .fold(0, |b, (i, e)| if *e < curve[b] { i } else { b });
+    assert_eq!(history.selected_epoch, Some(first_min + 1));
+    assert_eq!(curve[first_min], es);
 }

@@ -98,7 +98,7 @@ pub fn run(args: Args) -> Result<()> {
         .as_ref()
         .zip(val.as_ref())
         .map(|(h, (_, y))| (h, y.as_slice()));
-    probe.fit_selecting(&train_h, &train_y, probe_val, &config)?;
+    let probe_history = probe.fit_selecting(&train_h, &train_y, probe_val, &config)?;
     let probe_error = probe.error_rate(&test_h, &test_y)?;
     // The kept epoch is the best one on validation, so this is the error selection saw: the
     // number to compare hyperparameters by without looking at the test set.
@@ -120,7 +120,7 @@ pub fn run(args: Args) -> Result<()> {
     if args.fine_tune_epochs > 0 {
         let start = Instant::now();
         let mut c = Classifier::from_encoder(&model, &train_y, args.seed)?.with_head_of(&probe)?;
-        c.fit_selecting(
+        let history = c.fit_selecting(
             &train.features,
             &train_y,
             val.as_ref().map(|(x, y)| (x, y.as_slice())),
@@ -137,6 +137,7 @@ pub fn run(args: Args) -> Result<()> {
             c.error_rate(&test.features, &test_y)?,
             start.elapsed().as_secs_f64(),
             val_error,
+            history,
         ));
     }
     if args.json {
@@ -148,19 +149,29 @@ pub fn run(args: Args) -> Result<()> {
         });
         if let Some(e) = probe_val_error {
             v["linear_probe_validation_error"] = e.into();
+            v["linear_probe_selected_epoch"] = probe_history.selected_epoch.into();
         }
-        if let Some((e, s, val_error)) = fine {
+        if let Some((e, s, val_error, history)) = fine {
             v["fine_tuned_test_error"] = e.into();
             v["fine_tune_seconds"] = s.into();
             if let Some(ve) = val_error {
                 v["fine_tuned_validation_error"] = ve.into();
+                v["fine_tuned_selected_epoch"] = history.selected_epoch.into();
+                v["fine_tuned_validation_curve"] = history.validation_errors.into();
             }
         }
         super::print_json(&v);
     } else {
         println!("linear probe test error   {:.2} %", 100.0 * probe_error);
-        if let Some((e, _, _)) = fine {
+        if let Some((e, _, val_error, history)) = fine {
             println!("fine-tuned test error     {:.2} %", 100.0 * e);
+            if let (Some(ve), Some(epoch)) = (val_error, history.selected_epoch) {
+                println!(
+                    "  (epoch {epoch} of {} kept: validation error {:.2} %)",
+                    history.validation_errors.len(),
+                    100.0 * ve
+                );
+            }
         }
     }
     Ok(())
