@@ -26,6 +26,10 @@ pub struct ClassifierConfig {
     pub cosine_decay: bool,
     /// The optimizer.
     pub optimizer: OptimizerKind,
+    /// With validation data, epochs are compared by their validation error averaged over this
+    /// many epochs up to and including them (1 = that epoch's own error): a wider window keeps
+    /// a lucky single-epoch dip of a noisy curve from winning.
+    pub selection_window: usize,
 }
 
 impl Default for ClassifierConfig {
@@ -38,6 +42,7 @@ impl Default for ClassifierConfig {
             threads: 0,
             cosine_decay: true,
             optimizer: OptimizerKind::adam(),
+            selection_window: 1,
         }
     }
 }
@@ -235,7 +240,8 @@ impl Classifier {
 
     /// Like [`Classifier::fit`], and when `validation` is given keeps the parameters of the
     /// epoch with the lowest validation error (model selection as in the papers; the first
-    /// such epoch on ties). Returns the validation curve and the kept epoch.
+    /// such epoch on ties; see [`ClassifierConfig::selection_window`]). Returns the validation
+    /// curve and the kept epoch.
     pub fn fit_selecting(
         &mut self,
         x: &Matrix,
@@ -403,8 +409,11 @@ impl Classifier {
             if let Some((vx, vy)) = validation {
                 let err = self.error_rate(vx, vy)?;
                 history.validation_errors.push(err);
-                if best.as_ref().is_none_or(|(b, _)| err < *b) {
-                    best = Some((err, self.layers.clone()));
+                let curve = &history.validation_errors;
+                let recent = &curve[curve.len().saturating_sub(config.selection_window.max(1))..];
+                let score = recent.iter().sum::<f64>() / recent.len() as f64;
+                if best.as_ref().is_none_or(|(b, _)| score < *b) {
+                    best = Some((score, self.layers.clone()));
                     history.selected_epoch = Some(history.validation_errors.len());
                 }
             }

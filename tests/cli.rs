@@ -397,6 +397,13 @@ fn probe_reports_test_and_validation_errors() {
         &["--fine-tune-epochs", "1", "--fine-tune-batch-size", "0"],
     );
     assert_clean_error(&out, &["--fine-tune-batch-size"]);
+    let out = probe(
+        &run,
+        &train_data,
+        &test_data,
+        &["--val", s(&test_data), "--selection-window", "0"],
+    );
+    assert_clean_error(&out, &["--selection-window"]);
 }
 
 #[test]

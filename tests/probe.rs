@@ -146,4 +146,33 @@ fn validation_selection_keeps_the_best_epoch() {
         .fold(0, |b, (i, e)| if *e < curve[b] { i } else { b });
     assert_eq!(history.selected_epoch, Some(first_min + 1));
     assert_eq!(curve[first_min], es);
+    // a window of 3 compares trailing means: same curve, kept epoch = first minimum of the means
+    let mut smoothed = Classifier::linear(196, &ty, 0);
+    let windowed = smoothed
+        .fit_selecting(
+            &tx,
+            &ty,
+            Some((&vx, &vy)),
+            &ClassifierConfig {
+                selection_window: 3,
+                ..cfg.clone()
+            },
+        )
+        .unwrap();
+    assert_eq!(&windowed.validation_errors, curve);
+    let means: Vec<f64> = (0..curve.len())
+        .map(|i| {
+            let w = &curve[i.saturating_sub(2)..=i];
+            w.iter().sum::<f64>() / w.len() as f64
+        })
+        .collect();
+    let first_min_mean = means
+        .iter()
+        .enumerate()
+        .fold(0, |b, (i, m)| if *m < means[b] { i } else { b });
+    assert_eq!(windowed.selected_epoch, Some(first_min_mean + 1));
+    assert_eq!(
+        smoothed.error_rate(&vx, &vy).unwrap(),
+        curve[first_min_mean]
+    );
 }

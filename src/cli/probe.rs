@@ -44,6 +44,10 @@ pub struct Args {
     /// Minibatch size of fine-tuning.
     #[arg(long, default_value_t = 100)]
     fine_tune_batch_size: usize,
+    /// With --val: compare epochs by their validation error averaged over this many epochs up
+    /// to each (1 = the epoch's own error, as in the papers).
+    #[arg(long, default_value_t = 1)]
+    selection_window: usize,
     /// Seed.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -56,6 +60,11 @@ pub fn run(args: Args) -> Result<()> {
     if args.fine_tune_batch_size == 0 {
         return Err(Error::Invalid(
             "--fine-tune-batch-size: must be at least 1".into(),
+        ));
+    }
+    if args.selection_window == 0 {
+        return Err(Error::Invalid(
+            "--selection-window: must be at least 1".into(),
         ));
     }
     let model = persist::load_model(&args.model)?;
@@ -82,6 +91,7 @@ pub fn run(args: Args) -> Result<()> {
         epochs: args.epochs,
         learning_rate: args.learning_rate,
         seed: args.seed,
+        selection_window: args.selection_window,
         ..ClassifierConfig::default()
     };
     let start = Instant::now();
@@ -147,6 +157,9 @@ pub fn run(args: Args) -> Result<()> {
             "linear_probe_test_error": probe_error,
             "linear_probe_seconds": probe_seconds,
         });
+        if args.val.is_some() {
+            v["selection_window"] = args.selection_window.into();
+        }
         if let Some(e) = probe_val_error {
             v["linear_probe_validation_error"] = e.into();
             v["linear_probe_selected_epoch"] = probe_history.selected_epoch.into();
