@@ -30,6 +30,8 @@ pub struct ClassifierConfig {
     /// many epochs up to and including them (1 = that epoch's own error): a wider window keeps
     /// a lucky single-epoch dip of a noisy curve from winning.
     pub selection_window: usize,
+    /// `λ` of weight decay `(λ/2) Σ ‖W‖²` on every weight matrix (not biases); 0 disables it.
+    pub weight_decay: f32,
 }
 
 impl Default for ClassifierConfig {
@@ -43,6 +45,7 @@ impl Default for ClassifierConfig {
             cosine_decay: true,
             optimizer: OptimizerKind::adam(),
             selection_window: 1,
+            weight_decay: 0.0,
         }
     }
 }
@@ -381,6 +384,13 @@ impl Classifier {
                         false,
                         input_grad,
                     );
+                    if config.weight_decay > 0.0 {
+                        total += crate::objective::weight_decay::value_and_grad(
+                            config.weight_decay,
+                            &self.layers[l].weight,
+                            &mut grads[l].0,
+                        );
+                    }
                     let threads = backend.threads();
                     opt.update(2 * l, &mut self.layers[l].weight, &grads[l].0, lr, threads);
                     opt.update(

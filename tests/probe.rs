@@ -176,3 +176,36 @@ fn validation_selection_keeps_the_best_epoch() {
         curve[first_min_mean]
     );
 }
+
+#[test]
+fn weight_decay_shrinks_the_classifier() {
+    let (x, y) = labelled("data/mnist/train-images-idx3-ubyte.gz", 500);
+    let mean_abs_logit = |weight_decay: f32| {
+        let mut c = Classifier::linear(196, &y, 0);
+        let loss = c
+            .fit(
+                &x,
+                &y,
+                &ClassifierConfig {
+                    epochs: 10,
+                    learning_rate: 1e-2,
+                    weight_decay,
+                    ..ClassifierConfig::default()
+                },
+            )
+            .unwrap();
+        let logits = c.logits(&x).unwrap();
+        let mean = logits
+            .as_slice()
+            .iter()
+            .map(|v| v.abs() as f64)
+            .sum::<f64>()
+            / logits.as_slice().len() as f64;
+        (mean, loss)
+    };
+    let ((free, free_loss), (decayed, decayed_loss)) = (mean_abs_logit(0.0), mean_abs_logit(0.5));
+    eprintln!("mean |logit|: no decay {free:.3}, λ = 0.5 {decayed:.3}");
+    assert!(decayed < 0.5 * free, "decayed {decayed} vs free {free}");
+    // the reported loss includes the penalty, so the decayed run cannot fit better than the free one
+    assert!(decayed_loss > free_loss, "{decayed_loss} vs {free_loss}");
+}

@@ -41,6 +41,9 @@ pub struct Args {
     /// Optimizer of fine-tuning: adam, or sgd (momentum 0.9).
     #[arg(long, default_value = "adam")]
     fine_tune_optimizer: String,
+    /// Weight decay λ of fine-tuning, `(λ/2) Σ ‖W‖²` over the encoder's and the head's weights.
+    #[arg(long, default_value_t = 0.0)]
+    fine_tune_weight_decay: f32,
     /// Minibatch size of fine-tuning.
     #[arg(long, default_value_t = 100)]
     fine_tune_batch_size: usize,
@@ -60,6 +63,11 @@ pub fn run(args: Args) -> Result<()> {
     if args.fine_tune_batch_size == 0 {
         return Err(Error::Invalid(
             "--fine-tune-batch-size: must be at least 1".into(),
+        ));
+    }
+    if !(args.fine_tune_weight_decay >= 0.0 && args.fine_tune_weight_decay.is_finite()) {
+        return Err(Error::Invalid(
+            "--fine-tune-weight-decay: must be a finite number ≥ 0".into(),
         ));
     }
     if args.selection_window == 0 {
@@ -139,6 +147,7 @@ pub fn run(args: Args) -> Result<()> {
                 learning_rate: args.fine_tune_learning_rate,
                 batch_size: args.fine_tune_batch_size,
                 optimizer,
+                weight_decay: args.fine_tune_weight_decay,
                 ..config.clone()
             },
         )?;
