@@ -404,6 +404,13 @@ fn probe_reports_test_and_validation_errors() {
         &["--val", s(&test_data), "--selection-window", "0"],
     );
     assert_clean_error(&out, &["--selection-window"]);
+    let out = probe(
+        &run,
+        &train_data,
+        &test_data,
+        &["--fine-tune-epochs", "1", "--fine-tune-weight-decay", "nan"],
+    );
+    assert_clean_error(&out, &["--fine-tune-weight-decay"]);
 }
 
 #[test]
