@@ -97,15 +97,17 @@ fn contractive_penalty_matches_finite_difference_jacobian() {
 #[test]
 fn contractive_training_shrinks_the_jacobian() {
     let x = pool2(&mnist_train(1000));
-    let plain = trained(
-        one_layer(196, 64, Activation::Sigmoid),
-        &x,
-        Objective::plain(),
-        10,
-    );
+    assert_contractive_training_shrinks_the_jacobian(&x, one_layer(196, 64, Activation::Sigmoid));
+}
+
+/// Trains a plain and a contractive (λ = 0.5) model of `spec` for 10 epochs and checks the
+/// contractive one's mean ‖J‖_F is under 0.8× the plain one's.
+fn assert_contractive_training_shrinks_the_jacobian(x: &Matrix, spec: AutoencoderSpec) {
+    let layers = spec.encoder_layers.len() + 1;
+    let plain = trained(spec.clone(), x, Objective::plain(), 10);
     let cae = trained(
-        one_layer(196, 64, Activation::Sigmoid),
-        &x,
+        spec,
+        x,
         Objective {
             contractive: 0.5,
             ..Objective::plain()
@@ -117,8 +119,11 @@ fn contractive_training_shrinks_the_jacobian() {
         contractive::mean_jacobian_norm(&plain, &probe).unwrap(),
         contractive::mean_jacobian_norm(&cae, &probe).unwrap(),
     );
-    eprintln!("mean ‖J‖_F plain {jp:.3}, contractive {jc:.3}");
-    assert!(jc < 0.8 * jp, "contractive {jc} vs plain {jp}");
+    eprintln!("{layers}-layer encoder: mean ‖J‖_F plain {jp:.3}, contractive {jc:.3}");
+    assert!(
+        jc < 0.8 * jp,
+        "{layers}-layer contractive {jc} vs plain {jp}"
+    );
 }
 
 fn deep(input: usize, hidden: usize, code: usize, act: Activation) -> AutoencoderSpec {
@@ -221,24 +226,7 @@ fn tangent_estimate_is_exact_along_unit_vectors_and_unbiased_along_random_ones()
 #[test]
 fn deep_contractive_training_shrinks_the_jacobian() {
     let x = pool2(&mnist_train(1000));
-    let spec = deep(196, 64, 32, Activation::Sigmoid);
-    let plain = trained(spec.clone(), &x, Objective::plain(), 10);
-    let cae = trained(
-        spec,
-        &x,
-        Objective {
-            contractive: 0.5,
-            ..Objective::plain()
-        },
-        10,
-    );
-    let probe = x.slice_rows(0, 100);
-    let (jp, jc) = (
-        contractive::mean_jacobian_norm(&plain, &probe).unwrap(),
-        contractive::mean_jacobian_norm(&cae, &probe).unwrap(),
-    );
-    eprintln!("deep encoder: mean ‖J‖_F plain {jp:.3}, contractive {jc:.3}");
-    assert!(jc < 0.8 * jp, "deep contractive {jc} vs plain {jp}");
+    assert_contractive_training_shrinks_the_jacobian(&x, deep(196, 64, 32, Activation::Sigmoid));
 }
 
 #[test]
