@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::linalg::{Backend, Cpu, Matrix, Rng};
 use crate::model::Autoencoder;
 use crate::nn::dense::Dense;
-use crate::nn::{softmax, Activation, Init, Optimizer, OptimizerKind};
+use crate::nn::{dropout, softmax, Activation, Init, Optimizer, OptimizerKind};
 use crate::objective::CodeDistribution;
 
 /// Training settings of a classifier.
@@ -32,6 +32,12 @@ pub struct ClassifierConfig {
     pub selection_window: usize,
     /// `λ` of weight decay `(λ/2) Σ ‖W‖²` on every weight matrix (not biases); 0 disables it.
     pub weight_decay: f32,
+    /// Dropout rate of the classifier's input (the image when fine-tuning, the code for a
+    /// linear probe); 0 disables it. Training only: inference uses the whole input.
+    pub input_dropout: f32,
+    /// Dropout rate of every hidden layer's output (the encoder's layers when fine-tuning);
+    /// 0 disables it.
+    pub hidden_dropout: f32,
 }
 
 impl Default for ClassifierConfig {
@@ -46,6 +52,8 @@ impl Default for ClassifierConfig {
             optimizer: OptimizerKind::adam(),
             selection_window: 1,
             weight_decay: 0.0,
+            input_dropout: 0.0,
+            hidden_dropout: 0.0,
         }
     }
 }
@@ -259,6 +267,16 @@ impl Classifier {
                 labels.len()
             )));
         }
+        for (name, rate) in [
+            ("input_dropout", config.input_dropout),
+            ("hidden_dropout", config.hidden_dropout),
+        ] {
+            if !(0.0..1.0).contains(&rate) {
+                return Err(Error::Invalid(format!(
+                    "{name}: a dropout rate must be in [0, 1), got {rate}"
+                )));
+            }
+        }
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(config.threads)
             .build()
@@ -289,6 +307,8 @@ impl Classifier {
             .collect();
         let mut opt = Optimizer::new(config.optimizer, &lens);
         let mut rng = Rng::new(config.seed);
+        // Its own stream, so that dropout leaves the shuffling order unchanged.
+        let mut dropout_rng = rng.fork(0xD809);
         let mut order: Vec<usize> = (0..n).collect();
         let widest = self
             .layers
@@ -301,6 +321,28 @@ impl Classifier {
             .iter()
             .map(|l| vec![0.0; b * l.outputs])
             .collect();
+        // Dropped copies of the hidden outputs (the next layer's input) and their masks; the
+        // undropped outputs stay in `acts` because the activation's backward reads them.
+        let hidden_dropout = config.hidden_dropout > 0.0;
+        let mut dropped: Vec<Vec<f32>> = acts
+            .iter()
+            .map(|a| {
+                if hidden_dropout {
+                    a.clone()
+                } else {
+                    Vec::new()
+                }
+            })
+            .collect();
+        let mut masks = dropped.clone();
+        let mut input_mask = vec![
+            0.0f32;
+            if config.input_dropout > 0.0 {
+                b * x.cols()
+            } else {
+                0
+            }
+        ];
         let (mut delta, mut spare) = (vec![0.0f32; b * widest], vec![0.0f32; b * widest]);
         let mut grads: Vec<(Vec<f32>, Vec<f32>)> = self
             .layers
@@ -331,23 +373,40 @@ impl Classifier {
                     batch.row_mut(dst).copy_from_slice(x.row(src));
                     batch_targets[dst] = targets[src];
                 }
+                if config.input_dropout > 0.0 {
+                    let n_in = rows * x.cols();
+                    dropout::forward_in_place(
+                        &mut batch.as_mut_slice()[..n_in],
+                        &mut input_mask[..n_in],
+                        config.input_dropout,
+                        &mut dropout_rng,
+                    );
+                }
+                let top = self.layers.len() - 1;
                 for l in 0..self.layers.len() {
                     let p = &self.layers[l];
                     let (before, after) = acts.split_at_mut(l);
                     let input: &[f32] = if l == 0 {
                         batch.as_slice()
+                    } else if hidden_dropout {
+                        &dropped[l - 1][..rows * p.inputs]
                     } else {
                         &before[l - 1][..rows * p.inputs]
                     };
-                    self.dense(l).forward(
-                        &backend,
-                        input,
-                        rows,
-                        p.activation,
-                        &mut after[0][..rows * p.outputs],
-                    );
+                    let out = &mut after[0][..rows * p.outputs];
+                    self.dense(l)
+                        .forward(&backend, input, rows, p.activation, out);
+                    if hidden_dropout && l < top {
+                        let kept = &mut dropped[l][..rows * p.outputs];
+                        kept.copy_from_slice(out);
+                        dropout::forward_in_place(
+                            kept,
+                            &mut masks[l][..rows * p.outputs],
+                            config.hidden_dropout,
+                            &mut dropout_rng,
+                        );
+                    }
                 }
-                let top = self.layers.len() - 1;
                 let k = self.layers[top].outputs;
                 delta[..rows * k].copy_from_slice(&acts[top][..rows * k]);
                 total += softmax::cross_entropy_in_place(
@@ -361,6 +420,8 @@ impl Classifier {
                     let (inputs, outputs) = (self.layers[l].inputs, self.layers[l].outputs);
                     let input: &[f32] = if l == 0 {
                         batch.as_slice()
+                    } else if hidden_dropout {
+                        &dropped[l - 1][..rows * inputs]
                     } else {
                         &acts[l - 1][..rows * inputs]
                     };
@@ -403,6 +464,12 @@ impl Classifier {
                     if l > 0 {
                         let below = &self.layers[l - 1];
                         let n_below = rows * below.outputs;
+                        if hidden_dropout {
+                            dropout::backward_in_place(
+                                &mut spare[..n_below],
+                                &masks[l - 1][..n_below],
+                            );
+                        }
                         below
                             .activation
                             .backward_in_place(&mut spare[..n_below], &acts[l - 1][..n_below]);

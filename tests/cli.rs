@@ -359,11 +359,17 @@ fn probe_reports_test_and_validation_errors() {
             "3",
             "--fine-tune-epochs",
             "2",
+            "--fine-tune-dropout",
+            "0.2",
+            "--threads",
+            "1",
             "--json",
         ],
     );
     assert_success(&out);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["fine_tune_dropout"].as_f64(), Some(0.2f32 as f64));
+    assert_eq!(v["fine_tune_input_dropout"].as_f64(), Some(0.0));
     for kind in ["linear_probe", "fine_tuned"] {
         let test = v[format!("{kind}_test_error")].as_f64().unwrap();
         let val = v[format!("{kind}_validation_error")].as_f64().unwrap();
@@ -411,6 +417,13 @@ fn probe_reports_test_and_validation_errors() {
         &["--fine-tune-epochs", "1", "--fine-tune-weight-decay", "nan"],
     );
     assert_clean_error(&out, &["--fine-tune-weight-decay"]);
+    let out = probe(
+        &run,
+        &train_data,
+        &test_data,
+        &["--fine-tune-epochs", "1", "--fine-tune-dropout", "1"],
+    );
+    assert_clean_error(&out, &["--fine-tune-dropout"]);
 }
 
 #[test]

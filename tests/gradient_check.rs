@@ -350,3 +350,40 @@ fn contractive_penalty_by_random_directions_for_deep_encoders() {
         "one-layer estimated contractive: relative error {err}"
     );
 }
+
+#[test]
+fn dropout_with_its_mask_fixed() {
+    use autoencoder::nn::dropout;
+    // L(x) = Σ c_i tanh(dropout(x)_i), with the mask redrawn from the same seed at every
+    // evaluation, so that finite differences see one fixed mask.
+    let n = 64;
+    let x: Vec<f32> = (0..n).map(|i| ((i * 37 % 17) as f32 - 8.0) / 8.0).collect();
+    let c: Vec<f32> = (0..n).map(|i| ((i * 11 % 7) as f32 - 3.0) / 3.0).collect();
+    let p = 0.4;
+    let loss = |x: &[f32]| -> f64 {
+        let (mut v, mut mask) = (x.to_vec(), vec![0.0f32; n]);
+        dropout::forward_in_place(&mut v, &mut mask, p, &mut Rng::new(3));
+        v.iter().zip(&c).map(|(v, c)| (c * v.tanh()) as f64).sum()
+    };
+    let (mut v, mut mask) = (x.clone(), vec![0.0f32; n]);
+    dropout::forward_in_place(&mut v, &mut mask, p, &mut Rng::new(3));
+    let mut grad: Vec<f32> = v
+        .iter()
+        .zip(&c)
+        .map(|(v, c)| c * (1.0 - v.tanh().powi(2)))
+        .collect();
+    dropout::backward_in_place(&mut grad, &mask);
+    assert!(mask.contains(&0.0) && mask.iter().any(|m| *m > 1.0));
+    let h = 1e-3f32;
+    for i in 0..n {
+        let (mut up, mut down) = (x.clone(), x.clone());
+        up[i] += h;
+        down[i] -= h;
+        let numeric = (loss(&up) - loss(&down)) / (2.0 * h as f64);
+        assert!(
+            (numeric - grad[i] as f64).abs() < 1e-3 * (1.0 + numeric.abs()),
+            "unit {i}: numeric {numeric} vs analytic {}",
+            grad[i]
+        );
+    }
+}

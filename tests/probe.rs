@@ -209,3 +209,66 @@ fn weight_decay_shrinks_the_classifier() {
     // the reported loss includes the penalty, so the decayed run cannot fit better than the free one
     assert!(decayed_loss > free_loss, "{decayed_loss} vs {free_loss}");
 }
+
+#[test]
+fn dropout_trains_on_noisy_units_and_predicts_with_all_of_them() {
+    let (x, y) = labelled("data/mnist/train-images-idx3-ubyte.gz", 1000);
+    let mut spec = AutoencoderSpec::new(196, &[], 128, Likelihood::Bernoulli);
+    spec.code_activation = autoencoder::Activation::Sigmoid;
+    let encoder = Autoencoder::new(spec, 0).unwrap();
+    let fine_tune = |input_dropout: f32, hidden_dropout: f32| {
+        let mut c = Classifier::from_encoder(&encoder, &y, 0).unwrap();
+        let loss = c
+            .fit(
+                &x,
+                &y,
+                &ClassifierConfig {
+                    epochs: 40,
+                    batch_size: 50,
+                    learning_rate: 1e-2,
+                    input_dropout,
+                    hidden_dropout,
+                    ..ClassifierConfig::default()
+                },
+            )
+            .unwrap();
+        (loss, c.error_rate(&x, &y).unwrap(), c)
+    };
+    let (plain_loss, plain_error, plain) = fine_tune(0.0, 0.0);
+    let (hidden_loss, hidden_error, hidden) = fine_tune(0.0, 0.5);
+    let (input_loss, input_error, _) = fine_tune(0.2, 0.0);
+    eprintln!(
+        "training loss / error: plain {plain_loss:.3} {plain_error:.3}, hidden 0.5 \
+         {hidden_loss:.3} {hidden_error:.3}, input 0.2 {input_loss:.3} {input_error:.3}"
+    );
+    // the loss is measured on dropped units, so it must be higher than the plain one...
+    assert!(
+        hidden_loss > 1.2 * plain_loss,
+        "{hidden_loss} vs {plain_loss}"
+    );
+    assert!(input_loss > plain_loss, "{input_loss} vs {plain_loss}");
+    // ...while the whole network (no mask at inference) still fits the training set
+    assert!(
+        hidden_error < 0.05 && input_error < 0.05,
+        "{hidden_error} {input_error}"
+    );
+    assert_ne!(plain, hidden);
+    // inference is deterministic: no mask is drawn
+    assert_eq!(hidden.predict(&x).unwrap(), hidden.predict(&x).unwrap());
+}
+
+#[test]
+fn a_dropout_rate_of_one_is_rejected() {
+    let (x, y) = labelled("data/mnist/train-images-idx3-ubyte.gz", 100);
+    let err = Classifier::linear(196, &y, 0)
+        .fit(
+            &x,
+            &y,
+            &ClassifierConfig {
+                input_dropout: 1.0,
+                ..ClassifierConfig::default()
+            },
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("input_dropout"), "{err}");
+}

@@ -44,6 +44,12 @@ pub struct Args {
     /// Weight decay λ of fine-tuning, `(λ/2) Σ ‖W‖²` over the encoder's and the head's weights.
     #[arg(long, default_value_t = 0.0)]
     fine_tune_weight_decay: f32,
+    /// Dropout rate of the encoder's hidden outputs (the code included) during fine-tuning.
+    #[arg(long, default_value_t = 0.0)]
+    fine_tune_dropout: f32,
+    /// Dropout rate of the input image during fine-tuning.
+    #[arg(long, default_value_t = 0.0)]
+    fine_tune_input_dropout: f32,
     /// Minibatch size of fine-tuning.
     #[arg(long, default_value_t = 100)]
     fine_tune_batch_size: usize,
@@ -54,12 +60,24 @@ pub struct Args {
     /// Seed.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Worker threads (0 = all cores).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
 }
 
 pub fn run(args: Args) -> Result<()> {
+    // Encoding and scoring run on this pool too, not only the classifiers' training.
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(args.threads)
+        .build()
+        .map_err(|e| Error::Invalid(format!("--threads: {e}")))?
+        .install(|| probe(args))
+}
+
+fn probe(args: Args) -> Result<()> {
     if args.fine_tune_batch_size == 0 {
         return Err(Error::Invalid(
             "--fine-tune-batch-size: must be at least 1".into(),
@@ -69,6 +87,16 @@ pub fn run(args: Args) -> Result<()> {
         return Err(Error::Invalid(
             "--fine-tune-weight-decay: must be a finite number ≥ 0".into(),
         ));
+    }
+    for (flag, rate) in [
+        ("--fine-tune-dropout", args.fine_tune_dropout),
+        ("--fine-tune-input-dropout", args.fine_tune_input_dropout),
+    ] {
+        if !(0.0..1.0).contains(&rate) {
+            return Err(Error::Invalid(format!(
+                "{flag}: a dropout rate must be in [0, 1), got {rate}"
+            )));
+        }
     }
     if args.selection_window == 0 {
         return Err(Error::Invalid(
@@ -100,6 +128,7 @@ pub fn run(args: Args) -> Result<()> {
         learning_rate: args.learning_rate,
         seed: args.seed,
         selection_window: args.selection_window,
+        threads: args.threads,
         ..ClassifierConfig::default()
     };
     let start = Instant::now();
@@ -148,6 +177,8 @@ pub fn run(args: Args) -> Result<()> {
                 batch_size: args.fine_tune_batch_size,
                 optimizer,
                 weight_decay: args.fine_tune_weight_decay,
+                input_dropout: args.fine_tune_input_dropout,
+                hidden_dropout: args.fine_tune_dropout,
                 ..config.clone()
             },
         )?;
@@ -176,6 +207,8 @@ pub fn run(args: Args) -> Result<()> {
         if let Some((e, s, val_error, history)) = fine {
             v["fine_tuned_test_error"] = e.into();
             v["fine_tune_seconds"] = s.into();
+            v["fine_tune_dropout"] = args.fine_tune_dropout.into();
+            v["fine_tune_input_dropout"] = args.fine_tune_input_dropout.into();
             if let Some(ve) = val_error {
                 v["fine_tuned_validation_error"] = ve.into();
                 v["fine_tuned_selected_epoch"] = history.selected_epoch.into();

@@ -3,6 +3,7 @@
 
 pub mod activation;
 pub mod dense;
+pub mod dropout;
 pub mod init;
 pub mod optimizer;
 pub mod softmax;
