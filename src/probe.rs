@@ -324,25 +324,14 @@ impl Classifier {
         // Dropped copies of the hidden outputs (the next layer's input) and their masks; the
         // undropped outputs stay in `acts` because the activation's backward reads them.
         let hidden_dropout = config.hidden_dropout > 0.0;
+        let buffer_if = |on: bool, len: usize| if on { vec![0.0f32; len] } else { Vec::new() };
         let mut dropped: Vec<Vec<f32>> = acts
             .iter()
-            .map(|a| {
-                if hidden_dropout {
-                    a.clone()
-                } else {
-                    Vec::new()
-                }
-            })
+            .map(|a| buffer_if(hidden_dropout, a.len()))
             .collect();
         let mut masks = dropped.clone();
-        let mut input_mask = vec![
-            0.0f32;
-            if config.input_dropout > 0.0 {
-                b * x.cols()
-            } else {
-                0
-            }
-        ];
+        // The input needs no gradient, so its mask is only written, never read.
+        let mut input_mask = buffer_if(config.input_dropout > 0.0, b * x.cols());
         let (mut delta, mut spare) = (vec![0.0f32; b * widest], vec![0.0f32; b * widest]);
         let mut grads: Vec<(Vec<f32>, Vec<f32>)> = self
             .layers
