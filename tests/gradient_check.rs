@@ -3,7 +3,7 @@
 //! directions, in f32, compared with the analytic gradient's projection.
 
 use autoencoder::linalg::{Cpu, Rng};
-use autoencoder::model::Autoencoder;
+use autoencoder::model::{Autoencoder, Tensor};
 use autoencoder::nn::{Activation, Init};
 use autoencoder::objective::CodeDistribution;
 use autoencoder::{AutoencoderSpec, CodePenalty, Likelihood, Matrix, Objective};
@@ -77,27 +77,67 @@ fn check(spec: AutoencoderSpec, objective: &Objective) -> f64 {
     worst
 }
 
-/// Smallest |pre-activation| over all layers except the output, by a plain f64 forward pass.
+/// One dense layer as the kink search reads it: `weight` is `[outputs, inputs]`, or
+/// `[inputs, outputs]` when `transposed` (a tied decoder reusing an encoder weight).
+struct PlainLayer<'a> {
+    weight: &'a Tensor,
+    bias: &'a [f32],
+    transposed: bool,
+}
+
+/// Smallest |pre-activation| over all layers except the output, by a plain f64 forward pass
+/// (ReLU between layers). Reads tensors by name, so tied decoders are covered too.
 fn min_abs_preactivation(model: &Autoencoder, x: &Matrix) -> f64 {
-    let t = model.tensors();
+    let find = |name: String| model.tensors().iter().find(|t| t.name == name);
+    let mut layers: Vec<PlainLayer> = Vec::new();
+    let mut encoder = Vec::new();
+    while let (Some(weight), Some(b)) = (
+        find(format!("encoder.{}.weight", encoder.len())),
+        find(format!("encoder.{}.bias", encoder.len())),
+    ) {
+        encoder.push(weight);
+        layers.push(PlainLayer {
+            weight,
+            bias: &b.data,
+            transposed: false,
+        });
+    }
+    let mut d = 0;
+    while let Some(b) = find(format!("decoder.{d}.bias")) {
+        layers.push(match find(format!("decoder.{d}.weight")) {
+            Some(weight) => PlainLayer {
+                weight,
+                bias: &b.data,
+                transposed: false,
+            },
+            None => PlainLayer {
+                weight: encoder[encoder.len() - 1 - d],
+                bias: &b.data,
+                transposed: true,
+            },
+        });
+        d += 1;
+    }
     let mut min = f64::INFINITY;
     for r in 0..x.rows() {
         let mut a: Vec<f64> = x.row(r).iter().map(|v| *v as f64).collect();
-        // untied models store weight then bias per layer, in order
-        let layers: Vec<(&[f32], &[f32], Vec<usize>)> = t
-            .chunks(2)
-            .map(|c| {
-                (
-                    c[0].data.as_slice(),
-                    c[1].data.as_slice(),
-                    c[0].shape.clone(),
-                )
-            })
-            .collect();
-        for (l, (w, b, shape)) in layers.iter().enumerate() {
-            let (out, inp) = (shape[0], shape[1]);
-            let z: Vec<f64> = (0..out)
-                .map(|i| b[i] as f64 + (0..inp).map(|j| w[i * inp + j] as f64 * a[j]).sum::<f64>())
+        for (l, layer) in layers.iter().enumerate() {
+            let (rows, cols) = (layer.weight.shape[0], layer.weight.shape[1]);
+            let w = |i: usize, j: usize| -> f64 {
+                let index = if layer.transposed {
+                    j * cols + i
+                } else {
+                    i * cols + j
+                };
+                layer.weight.data[index] as f64
+            };
+            let (outputs, inputs) = if layer.transposed {
+                (cols, rows)
+            } else {
+                (rows, cols)
+            };
+            let z: Vec<f64> = (0..outputs)
+                .map(|i| layer.bias[i] as f64 + (0..inputs).map(|j| w(i, j) * a[j]).sum::<f64>())
                 .collect();
             if l + 1 < layers.len() {
                 min = z.iter().fold(min, |m, v| m.min(v.abs()));
@@ -311,10 +351,6 @@ fn contractive_penalty_by_random_directions_for_deep_encoders() {
     // rng seed draws the same directions), so finite differences check its gradient exactly
     for act in Activation::ALL {
         for tied in [false, true] {
-            if tied && act == Activation::Relu {
-                // the kink-avoiding seed search reads untied layouts only
-                continue;
-            }
             for directions in [1, 3] {
                 let objective = Objective {
                     contractive: 0.7,
