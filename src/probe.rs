@@ -267,16 +267,8 @@ impl Classifier {
                 labels.len()
             )));
         }
-        for (name, rate) in [
-            ("input_dropout", config.input_dropout),
-            ("hidden_dropout", config.hidden_dropout),
-        ] {
-            if !(0.0..1.0).contains(&rate) {
-                return Err(Error::Invalid(format!(
-                    "{name}: a dropout rate must be in [0, 1), got {rate}"
-                )));
-            }
-        }
+        dropout::check_rate("input_dropout", config.input_dropout)?;
+        dropout::check_rate("hidden_dropout", config.hidden_dropout)?;
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(config.threads)
             .build()

@@ -396,34 +396,25 @@ fn probe_reports_test_and_validation_errors() {
         "probe kept epoch {probe_kept}"
     );
     assert_eq!(v["test_examples"], 1000);
-    let out = probe(
-        &run,
-        &train_data,
-        &test_data,
-        &["--fine-tune-epochs", "1", "--fine-tune-batch-size", "0"],
-    );
-    assert_clean_error(&out, &["--fine-tune-batch-size"]);
-    let out = probe(
-        &run,
-        &train_data,
-        &test_data,
-        &["--val", s(&test_data), "--selection-window", "0"],
-    );
-    assert_clean_error(&out, &["--selection-window"]);
-    let out = probe(
-        &run,
-        &train_data,
-        &test_data,
-        &["--fine-tune-epochs", "1", "--fine-tune-weight-decay", "nan"],
-    );
-    assert_clean_error(&out, &["--fine-tune-weight-decay"]);
-    let out = probe(
-        &run,
-        &train_data,
-        &test_data,
-        &["--fine-tune-epochs", "1", "--fine-tune-dropout", "1"],
-    );
-    assert_clean_error(&out, &["--fine-tune-dropout"]);
+    // each bad value is a one-line error naming its flag
+    for (flag, value, context) in [
+        ("--fine-tune-batch-size", "0", ["--fine-tune-epochs", "1"]),
+        ("--selection-window", "0", ["--val", s(&test_data)]),
+        (
+            "--fine-tune-weight-decay",
+            "nan",
+            ["--fine-tune-epochs", "1"],
+        ),
+        ("--fine-tune-dropout", "1", ["--fine-tune-epochs", "1"]),
+    ] {
+        let out = probe(
+            &run,
+            &train_data,
+            &test_data,
+            &[context[0], context[1], flag, value],
+        );
+        assert_clean_error(&out, &[flag]);
+    }
 }
 
 #[test]

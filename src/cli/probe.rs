@@ -3,7 +3,7 @@
 //! head); test error rates.
 
 use autoencoder::model::persist;
-use autoencoder::nn::OptimizerKind;
+use autoencoder::nn::{dropout, OptimizerKind};
 use autoencoder::probe::{Classifier, ClassifierConfig};
 use autoencoder::{Error, Result};
 use std::path::PathBuf;
@@ -88,16 +88,9 @@ fn probe(args: Args) -> Result<()> {
             "--fine-tune-weight-decay: must be a finite number ≥ 0".into(),
         ));
     }
-    for (flag, rate) in [
-        ("--fine-tune-dropout", args.fine_tune_dropout),
-        ("--fine-tune-input-dropout", args.fine_tune_input_dropout),
-    ] {
-        if !(0.0..1.0).contains(&rate) {
-            return Err(Error::Invalid(format!(
-                "{flag}: a dropout rate must be in [0, 1), got {rate}"
-            )));
-        }
-    }
+    // Checked here too, so that a bad rate fails before the linear probe's work, naming the flag.
+    dropout::check_rate("--fine-tune-dropout", args.fine_tune_dropout)?;
+    dropout::check_rate("--fine-tune-input-dropout", args.fine_tune_input_dropout)?;
     if args.selection_window == 0 {
         return Err(Error::Invalid(
             "--selection-window: must be at least 1".into(),

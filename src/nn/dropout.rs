@@ -5,7 +5,19 @@
 //! The mask is a plain multiplier, so the backward pass multiplies the incoming gradient by the
 //! same mask.
 
+use crate::error::{Error, Result};
 use crate::linalg::Rng;
+
+/// Checks that `p` is a usable rate, `0 ≤ p < 1`; the error names `what` (a field or a flag).
+pub fn check_rate(what: &str, p: f32) -> Result<()> {
+    if (0.0..1.0).contains(&p) {
+        Ok(())
+    } else {
+        Err(Error::Invalid(format!(
+            "{what}: a dropout rate must be in [0, 1), got {p}"
+        )))
+    }
+}
 
 /// Draws a fresh mask (each entry `0` or `1/(1−p)`) and multiplies `values` by it in place.
 ///
