@@ -9,6 +9,22 @@ use crate::train::{Schedule, TrainConfig};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
+/// The `f64` nearest the shortest decimal that parses back to `x`: `0.2f32` gives `0.2`, not
+/// `0.20000000298023224`. For reports and saved configs, where users read the numbers.
+pub fn shortest_decimal(x: f32) -> f64 {
+    x.to_string().parse().unwrap_or(f64::from(x))
+}
+
+/// Rewrites each float of `value` as the shortest decimal that parses to the same `f32`.
+fn shorten_f32_floats(value: &mut toml::Value) {
+    match value {
+        toml::Value::Float(x) => *x = shortest_decimal(*x as f32),
+        toml::Value::Array(items) => items.iter_mut().for_each(shorten_f32_floats),
+        toml::Value::Table(table) => table.iter_mut().for_each(|(_, v)| shorten_f32_floats(v)),
+        _ => {}
+    }
+}
+
 /// `[model]`: the network's shape. The input size comes from the data.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -201,8 +217,16 @@ impl RunConfig {
     }
 
     /// TOML text of this config (the resolved config saved in run folders).
+    ///
+    /// Every number in a config is an `f32`, and TOML floats are `f64`: written directly,
+    /// `1e-3` would read back as `0.0010000000474974513`. Each float is written as the
+    /// shortest decimal that parses to the same `f32`, so the file shows what the user typed.
     pub fn to_toml(&self) -> String {
-        toml::to_string_pretty(self).unwrap_or_default()
+        let Ok(mut value) = toml::Value::try_from(self) else {
+            return String::new();
+        };
+        shorten_f32_floats(&mut value);
+        toml::to_string_pretty(&value).unwrap_or_default()
     }
 
     /// The model spec for data of width `input_size`.
@@ -602,5 +626,24 @@ weight = 0.001
         );
         let again = RunConfig::parse(&cfg.to_toml(), Path::new("x")).unwrap();
         assert_eq!(again, cfg);
+    }
+
+    #[test]
+    fn saved_config_shows_the_numbers_as_typed_and_keeps_section_order() {
+        let text = "[model]\ncode = 8\n[train]\nlearning_rate = 1e-3\nbeta1 = 0.9\n\
+                    [[regularizer]]\nkind = \"contractive\"\nweight = 0.6\n";
+        let cfg = RunConfig::parse(text, Path::new("x")).unwrap();
+        let saved = cfg.to_toml();
+        for line in ["learning_rate = 0.001", "beta1 = 0.9", "weight = 0.6"] {
+            assert!(
+                saved.lines().any(|l| l == line),
+                "{line:?} missing from:\n{saved}"
+            );
+        }
+        let model_at = saved.find("[model]").unwrap();
+        let train_at = saved.find("[train]").unwrap();
+        let regularizer_at = saved.find("[[regularizer]]").unwrap();
+        assert!(model_at < train_at && train_at < regularizer_at, "{saved}");
+        assert_eq!(RunConfig::parse(&saved, Path::new("x")).unwrap(), cfg);
     }
 }

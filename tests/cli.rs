@@ -368,7 +368,7 @@ fn probe_reports_test_and_validation_errors() {
     );
     assert_success(&out);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["fine_tune_dropout"].as_f64(), Some(0.2f32 as f64));
+    assert_eq!(v["fine_tune_dropout"].as_f64(), Some(0.2));
     assert_eq!(v["fine_tune_input_dropout"].as_f64(), Some(0.0));
     for kind in ["linear_probe", "fine_tuned"] {
         let test = v[format!("{kind}_test_error")].as_f64().unwrap();

@@ -2,6 +2,7 @@
 //! codes) and, optionally, fine-tuning of encoder + softmax head (starting from the probe's
 //! head); test error rates.
 
+use autoencoder::config::shortest_decimal;
 use autoencoder::model::persist;
 use autoencoder::nn::{dropout, OptimizerKind};
 use autoencoder::probe::{Classifier, ClassifierConfig};
@@ -200,8 +201,8 @@ fn probe(args: Args) -> Result<()> {
         if let Some((e, s, val_error, history)) = fine {
             v["fine_tuned_test_error"] = e.into();
             v["fine_tune_seconds"] = s.into();
-            v["fine_tune_dropout"] = args.fine_tune_dropout.into();
-            v["fine_tune_input_dropout"] = args.fine_tune_input_dropout.into();
+            v["fine_tune_dropout"] = shortest_decimal(args.fine_tune_dropout).into();
+            v["fine_tune_input_dropout"] = shortest_decimal(args.fine_tune_input_dropout).into();
             if let Some(ve) = val_error {
                 v["fine_tuned_validation_error"] = ve.into();
                 v["fine_tuned_selected_epoch"] = history.selected_epoch.into();
