@@ -49,7 +49,18 @@ fn importance_sampled_likelihood_matches_numerical_integration() {
         4,
         vec![1.0, 0.0, 1.0, 1.0, 0.0, 1.0, 0.0, 0.0, 1.0, 1.0, 0.0, 1.0],
     );
-    let bounds = model.likelihood_bounds(&xs, 5000, 7).unwrap();
+    // One 5000-sample estimate from this (untrained) encoder has a standard deviation of
+    // about 0.03 nats, so the test averages 16 seeds (about 0.008).
+    let seeds = 16;
+    let estimate = (0..seeds)
+        .map(|seed| {
+            model
+                .likelihood_bounds(&xs, 5000, seed)
+                .unwrap()
+                .nll_per_example
+        })
+        .sum::<f64>()
+        / seeds as f64;
     let mut exact = 0.0f64;
     for i in 0..3 {
         let x = xs.row(i);
@@ -75,12 +86,9 @@ fn importance_sampled_likelihood_matches_numerical_integration() {
         exact -= p.ln();
     }
     exact /= 3.0;
-    eprintln!("IS estimate {} vs exact {exact}", bounds.nll_per_example);
-    assert!(
-        (bounds.nll_per_example - exact).abs() < 0.02,
-        "{} vs {exact}",
-        bounds.nll_per_example
-    );
+    eprintln!("IS estimate {estimate} vs exact {exact}");
+    assert!((estimate - exact).abs() < 0.025, "{estimate} vs {exact}");
+    let bounds = model.likelihood_bounds(&xs, 5000, 7).unwrap();
     assert!(
         bounds.negative_elbo_per_example > exact,
         "the ELBO must bound log p(x)"
@@ -123,6 +131,16 @@ fn importance_weighted_bound_tightens_with_k_on_a_trained_model() {
         b1.nll_per_example - b50.nll_per_example > 0.1,
         "the bound should visibly tighten"
     );
+    // examples run in parallel: the estimate must not depend on the thread count
+    let on_threads = |threads: usize| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| model.likelihood_bounds(&eval, 50, 3).unwrap())
+    };
+    assert_eq!(on_threads(1), b50);
+    assert_eq!(on_threads(3), b50);
 }
 
 #[test]

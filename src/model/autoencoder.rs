@@ -251,14 +251,25 @@ impl Autoencoder {
         Ok(())
     }
 
-    /// Runs layers `range` on `x` in chunks; the last layer's output is post-processed by `finish`.
+    /// Runs layers `range` on `x` in chunks on all threads of the current pool; with
+    /// `apply_output_mean`, the last layer gives the output distribution's mean.
     pub(crate) fn run_layers(
         &self,
         x: &Matrix,
         range: std::ops::Range<usize>,
         apply_output_mean: bool,
     ) -> Matrix {
-        let backend = Cpu::new(0);
+        self.run_layers_on(&Cpu::new(0), x, range, apply_output_mean)
+    }
+
+    /// [`Self::run_layers`] on `backend`'s threads (one, inside a caller's own parallel loop).
+    pub(crate) fn run_layers_on(
+        &self,
+        backend: &Cpu,
+        x: &Matrix,
+        range: std::ops::Range<usize>,
+        apply_output_mean: bool,
+    ) -> Matrix {
         let out_width = self.layers[range.end - 1].outputs;
         let mut out = Matrix::zeros(x.rows(), out_width);
         const CHUNK: usize = 512;
@@ -280,7 +291,7 @@ impl Autoencoder {
                     p.activation
                 };
                 let dst = &mut b[..rows * p.outputs];
-                self.dense(l).forward(&backend, input, rows, act, dst);
+                self.dense(l).forward(backend, input, rows, act, dst);
                 std::mem::swap(&mut a, &mut b);
                 input = &a[..rows * p.outputs];
             }

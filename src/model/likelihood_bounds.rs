@@ -4,8 +4,9 @@
 
 use super::Autoencoder;
 use crate::error::{Error, Result};
-use crate::linalg::{fastmath, Matrix, Rng};
+use crate::linalg::{fastmath, Cpu, Matrix, Rng};
 use crate::objective::CodeDistribution;
+use rayon::prelude::*;
 
 /// Per-example bounds, in nats (means over examples).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -26,7 +27,8 @@ const ROWS_PER_PASS: usize = 4096;
 
 impl Autoencoder {
     /// Estimates `−ELBO` and `−log p(x)` with `samples` importance samples per example drawn
-    /// from `q(h|x)`, seeded by `seed`.
+    /// from `q(h|x)`, seeded by `seed`. Examples run in parallel on the current rayon pool,
+    /// each on its own random stream, so the result is the same for any thread count.
     pub fn likelihood_bounds(
         &self,
         x: &Matrix,
@@ -51,55 +53,23 @@ impl Autoencoder {
             )));
         }
         let k = self.spec().code_size;
-        let d = x.cols();
         let stats = self.run_layers(x, 0..self.encoder_len, false);
-        let n_layers = self.layer_count();
-        let mut rng = Rng::new(seed);
-        let likelihood = self.spec().output;
-        let (mut neg_elbo, mut nll) = (0.0f64, 0.0f64);
-        let per_pass = samples.min(ROWS_PER_PASS);
-        let mut codes = Matrix::zeros(per_pass, k);
-        let mut log_ratio = vec![0.0f32; per_pass];
-        let mut row_loss = vec![0.0f32; per_pass];
-        let mut target = vec![0.0f32; per_pass * d];
-        for i in 0..x.rows() {
-            let (mu, log_var) = stats.row(i).split_at(k);
-            for r in 0..per_pass {
-                target[r * d..(r + 1) * d].copy_from_slice(x.row(i));
-            }
-            // streaming log-sum-exp over the example's samples
-            let (mut max, mut sum_exp, mut sum_log_w) = (f64::NEG_INFINITY, 0.0f64, 0.0f64);
-            let mut done = 0;
-            while done < samples {
-                let m = per_pass.min(samples - done);
-                codes.resize_rows(m);
-                for (r, log_ratio_r) in log_ratio[..m].iter_mut().enumerate() {
-                    let h = codes.row_mut(r);
-                    let mut ratio = 0.0f32;
-                    for j in 0..k {
-                        let e = rng.normal();
-                        h[j] = mu[j] + fastmath::exp(0.5 * log_var[j]) * e;
-                        ratio += -0.5 * h[j] * h[j] + 0.5 * e * e + 0.5 * log_var[j];
-                    }
-                    *log_ratio_r = ratio;
-                }
-                let z = self.run_layers(&codes, self.encoder_len..n_layers, false);
-                likelihood.row_losses(z.as_slice(), &target[..m * d], &mut row_loss[..m]);
-                for (ratio, loss) in log_ratio[..m].iter().zip(&row_loss[..m]) {
-                    let lw = *ratio as f64 - *loss as f64;
-                    sum_log_w += lw;
-                    if lw > max {
-                        sum_exp = sum_exp * (max - lw).exp() + 1.0;
-                        max = lw;
-                    } else {
-                        sum_exp += (lw - max).exp();
-                    }
-                }
-                done += m;
-            }
-            neg_elbo -= sum_log_w / samples as f64;
-            nll -= max + sum_exp.ln() - (samples as f64).ln();
-        }
+        let streams = Rng::new(seed);
+        // Each example has its own random stream, and the per-example terms are summed in
+        // example order afterwards, so the estimate does not depend on the thread count.
+        let terms: Vec<(f64, f64)> = (0..x.rows())
+            .into_par_iter()
+            .map_init(
+                || Scratch::new(samples.min(ROWS_PER_PASS), k, x.cols()),
+                |scratch, i| {
+                    let mut rng = streams.fork(i as u64);
+                    self.example_bounds(x.row(i), stats.row(i), samples, &mut rng, scratch)
+                },
+            )
+            .collect();
+        let (neg_elbo, nll) = terms
+            .iter()
+            .fold((0.0f64, 0.0f64), |(e, n), (ei, ni)| (e + ei, n + ni));
         let n = x.rows().max(1) as f64;
         Ok(LikelihoodBounds {
             examples: x.rows(),
@@ -107,5 +77,84 @@ impl Autoencoder {
             negative_elbo_per_example: neg_elbo / n,
             nll_per_example: nll / n,
         })
+    }
+
+    /// `(−ELBO, −log p̂(x))` of one example from `samples` draws of `q(h|x)`; `stats` is the
+    /// encoder's output row, mean then log-variance. Runs on one thread.
+    fn example_bounds(
+        &self,
+        x: &[f32],
+        stats: &[f32],
+        samples: usize,
+        rng: &mut Rng,
+        scratch: &mut Scratch,
+    ) -> (f64, f64) {
+        let k = self.spec().code_size;
+        let d = x.len();
+        let (mu, log_var) = stats.split_at(k);
+        let one_thread = Cpu::new(1);
+        let likelihood = self.spec().output;
+        let per_pass = scratch.log_ratio.len();
+        for r in 0..per_pass {
+            scratch.target[r * d..(r + 1) * d].copy_from_slice(x);
+        }
+        // streaming log-sum-exp over the example's samples
+        let (mut max, mut sum_exp, mut sum_log_w) = (f64::NEG_INFINITY, 0.0f64, 0.0f64);
+        let mut done = 0;
+        while done < samples {
+            let m = per_pass.min(samples - done);
+            scratch.codes.resize_rows(m);
+            for (r, log_ratio_r) in scratch.log_ratio[..m].iter_mut().enumerate() {
+                let h = scratch.codes.row_mut(r);
+                let mut ratio = 0.0f32;
+                for j in 0..k {
+                    let e = rng.normal();
+                    h[j] = mu[j] + fastmath::exp(0.5 * log_var[j]) * e;
+                    ratio += -0.5 * h[j] * h[j] + 0.5 * e * e + 0.5 * log_var[j];
+                }
+                *log_ratio_r = ratio;
+            }
+            let z = self.run_layers_on(
+                &one_thread,
+                &scratch.codes,
+                self.encoder_len..self.layer_count(),
+                false,
+            );
+            let row_loss = &mut scratch.row_loss[..m];
+            likelihood.row_losses(z.as_slice(), &scratch.target[..m * d], row_loss);
+            for (ratio, loss) in scratch.log_ratio[..m].iter().zip(row_loss.iter()) {
+                let lw = *ratio as f64 - *loss as f64;
+                sum_log_w += lw;
+                if lw > max {
+                    sum_exp = sum_exp * (max - lw).exp() + 1.0;
+                    max = lw;
+                } else {
+                    sum_exp += (lw - max).exp();
+                }
+            }
+            done += m;
+        }
+        let neg_elbo = -sum_log_w / samples as f64;
+        let nll = -(max + sum_exp.ln() - (samples as f64).ln());
+        (neg_elbo, nll)
+    }
+}
+
+/// One worker's buffers for [`Autoencoder::example_bounds`], sized for one pass of samples.
+struct Scratch {
+    codes: Matrix,
+    log_ratio: Vec<f32>,
+    row_loss: Vec<f32>,
+    target: Vec<f32>,
+}
+
+impl Scratch {
+    fn new(rows: usize, code_size: usize, input_size: usize) -> Self {
+        Scratch {
+            codes: Matrix::zeros(rows, code_size),
+            log_ratio: vec![0.0; rows],
+            row_loss: vec![0.0; rows],
+            target: vec![0.0; rows * input_size],
+        }
     }
 }
