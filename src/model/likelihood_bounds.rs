@@ -60,7 +60,7 @@ impl Autoencoder {
         let terms: Vec<(f64, f64)> = (0..x.rows())
             .into_par_iter()
             .map_init(
-                || Scratch::new(samples.min(ROWS_PER_PASS), k, x.cols()),
+                || Scratch::new(samples.min(ROWS_PER_PASS), k),
                 |scratch, i| {
                     let mut rng = streams.fork(i as u64);
                     self.example_bounds(x.row(i), stats.row(i), samples, &mut rng, scratch)
@@ -95,9 +95,6 @@ impl Autoencoder {
         let one_thread = Cpu::new(1);
         let likelihood = self.spec().output;
         let per_pass = scratch.log_ratio.len();
-        for r in 0..per_pass {
-            scratch.target[r * d..(r + 1) * d].copy_from_slice(x);
-        }
         // streaming log-sum-exp over the example's samples
         let (mut max, mut sum_exp, mut sum_log_w) = (f64::NEG_INFINITY, 0.0f64, 0.0f64);
         let mut done = 0;
@@ -120,10 +117,12 @@ impl Autoencoder {
                 self.encoder_len..self.layer_count(),
                 false,
             );
-            let row_loss = &mut scratch.row_loss[..m];
-            likelihood.row_losses(z.as_slice(), &scratch.target[..m * d], row_loss);
-            for (ratio, loss) in scratch.log_ratio[..m].iter().zip(row_loss.iter()) {
-                let lw = *ratio as f64 - *loss as f64;
+            // every decoded row is scored against the same x: no repeated target copy
+            for (ratio, z_row) in scratch.log_ratio[..m]
+                .iter()
+                .zip(z.as_slice().chunks_exact(d))
+            {
+                let lw = *ratio as f64 - likelihood.row_loss(z_row, x) as f64;
                 sum_log_w += lw;
                 if lw > max {
                     sum_exp = sum_exp * (max - lw).exp() + 1.0;
@@ -144,17 +143,13 @@ impl Autoencoder {
 struct Scratch {
     codes: Matrix,
     log_ratio: Vec<f32>,
-    row_loss: Vec<f32>,
-    target: Vec<f32>,
 }
 
 impl Scratch {
-    fn new(rows: usize, code_size: usize, input_size: usize) -> Self {
+    fn new(rows: usize, code_size: usize) -> Self {
         Scratch {
             codes: Matrix::zeros(rows, code_size),
             log_ratio: vec![0.0; rows],
-            row_loss: vec![0.0; rows],
-            target: vec![0.0; rows * input_size],
         }
     }
 }

@@ -65,10 +65,15 @@ impl Likelihood {
     pub fn row_losses(self, z: &[f32], x: &[f32], row_loss: &mut [f32]) {
         let cols = x.len() / row_loss.len().max(1);
         for ((z, x), loss) in z.chunks_exact(cols).zip(x.chunks_exact(cols)).zip(row_loss) {
-            *loss = match self {
-                Likelihood::Bernoulli => bernoulli_loss(z, x),
-                Likelihood::Gaussian => gaussian_loss(z, x),
-            };
+            *loss = self.row_loss(z, x);
+        }
+    }
+
+    /// The summed loss `Σ_j −log p(x_j | z_j)` of one row (no gradient).
+    pub fn row_loss(self, z: &[f32], x: &[f32]) -> f32 {
+        match self {
+            Likelihood::Bernoulli => bernoulli_loss(z, x),
+            Likelihood::Gaussian => gaussian_loss(z, x),
         }
     }
 }
