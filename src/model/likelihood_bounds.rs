@@ -101,11 +101,12 @@ impl Autoencoder {
         while done < samples {
             let m = per_pass.min(samples - done);
             scratch.codes.resize_rows(m);
+            rng.fill_normal(scratch.codes.as_mut_slice());
             for (r, log_ratio_r) in scratch.log_ratio[..m].iter_mut().enumerate() {
                 let h = scratch.codes.row_mut(r);
                 let mut ratio = 0.0f32;
                 for j in 0..k {
-                    let e = rng.normal();
+                    let e = h[j];
                     h[j] = mu[j] + fastmath::exp(0.5 * log_var[j]) * e;
                     ratio += -0.5 * h[j] * h[j] + 0.5 * e * e + 0.5 * log_var[j];
                 }

@@ -22,8 +22,9 @@ impl Corruption {
     pub fn apply(&self, clean: &[f32], out: &mut [f32], rng: &mut Rng) {
         match *self {
             Corruption::Gaussian { sigma } => {
+                rng.fill_normal(out);
                 for (o, x) in out.iter_mut().zip(clean) {
-                    *o = x + sigma * rng.normal();
+                    *o = x + sigma * *o;
                 }
             }
             Corruption::Masking { p } => {

@@ -28,6 +28,7 @@ pub fn sample_forward(
     rng: &mut Rng,
 ) -> f64 {
     let mut kl = 0.0f64;
+    rng.fill_normal(&mut eps[..stats.len() / 2]);
     for ((s, h), e) in stats
         .chunks_exact(2 * k)
         .zip(code.chunks_exact_mut(k))
@@ -36,7 +37,6 @@ pub fn sample_forward(
         let (mu, log_var) = s.split_at(k);
         for j in 0..k {
             let sigma = fastmath::exp(0.5 * log_var[j]);
-            e[j] = rng.normal();
             h[j] = mu[j] + sigma * e[j];
             kl += 0.5
                 * (mu[j] as f64 * mu[j] as f64 + (sigma as f64).powi(2) - 1.0 - log_var[j] as f64);
@@ -85,6 +85,7 @@ pub fn sample_forward_importance(
     log_ratio: &mut [f32],
     rng: &mut Rng,
 ) {
+    rng.fill_normal(&mut eps[..stats.len() / 2 * samples]);
     let mut r = 0;
     for s in stats.chunks_exact(2 * k) {
         let (mu, log_var) = s.split_at(k);
@@ -93,7 +94,6 @@ pub fn sample_forward_importance(
             let mut ratio = 0.0f32;
             for j in 0..k {
                 let sigma = fastmath::exp(0.5 * log_var[j]);
-                e[j] = rng.normal();
                 h[j] = mu[j] + sigma * e[j];
                 ratio += -0.5 * h[j] * h[j] + 0.5 * e[j] * e[j] + 0.5 * log_var[j];
             }
