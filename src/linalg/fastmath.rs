@@ -86,11 +86,21 @@ pub fn clear_upper_state() {
 const LOG2E: f32 = std::f32::consts::LOG2_E;
 const ROUND_MAGIC: f32 = 12_582_912.0; // 1.5 * 2^23: adding and subtracting rounds to integer
 
+/// The integer `k` of `shifted = ROUND_MAGIC + k` (`|k| < 2²²`), read from its mantissa bits.
+/// Equal to `(shifted − ROUND_MAGIC) as i32`, but that conversion (saturating, NaN → 0) does not
+/// vectorize: LLVM made 16 scalar conversions of every AVX-512 vector, the largest cost of the
+/// kernels that call `exp`.
+#[inline(always)]
+fn rounded_integer(shifted: f32) -> i32 {
+    shifted.to_bits() as i32 - ROUND_MAGIC.to_bits() as i32
+}
+
 /// `e^x`, clamped to the finite f32 range.
 #[inline(always)]
 pub fn exp(x: f32) -> f32 {
     let x = x.clamp(-87.0, 88.0);
-    let n = (x * LOG2E + ROUND_MAGIC) - ROUND_MAGIC;
+    let shifted = x * LOG2E + ROUND_MAGIC;
+    let n = shifted - ROUND_MAGIC;
     let r = x - n * 0.693_359_4 - n * -2.121_944_4e-4;
     let mut p = 1.987_569_2e-4_f32;
     p = p * r + 1.398_2e-3;
@@ -99,7 +109,7 @@ pub fn exp(x: f32) -> f32 {
     p = p * r + 1.666_666_5e-1;
     p = p * r + 0.5;
     let poly = p * r * r + r + 1.0;
-    let scale = f32::from_bits(((n as i32 + 127) as u32) << 23);
+    let scale = f32::from_bits(((rounded_integer(shifted) + 127) as u32) << 23);
     poly * scale
 }
 
@@ -141,14 +151,15 @@ pub fn softplus(x: f32) -> f32 {
 /// Branch-free (selects only), so loops calling it vectorize.
 #[inline(always)]
 pub fn sin_cos_turns(t: f32) -> (f32, f32) {
-    let quarter = (t * 4.0 + ROUND_MAGIC) - ROUND_MAGIC; // nearest quarter turn, 0..=4
+    let shifted = t * 4.0 + ROUND_MAGIC;
+    let quarter = shifted - ROUND_MAGIC; // nearest quarter turn, 0..=4
     let r = (t - quarter * 0.25) * std::f32::consts::TAU;
     let r2 = r * r;
     let s =
         r * (1.0 + r2 * (-1.0 / 6.0 + r2 * (1.0 / 120.0 + r2 * (-1.0 / 5040.0 + r2 / 362_880.0))));
     let c = 1.0 + r2 * (-0.5 + r2 * (1.0 / 24.0 + r2 * (-1.0 / 720.0 + r2 / 40_320.0)));
     // rotate by the quarter turns: (sin, cos) of q·π/2 + r
-    let q = quarter as i32 & 3;
+    let q = rounded_integer(shifted) & 3;
     let (s1, c1) = if q & 1 == 1 { (c, s) } else { (s, c) };
     let sin = if q >= 2 { -s1 } else { s1 };
     let cos = if q == 1 || q == 2 { -c1 } else { c1 };

@@ -71,8 +71,6 @@ pub struct Workspace {
     eps: Vec<f32>,
     /// Per sample `log p(h) − log q(h|x)`, then its normalized importance weight over rows.
     log_ratio: Vec<f32>,
-    /// `x` repeated once per importance sample.
-    x_repeated: Vec<f32>,
     /// The contractive penalty's gradient for the first layer, before it joins `grads`.
     penalty_weight_grad: Vec<f32>,
     penalty_bias_grad: Vec<f32>,
@@ -429,14 +427,6 @@ impl Autoencoder {
             code: vec![0.0; dec_rows * k],
             eps: vec![0.0; dec_rows * k],
             log_ratio: vec![0.0; if k > 0 && samples > 1 { dec_rows } else { 0 }],
-            x_repeated: vec![
-                0.0;
-                if k > 0 && samples > 1 {
-                    dec_rows * self.spec.input_size
-                } else {
-                    0
-                }
-            ],
             penalty_weight_grad: vec![0.0; self.layers[0].inputs * self.layers[0].outputs],
             penalty_bias_grad: vec![0.0; self.layers[0].outputs],
             tangent: contractive::TangentScratch::default(),
@@ -543,37 +533,37 @@ impl Autoencoder {
             );
         }
 
-        // L(x, z) and ∂L/∂z, fused, over a copy of z
+        // L(x, z) and ∂L/∂z, fused: reads the output z, writes the gradient into delta. Each of
+        // an example's `samples` decoded rows is scored against the same row of x.
         let out = self.layers[n_layers - 1];
         let width = out.outputs;
         let mut delta = std::mem::take(&mut ws.delta_a);
         let mut spare = std::mem::take(&mut ws.delta_b);
-        delta[..decoder_rows * width]
-            .copy_from_slice(&ws.acts[n_layers - 1][..decoder_rows * width]);
-        let target: &[f32] = if importance_weighted {
-            for (r, dst) in ws.x_repeated[..decoder_rows * d]
-                .chunks_exact_mut(d)
-                .enumerate()
-            {
-                dst.copy_from_slice(&x[(r / samples) * d..(r / samples + 1) * d]);
-            }
-            &ws.x_repeated[..decoder_rows * d]
-        } else {
-            x
-        };
         let scale = if importance_weighted {
             1.0
         } else {
             1.0 / rows as f32
         };
         let likelihood = self.spec.output;
+        let output = &ws.acts[n_layers - 1][..decoder_rows * width];
         backend.for_row_chunks(
             &mut delta[..decoder_rows * width],
             width,
             &mut ws.row_loss[..decoder_rows],
-            &|first, zc, lc| {
-                let xc = &target[first * width..first * width + zc.len()];
-                likelihood.loss_and_grad_in_place(zc, xc, scale, lc);
+            &|first, grad_chunk, loss_chunk| {
+                for (i, (grad, loss)) in grad_chunk
+                    .chunks_exact_mut(width)
+                    .zip(loss_chunk)
+                    .enumerate()
+                {
+                    let (r, example) = (first + i, (first + i) / samples);
+                    *loss = likelihood.loss_and_grad(
+                        &output[r * width..(r + 1) * width],
+                        &x[example * d..(example + 1) * d],
+                        scale,
+                        grad,
+                    );
+                }
             },
         );
         let mut loss = if importance_weighted {
