@@ -95,6 +95,7 @@ impl Autoencoder {
         let one_thread = Cpu::new(1);
         let likelihood = self.spec().output;
         let per_pass = scratch.log_ratio.len();
+        let sigma: Vec<f32> = log_var.iter().map(|lv| fastmath::exp(0.5 * lv)).collect();
         // streaming log-sum-exp over the example's samples
         let (mut max, mut sum_exp, mut sum_log_w) = (f64::NEG_INFINITY, 0.0f64, 0.0f64);
         let mut done = 0;
@@ -107,7 +108,7 @@ impl Autoencoder {
                 let mut ratio = 0.0f32;
                 for j in 0..k {
                     let e = h[j];
-                    h[j] = mu[j] + fastmath::exp(0.5 * log_var[j]) * e;
+                    h[j] = mu[j] + sigma[j] * e;
                     ratio += -0.5 * h[j] * h[j] + 0.5 * e * e + 0.5 * log_var[j];
                 }
                 *log_ratio_r = ratio;

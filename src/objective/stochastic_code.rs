@@ -86,15 +86,19 @@ pub fn sample_forward_importance(
     rng: &mut Rng,
 ) {
     rng.fill_normal(&mut eps[..stats.len() / 2 * samples]);
+    let mut sigma = vec![0.0f32; k];
     let mut r = 0;
     for s in stats.chunks_exact(2 * k) {
         let (mu, log_var) = s.split_at(k);
+        // once per example, not once per sample
+        for (sd, lv) in sigma.iter_mut().zip(log_var) {
+            *sd = fastmath::exp(0.5 * lv);
+        }
         for _ in 0..samples {
             let (h, e) = (&mut code[r * k..(r + 1) * k], &mut eps[r * k..(r + 1) * k]);
             let mut ratio = 0.0f32;
             for j in 0..k {
-                let sigma = fastmath::exp(0.5 * log_var[j]);
-                h[j] = mu[j] + sigma * e[j];
+                h[j] = mu[j] + sigma[j] * e[j];
                 ratio += -0.5 * h[j] * h[j] + 0.5 * e[j] * e[j] + 0.5 * log_var[j];
             }
             log_ratio[r] = ratio;
