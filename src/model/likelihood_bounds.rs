@@ -4,8 +4,8 @@
 
 use super::Autoencoder;
 use crate::error::{Error, Result};
-use crate::linalg::{fastmath, Cpu, Matrix, Rng};
-use crate::objective::CodeDistribution;
+use crate::linalg::{Cpu, Matrix, Rng};
+use crate::objective::{stochastic_code, CodeDistribution};
 use rayon::prelude::*;
 
 /// Per-example bounds, in nats (means over examples).
@@ -91,28 +91,25 @@ impl Autoencoder {
     ) -> (f64, f64) {
         let k = self.spec().code_size;
         let d = x.len();
-        let (mu, log_var) = stats.split_at(k);
         let one_thread = Cpu::new(1);
         let likelihood = self.spec().output;
         let per_pass = scratch.log_ratio.len();
-        let sigma: Vec<f32> = log_var.iter().map(|lv| fastmath::exp(0.5 * lv)).collect();
         // streaming log-sum-exp over the example's samples
         let (mut max, mut sum_exp, mut sum_log_w) = (f64::NEG_INFINITY, 0.0f64, 0.0f64);
         let mut done = 0;
         while done < samples {
             let m = per_pass.min(samples - done);
             scratch.codes.resize_rows(m);
-            rng.fill_normal(scratch.codes.as_mut_slice());
-            for (r, log_ratio_r) in scratch.log_ratio[..m].iter_mut().enumerate() {
-                let h = scratch.codes.row_mut(r);
-                let mut ratio = 0.0f32;
-                for j in 0..k {
-                    let e = h[j];
-                    h[j] = mu[j] + sigma[j] * e;
-                    ratio += -0.5 * h[j] * h[j] + 0.5 * e * e + 0.5 * log_var[j];
-                }
-                *log_ratio_r = ratio;
-            }
+            // the same proposal and log-ratio as the IWAE training objective
+            stochastic_code::sample_forward_importance(
+                stats,
+                k,
+                m,
+                scratch.codes.as_mut_slice(),
+                &mut scratch.eps[..m * k],
+                &mut scratch.log_ratio[..m],
+                rng,
+            );
             let z = self.run_layers_on(
                 &one_thread,
                 &scratch.codes,
@@ -144,6 +141,7 @@ impl Autoencoder {
 /// One worker's buffers for [`Autoencoder::example_bounds`], sized for one pass of samples.
 struct Scratch {
     codes: Matrix,
+    eps: Vec<f32>,
     log_ratio: Vec<f32>,
 }
 
@@ -151,6 +149,7 @@ impl Scratch {
     fn new(rows: usize, code_size: usize) -> Self {
         Scratch {
             codes: Matrix::zeros(rows, code_size),
+            eps: vec![0.0; rows * code_size],
             log_ratio: vec![0.0; rows],
         }
     }
