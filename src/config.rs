@@ -221,12 +221,13 @@ impl RunConfig {
     /// Every number in a config is an `f32`, and TOML floats are `f64`: written directly,
     /// `1e-3` would read back as `0.0010000000474974513`. Each float is written as the
     /// shortest decimal that parses to the same `f32`, so the file shows what the user typed.
-    pub fn to_toml(&self) -> String {
-        let Ok(mut value) = toml::Value::try_from(self) else {
-            return String::new();
+    pub fn to_toml(&self) -> Result<String> {
+        let unwritable = |e: &dyn std::fmt::Display| {
+            Error::Invalid(format!("config cannot be written as TOML: {e}"))
         };
+        let mut value = toml::Value::try_from(self).map_err(|e| unwritable(&e))?;
         shorten_f32_floats(&mut value);
-        toml::to_string_pretty(&value).unwrap_or_default()
+        toml::to_string_pretty(&value).map_err(|e| unwritable(&e))
     }
 
     /// The model spec for data of width `input_size`.
@@ -291,8 +292,8 @@ impl RunConfig {
                 if !(0.0..1.0).contains(&t.beta2) {
                     return Err(Error::config("train.beta2", "must be in [0, 1)"));
                 }
-                if t.eps.is_nan() || t.eps <= 0.0 {
-                    return Err(Error::config("train.eps", "must be positive"));
+                if !(t.eps > 0.0 && t.eps.is_finite()) {
+                    return Err(Error::config("train.eps", "must be positive and finite"));
                 }
                 OptimizerKind::Adam {
                     beta1: t.beta1,
@@ -322,14 +323,25 @@ impl RunConfig {
                 if t.step_every == 0 {
                     return Err(Error::config("train.step_every", "must be at least 1"));
                 }
+                if !(t.step_gamma > 0.0 && t.step_gamma.is_finite()) {
+                    return Err(Error::config("train.step_gamma", "must be positive"));
+                }
                 Schedule::Step {
                     every: t.step_every,
                     gamma: t.step_gamma,
                 }
             }
-            "cosine" => Schedule::Cosine {
-                min_lr: t.min_learning_rate,
-            },
+            "cosine" => {
+                if !(t.min_learning_rate >= 0.0 && t.min_learning_rate.is_finite()) {
+                    return Err(Error::config(
+                        "train.min_learning_rate",
+                        "must be zero or positive",
+                    ));
+                }
+                Schedule::Cosine {
+                    min_lr: t.min_learning_rate,
+                }
+            }
             "stages" => {
                 if t.stage_growth == 0 {
                     return Err(Error::config("train.stage_growth", "must be at least 1"));
@@ -396,6 +408,12 @@ impl RunConfig {
             return Err(Error::config(
                 "train.beta",
                 "the importance-weighted bound (importance_samples > 1) needs beta = 1",
+            ));
+        }
+        if t.importance_samples > 1 && t.kl_warmup_epochs > 0 {
+            return Err(Error::config(
+                "train.kl_warmup_epochs",
+                "the importance-weighted bound (importance_samples > 1) has no separate KL term to warm up; use 0",
             ));
         }
         let dynamic_binarization = match t.binarize.as_str() {
@@ -624,7 +642,7 @@ weight = 0.001
                 nesterov: true
             }
         );
-        let again = RunConfig::parse(&cfg.to_toml(), Path::new("x")).unwrap();
+        let again = RunConfig::parse(&cfg.to_toml().unwrap(), Path::new("x")).unwrap();
         assert_eq!(again, cfg);
     }
 
@@ -633,7 +651,7 @@ weight = 0.001
         let text = "[model]\ncode = 8\n[train]\nlearning_rate = 1e-3\nbeta1 = 0.9\n\
                     [[regularizer]]\nkind = \"contractive\"\nweight = 0.6\n";
         let cfg = RunConfig::parse(text, Path::new("x")).unwrap();
-        let saved = cfg.to_toml();
+        let saved = cfg.to_toml().unwrap();
         for line in ["learning_rate = 0.001", "beta1 = 0.9", "weight = 0.6"] {
             assert!(
                 saved.lines().any(|l| l == line),

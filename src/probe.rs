@@ -67,6 +67,12 @@ struct Layer {
     activation: Activation,
 }
 
+impl Layer {
+    fn has_non_finite(&self) -> bool {
+        self.weight.iter().chain(&self.bias).any(|v| !v.is_finite())
+    }
+}
+
 /// A feed-forward softmax classifier: optional hidden layers (e.g. a pretrained encoder) and a
 /// linear head.
 #[derive(Clone, Debug, PartialEq)]
@@ -287,8 +293,15 @@ impl Classifier {
         let mut history = FitHistory::default();
         let targets: Vec<usize> = labels
             .iter()
-            .map(|l| self.classes.binary_search(l).unwrap_or(0))
-            .collect();
+            .map(|l| {
+                self.classes.binary_search(l).map_err(|_| {
+                    Error::Invalid(format!(
+                        "label {l} is not one of the classifier's classes {:?}",
+                        self.classes
+                    ))
+                })
+            })
+            .collect::<Result<_>>()?;
         let backend = Cpu::new(0);
         let n = x.rows();
         let b = config.batch_size.clamp(1, n.max(1));
@@ -343,6 +356,7 @@ impl Classifier {
             } else {
                 config.learning_rate
             };
+            let last_good = self.layers.clone();
             rng.shuffle(&mut order);
             let mut total = 0.0;
             let steps = n.div_ceil(b);
@@ -459,10 +473,12 @@ impl Classifier {
                 }
             }
             last = total / steps.max(1) as f64;
-            if !last.is_finite() {
-                return Err(Error::NonFinite(
-                    "classifier training diverged; try a lower learning rate".into(),
-                ));
+            if !last.is_finite() || self.layers.iter().any(Layer::has_non_finite) {
+                self.layers = last_good;
+                return Err(Error::NonFinite(format!(
+                    "classifier training diverged in epoch {}; kept the weights from the start of that epoch. Try a lower learning rate",
+                    epoch + 1
+                )));
             }
             if let Some((vx, vy)) = validation {
                 let err = self.error_rate(vx, vy)?;

@@ -135,6 +135,8 @@ fn malformed_data_files_fail_cleanly() {
         ),
         ("ragged.csv", b"1,2,3\n4,5\n".to_vec(), "line 2"),
         ("words.csv", b"a,b\n1,2\nx,3\n".to_vec(), "not a number"),
+        // a first row with a typo is data, not a header to drop silently
+        ("typo.csv", b"1,2,x\n4,5,6\n".to_vec(), "line 1"),
         ("nan.csv", b"1,2\nNaN,3\n".to_vec(), "non-finite"),
         ("empty.csv", Vec::new(), "no data"),
         ("bad.npy", b"\x93NUMPY\x01\x00garbage".to_vec(), "bad.npy"),
@@ -175,6 +177,18 @@ fn bad_configs_models_and_outputs_fail_cleanly() {
             "corruption.level",
         ),
         ("[model\ncode = 4\n", "c.toml"),
+        (
+            "[model]\ncode = 4\n[train]\nschedule = \"step\"\nstep_gamma = -0.5\n",
+            "train.step_gamma",
+        ),
+        (
+            "[model]\ncode = 4\n[train]\nschedule = \"cosine\"\nmin_learning_rate = -1.0\n",
+            "train.min_learning_rate",
+        ),
+        (
+            "[model]\ncode = 4\ncode_distribution = \"gaussian\"\n[train]\nimportance_samples = 5\nkl_warmup_epochs = 3\n",
+            "train.kl_warmup_epochs",
+        ),
     ] {
         std::fs::write(&config, text).unwrap();
         let out = train(&config, &data, &dir.join("r"));
@@ -475,4 +489,112 @@ fn npy_data_takes_labels_from_a_sibling_file() {
         &probe_on(&short),
         &["short.labels.npy", "10 labels", "200 rows"],
     );
+}
+
+/// A resumed run keeps its optimizer state and validation split; a change the resume would
+/// ignore, or one that would validate on trained-on rows, is refused. Commands that cannot
+/// mean anything for their input say so instead of producing numbers.
+#[test]
+fn refusals_name_the_flag_or_file() {
+    let dir = tmp("refuse");
+    let data = small_npy(&dir);
+    let config = dir.join("c.toml");
+    std::fs::write(&config, SMALL_CONFIG).unwrap();
+    let run = dir.join("run");
+    assert!(train(&config, &data, &run).status.success());
+    let resume_with = |text: &str| {
+        let changed = dir.join("changed.toml");
+        std::fs::write(&changed, text).unwrap();
+        ae(&[
+            "train",
+            "--resume",
+            s(&run),
+            "--config",
+            s(&changed),
+            "--data",
+            s(&data),
+            "--epochs",
+            "4",
+            "--quiet",
+        ])
+    };
+    assert_clean_error(
+        &resume_with(&format!("{SMALL_CONFIG}optimizer = \"sgd\"\n")),
+        &["run", "optimizer"],
+    );
+    assert_clean_error(
+        &resume_with(&format!("{SMALL_CONFIG}seed = 7\n")),
+        &["changed.toml", "validation split"],
+    );
+    // more epochs and other threads are fine
+    assert_success(&resume_with(&format!("{SMALL_CONFIG}threads = 1\n")));
+    let out = ae(&[
+        "train",
+        "--resume",
+        s(&run),
+        "--data",
+        s(&data),
+        "--seed",
+        "3",
+        "--quiet",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be used with"));
+
+    assert_clean_error(
+        &ae(&[
+            "sample",
+            "--model",
+            s(&run),
+            "--n",
+            "4",
+            "--out",
+            s(&dir.join("x.npy")),
+        ]),
+        &["run", "deterministic"],
+    );
+    let labels_dir = repo_path("data/mnist");
+    let (train_images, test_images) = (
+        labels_dir.join("train-images-idx3-ubyte.gz"),
+        labels_dir.join("t10k-images-idx3-ubyte.gz"),
+    );
+    assert_clean_error(
+        &probe(
+            &run,
+            &train_images,
+            &test_images,
+            &["--fine-tune-learning-rate=-1"],
+        ),
+        &["--fine-tune-learning-rate"],
+    );
+    // the model reads 196 pooled pixels; the shipped IDX images have 784
+    assert_clean_error(
+        &probe(&run, &train_images, &test_images, &[]),
+        &["train-images-idx3-ubyte.gz", "784 columns"],
+    );
+    assert_clean_error(
+        &ae(&["bench", "--data", s(&labels_dir), "--limit", "10", "--json"]),
+        &["train-images", "at least one batch"],
+    );
+    let codes = dir.join("codes.npy");
+    std::fs::write(&codes, autoencoder::data::npy::encode_u8(&[4, 2], &[0; 8])).unwrap();
+    assert_clean_error(
+        &ae(&[
+            "search",
+            "--db",
+            s(&codes),
+            "--queries",
+            s(&codes),
+            "--k",
+            "2",
+            "--radius",
+            "1",
+            "--parts",
+            "0",
+            "--out",
+            s(&dir.join("ids.npy")),
+        ]),
+        &["--parts", "substrings"],
+    );
+    let _ = std::fs::remove_dir_all(dir);
 }

@@ -19,12 +19,24 @@ fn batch(rows: usize, cols: usize, seed: u64) -> Matrix {
     )
 }
 
-/// Worst relative error over tensors and random directions.
-#[allow(clippy::needless_range_loop)]
+/// Worst relative error over tensors and random directions, on a batch of 5 rows.
 fn check(spec: AutoencoderSpec, objective: &Objective) -> f64 {
+    check_with(spec, objective, 5, 1, |_| {})
+}
+
+/// [`check`] on `rows` rows with `threads` worker threads, after `tamper` has had its way with
+/// the analytic gradients (for the test that shows the check can fail).
+#[allow(clippy::needless_range_loop)]
+fn check_with(
+    spec: AutoencoderSpec,
+    objective: &Objective,
+    rows: usize,
+    threads: usize,
+    tamper: impl Fn(&mut [Vec<f32>]),
+) -> f64 {
     // ReLU has kinks: a smaller step keeps the difference on one side of them
     let step = 1e-2f32;
-    let x = batch(5, spec.input_size, 11);
+    let x = batch(rows, spec.input_size, 11);
     // ReLU is not differentiable at 0: check at a point whose pre-activations are all clear of it
     let has_relu = spec.activation == Activation::Relu || spec.code_activation == Activation::Relu;
     let seed = if !has_relu {
@@ -37,8 +49,8 @@ fn check(spec: AutoencoderSpec, objective: &Objective) -> f64 {
             .expect("a seed away from ReLU kinks")
     };
     let mut model = Autoencoder::new(spec, seed).unwrap();
-    let mut ws = model.workspace_with_samples(5, objective.importance_samples);
-    let backend = Cpu::new(1);
+    let mut ws = model.workspace_with_samples(rows, objective.importance_samples);
+    let backend = Cpu::new(threads);
     // two steps without updates: the second must not see anything left over from the first
     for _ in 0..2 {
         let mut rng = Rng::new(0);
@@ -46,7 +58,8 @@ fn check(spec: AutoencoderSpec, objective: &Objective) -> f64 {
             .train_step(&backend, &mut ws, &x, objective, &mut rng, None)
             .unwrap();
     }
-    let grads = ws.grads.clone();
+    let mut grads = ws.grads.clone();
+    tamper(&mut grads);
     let mut dir_rng = Rng::new(99);
     let mut worst = 0.0f64;
     for t in 0..model.tensors().len() {
@@ -244,42 +257,80 @@ fn code_penalties_and_weight_decay() {
 
 #[test]
 fn a_wrong_gradient_is_caught() {
-    // the check itself must be able to fail: perturb the objective between gradient and loss
+    // the check itself must be able to fail: a gradient off by 5 % in one tensor, or with one
+    // entry's sign flipped, is reported above the tolerance the other tests use
     let s = spec(
         Activation::Sigmoid,
-        Activation::Linear,
+        Activation::Tanh,
         Likelihood::Gaussian,
         false,
     );
-    let x = batch(5, 6, 11);
-    let mut model = Autoencoder::new(s, 3).unwrap();
-    let mut ws = model.workspace(5);
-    model
-        .train_step(
-            &Cpu::new(1),
-            &mut ws,
-            &x,
-            &Objective::plain(),
-            &mut Rng::new(0),
-            None,
-        )
+    let exact = check(s.clone(), &Objective::plain());
+    assert!(exact < 2e-2, "untampered: {exact}");
+    let scaled = check_with(s.clone(), &Objective::plain(), 5, 1, |g| {
+        g[2].iter_mut().for_each(|v| *v *= 1.05)
+    });
+    assert!(scaled > 2e-2, "5 % too large a gradient passed: {scaled}");
+    let flipped = check_with(s, &Objective::plain(), 5, 1, |g| {
+        let i = (0..g[0].len())
+            .max_by(|&a, &b| g[0][a].abs().total_cmp(&g[0][b].abs()))
+            .unwrap();
+        g[0][i] = -g[0][i];
+    });
+    assert!(flipped > 2e-2, "a flipped entry passed: {flipped}");
+}
+
+/// Batches long enough that the row kernels split them into several chunks (16 Ki elements
+/// each), sequentially and on two threads: a chunk that read the wrong rows would pass every
+/// 5-row check above.
+#[test]
+fn batches_spanning_several_row_chunks() {
+    let mut s = spec(
+        Activation::Tanh,
+        Activation::Linear,
+        Likelihood::Bernoulli,
+        false,
+    );
+    for threads in [1, 2] {
+        // 3000 rows × 6 columns: 2 chunks of the data and its reconstruction
+        let err = check_with(s.clone(), &Objective::plain(), 3000, threads, |_| {});
+        assert!(
+            err < 2e-2,
+            "deterministic, {threads} threads: relative error {err}"
+        );
+    }
+    // finite differences only see loss and gradient agree; that a chunk compares with its own
+    // rows shows in the loss itself: a long batch's loss is the mean of its pieces' losses
+    let mut model = Autoencoder::new(s.clone(), 3).unwrap();
+    let x = batch(3000, s.input_size, 11);
+    let whole = model
+        .loss(&x, &Objective::plain(), &mut Rng::new(0))
         .unwrap();
-    let g = ws.grads[0].clone();
-    let heavier = Objective {
-        weight_decay: 1.0,
+    let mut pieces = 0.0;
+    for p in 0..30 {
+        let piece = x.slice_rows(p * 100, (p + 1) * 100);
+        pieces += model
+            .loss(&piece, &Objective::plain(), &mut Rng::new(0))
+            .unwrap()
+            / 30.0;
+    }
+    assert!(
+        (whole - pieces).abs() <= 1e-5 * pieces.abs(),
+        "loss of 3000 rows {whole} vs mean of 100-row pieces {pieces}"
+    );
+    // the IWAE decoder sees rows × k rows, and maps each back to its example
+    s.code_distribution = CodeDistribution::Gaussian;
+    let objective = Objective {
+        importance_samples: 5,
         ..Objective::plain()
     };
-    let base = model.tensors()[0].data.clone();
-    let h = 1e-3;
-    model.tensors_mut()[0].data[0] = base[0] + h;
-    let up = model.loss(&x, &heavier, &mut Rng::new(0)).unwrap();
-    model.tensors_mut()[0].data[0] = base[0] - h;
-    let down = model.loss(&x, &heavier, &mut Rng::new(0)).unwrap();
-    let numeric = (up - down) / (2.0 * h as f64);
-    assert!(
-        (numeric - g[0] as f64).abs() > 1e-3,
-        "weight decay gradient should differ"
-    );
+    for threads in [1, 2] {
+        let err = check_with(s.clone(), &objective, 600, threads, |_| {});
+        assert!(
+            err < 2e-2,
+            "IWAE k=5, {threads} threads: relative error {err}"
+        );
+    }
 }
 
 #[test]
@@ -321,6 +372,18 @@ fn importance_weighted_bound() {
         let err = check(s.clone(), &objective);
         assert!(err < 2e-2, "IWAE k={k}: relative error {err}");
     }
+    // code penalties beside the bound (they read the sampled codes of every importance sample)
+    let objective = Objective {
+        importance_samples: 3,
+        code_penalties: vec![CodePenalty::L1 { weight: 0.2 }],
+        weight_decay: 0.05,
+        ..Objective::plain()
+    };
+    let err = check(s, &objective);
+    assert!(
+        err < 2e-2,
+        "IWAE k=3 + L1 + weight decay: relative error {err}"
+    );
 }
 
 #[test]
@@ -341,6 +404,20 @@ fn contractive_penalty() {
         ] {
             let err = check(s.clone(), &objective);
             assert!(err < 2e-2, "contractive {act:?}: relative error {err}");
+        }
+        // the closed form reads the corrupted input; tied, the decoder shares its weight
+        for tied in [false, true] {
+            s.tied = tied;
+            let objective = Objective {
+                contractive: 0.7,
+                corruption: Some(autoencoder::Corruption::Masking { p: 0.3 }),
+                ..Objective::plain()
+            };
+            let err = check(s.clone(), &objective);
+            assert!(
+                err < 2e-2,
+                "contractive {act:?} tied {tied} with masking: relative error {err}"
+            );
         }
     }
 }

@@ -211,3 +211,52 @@ fn tempdir(name: &str) -> std::path::PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+/// With early stopping on, the result is the best validation epoch's model, whether the
+/// patience runs out or the epochs do; a tiny training set makes validation loss turn up.
+#[test]
+fn early_stopping_keeps_the_best_validation_model() {
+    let x = pool2(&mnist_train(40));
+    let val = pool2(&mnist_test(200));
+    for (epochs, patience, expect_early) in [(60, 1000, false), (400, 4, true)] {
+        let spec = AutoencoderSpec::new(x.cols(), &[128], 32, Likelihood::Bernoulli);
+        let mut model = Autoencoder::new(spec, 0).unwrap();
+        let config = TrainConfig {
+            epochs,
+            batch_size: 8,
+            learning_rate: 1e-2,
+            patience: Some(patience),
+            ..TrainConfig::default()
+        };
+        let state = train::initial_state(&model, &config);
+        let report = train::fit(&mut model, &x, Some(&val), &config, state, &mut Silent).unwrap();
+        let curve: Vec<f64> = report
+            .history
+            .iter()
+            .map(|m| m.validation_loss.unwrap())
+            .collect();
+        let (best_epoch, best) =
+            curve.iter().enumerate().fold(
+                (0, f64::INFINITY),
+                |a, (i, &v)| if v < a.1 { (i, v) } else { a },
+            );
+        assert_eq!(
+            report.stop == train::StopReason::EarlyStopped,
+            expect_early,
+            "stop {:?} after {} epochs",
+            report.stop,
+            curve.len()
+        );
+        // the case the test is about: the best epoch is not the last one
+        assert!(
+            best_epoch + 1 < curve.len(),
+            "best epoch is the last ({})",
+            curve.len()
+        );
+        let kept = model.evaluate(&val).unwrap().loss_per_example;
+        assert_eq!(
+            kept, best,
+            "kept model's validation loss vs the best epoch's"
+        );
+    }
+}

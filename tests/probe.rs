@@ -134,7 +134,6 @@ fn validation_selection_keeps_the_best_epoch() {
         selected.error_rate(&vx, &vy).unwrap(),
     );
     eprintln!("validation error: last epoch {el:.3}, selected {es:.3}");
-    assert!(es <= el, "selected {es} worse than last {el}");
     // the curve has one entry per epoch, its last one is the unselected run's, and the kept
     // epoch is the first minimum of the curve, whose error the kept parameters reproduce
     let curve = &history.validation_errors;
@@ -253,8 +252,6 @@ fn dropout_trains_on_noisy_units_and_predicts_with_all_of_them() {
         "{hidden_error} {input_error}"
     );
     assert_ne!(plain, hidden);
-    // inference is deterministic: no mask is drawn
-    assert_eq!(hidden.predict(&x).unwrap(), hidden.predict(&x).unwrap());
 }
 
 #[test]
@@ -271,4 +268,31 @@ fn a_dropout_rate_of_one_is_rejected() {
         )
         .unwrap_err();
     assert!(err.to_string().contains("input_dropout"), "{err}");
+}
+
+#[test]
+fn a_diverging_classifier_keeps_finite_weights_and_unknown_labels_are_refused() {
+    let (x, y) = labelled("data/mnist/train-images-idx3-ubyte.gz", 200);
+    let mut c = Classifier::linear(196, &y, 0);
+    let before = c.clone();
+    let blown_up = ClassifierConfig {
+        epochs: 5,
+        batch_size: 20,
+        learning_rate: f32::MAX,
+        optimizer: autoencoder::nn::OptimizerKind::Sgd {
+            momentum: 0.0,
+            nesterov: false,
+        },
+        ..ClassifierConfig::default()
+    };
+    let err = c.fit(&x, &y, &blown_up).unwrap_err();
+    assert!(matches!(err, autoencoder::Error::NonFinite(_)), "{err}");
+    // diverged in epoch 1: the weights from its start, i.e. the initial ones
+    assert!(c == before, "the diverged weights were kept");
+    let mut other = y.clone();
+    other[0] = 42;
+    let err = Classifier::linear(196, &y, 0)
+        .fit(&x, &other, &ClassifierConfig::default())
+        .unwrap_err();
+    assert!(err.to_string().contains("label 42"), "{err}");
 }

@@ -87,6 +87,17 @@ pub fn run(args: Args) -> Result<()> {
     if let Some(l) = args.limit {
         train = train.slice_rows(0, l.min(train.rows()));
     }
+    super::check_width(&train_path, &train, 784)?;
+    super::check_width(&test_path, &test, 784)?;
+    if train.rows() < 128 {
+        return Err(Error::format(
+            &train_path,
+            format!(
+                "{} training images (after --limit); the workload needs at least one batch of 128",
+                train.rows()
+            ),
+        ));
+    }
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(args.threads)
         .build()

@@ -95,9 +95,16 @@ pub fn find_mnist(dir: &Path, prefix: &str) -> Result<PathBuf> {
 }
 
 pub fn run(args: Args) -> Result<()> {
+    if args.epochs == 0 {
+        return Err(autoencoder::Error::Invalid(
+            "--epochs must be at least 1".into(),
+        ));
+    }
     let dir = args.data.clone().unwrap_or_else(shipped_data_dir);
+    let test_path = find_mnist(&dir, "t10k")?;
     let train_data = data::load(&find_mnist(&dir, "train")?, None)?;
-    let test = data::load(&find_mnist(&dir, "t10k")?, None)?;
+    let test = data::load(&test_path, None)?;
+    super::check_width(&test_path, &test.features, train_data.features.cols())?;
     super::ensure_writable_dir(&args.out)?;
     let mut config = RunConfig::parse(DEMO_CONFIG, Path::new("demo config"))?;
     config.train.epochs = args.epochs;
@@ -112,7 +119,7 @@ pub fn run(args: Args) -> Result<()> {
         val_x.as_ref().map_or(0, |v| v.rows()),
         test.features.rows()
     );
-    autoencoder::fsutil::atomic_write(&args.out.join("config.toml"), config.to_toml().as_bytes())?;
+    autoencoder::fsutil::atomic_write(&args.out.join("config.toml"), config.to_toml()?.as_bytes())?;
     let mut model = Autoencoder::new(spec.clone(), tc.seed)?;
     let start = Instant::now();
     let state = train::initial_state(&model, &tc);

@@ -107,6 +107,17 @@ pub(crate) fn load_data(path: &Path, label_column: Option<&str>) -> Result<data:
     data::load(path, label)
 }
 
+/// Checks that the data read from `path` has the `expected` number of columns, naming the file.
+pub(crate) fn check_width(path: &Path, data: &autoencoder::Matrix, expected: usize) -> Result<()> {
+    if data.cols() != expected {
+        return Err(Error::format(
+            path,
+            format!("{} columns, the model reads {expected}", data.cols()),
+        ));
+    }
+    Ok(())
+}
+
 /// Checks `dir` can be created and written, before any long work starts.
 pub(crate) fn ensure_writable_dir(dir: &Path) -> Result<()> {
     autoencoder::fsutil::create_dir(dir)?;

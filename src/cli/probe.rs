@@ -92,6 +92,28 @@ fn probe(args: Args) -> Result<()> {
     // Checked here too, so that a bad rate fails before the linear probe's work, naming the flag.
     dropout::check_rate("--fine-tune-dropout", args.fine_tune_dropout)?;
     dropout::check_rate("--fine-tune-input-dropout", args.fine_tune_input_dropout)?;
+    for (flag, rate) in [
+        ("--learning-rate", args.learning_rate),
+        ("--fine-tune-learning-rate", args.fine_tune_learning_rate),
+    ] {
+        if !(rate > 0.0 && rate.is_finite()) {
+            return Err(Error::Invalid(format!(
+                "{flag}: must be a finite number > 0, got {rate}"
+            )));
+        }
+    }
+    let optimizer = match args.fine_tune_optimizer.as_str() {
+        "adam" => OptimizerKind::adam(),
+        "sgd" => OptimizerKind::Sgd {
+            momentum: 0.9,
+            nesterov: false,
+        },
+        other => {
+            return Err(Error::Invalid(format!(
+                "--fine-tune-optimizer: expected adam or sgd, got {other:?}"
+            )))
+        }
+    };
     if args.selection_window == 0 {
         return Err(Error::Invalid(
             "--selection-window: must be at least 1".into(),
@@ -108,10 +130,14 @@ fn probe(args: Args) -> Result<()> {
             )
         })
     };
+    let width = model.spec().input_size;
+    super::check_width(&args.train, &train.features, width)?;
+    super::check_width(&args.test, &test.features, width)?;
     let (train_y, test_y) = (labels(&train, &args.train)?, labels(&test, &args.test)?);
     let val = match &args.val {
         Some(p) => {
             let v = super::load_data(p, args.label_column.as_deref())?;
+            super::check_width(p, &v.features, width)?;
             let y = labels(&v, p)?;
             Some((v.features, y))
         }
@@ -145,18 +171,6 @@ fn probe(args: Args) -> Result<()> {
     // number to compare hyperparameters by without looking at the test set.
     let probe_val_error = probe_val.map(|(h, y)| probe.error_rate(h, y)).transpose()?;
     let probe_seconds = start.elapsed().as_secs_f64();
-    let optimizer = match args.fine_tune_optimizer.as_str() {
-        "adam" => OptimizerKind::adam(),
-        "sgd" => OptimizerKind::Sgd {
-            momentum: 0.9,
-            nesterov: false,
-        },
-        other => {
-            return Err(Error::Invalid(format!(
-                "--fine-tune-optimizer: expected adam or sgd, got {other:?}"
-            )))
-        }
-    };
     let mut fine = None;
     if args.fine_tune_epochs > 0 {
         let start = Instant::now();

@@ -42,6 +42,9 @@ pub struct Args {
     json: bool,
 }
 
+/// The most ids one search writes (8 GiB as int64).
+const MAX_OUTPUT_ENTRIES: usize = 1 << 30;
+
 /// Chooses the cheapest radius index from probe and candidate counts (a probe or a checked
 /// candidate costs a cache miss, about as much as scanning ~200 codes).
 fn choose(db: &Codes, radius: u32, parts: Option<usize>) -> &'static str {
@@ -73,6 +76,27 @@ pub fn run(args: Args) -> Result<()> {
     check_same_width(&db, &queries).map_err(|e| Error::format(&args.queries, e.to_string()))?;
     if args.k == 0 {
         return Err(Error::Invalid("--k must be at least 1".into()));
+    }
+    if db.is_empty() {
+        return Err(Error::format(&args.db, "no codes"));
+    }
+    // Past the database's size the rows are padded with -1 (as FAISS does); the guard is
+    // only against an output that could not be held in memory.
+    if queries
+        .len()
+        .checked_mul(args.k)
+        .is_none_or(|n| n > MAX_OUTPUT_ENTRIES)
+    {
+        return Err(Error::Invalid(format!(
+            "--k {}: {} queries × {} neighbours is more output than this tool writes ({MAX_OUTPUT_ENTRIES} ids)",
+            args.k,
+            queries.len(),
+            args.k
+        )));
+    }
+    if let Some(m) = args.parts {
+        MultiIndex::check_parts(db.bits(), m)
+            .map_err(|e| Error::Invalid(format!("--parts: {e}")))?;
     }
     let index = match (args.radius, args.index.as_str()) {
         (None, "auto" | "scan") => "scan",

@@ -19,14 +19,14 @@ pub struct Args {
     /// Validation data; otherwise `validation_fraction` of the training data is held out.
     #[arg(long)]
     val: Option<PathBuf>,
-    /// Run folder to write.
-    #[arg(long, default_value = "runs/latest")]
+    /// Run folder to write (a resumed run writes to its own folder).
+    #[arg(long, default_value = "runs/latest", conflicts_with = "resume")]
     out: PathBuf,
     /// Override [train] epochs.
     #[arg(long)]
     epochs: Option<usize>,
-    /// Override [train] seed.
-    #[arg(long)]
+    /// Override [train] seed (not with --resume: a resumed run continues its own random stream).
+    #[arg(long, conflicts_with = "resume")]
     seed: Option<u64>,
     /// Continue the run in this folder (uses its config.toml unless --config is given).
     #[arg(long)]
@@ -137,6 +137,33 @@ pub fn run(args: Args) -> Result<()> {
                 dir.display()
             )));
         }
+        // The optimizer's state and the validation split belong to the run: a config that
+        // changed them would be silently ignored, or would validate on trained-on rows.
+        if state.optimizer.kind != train_config.optimizer {
+            return Err(Error::Invalid(format!(
+                "{}: the run was trained with {:?}, the config asks for {:?}; start a new run to change the optimizer",
+                dir.display(),
+                state.optimizer.kind,
+                train_config.optimizer
+            )));
+        }
+        if args.val.is_none() && args.config.is_some() {
+            let saved_path = dir.join("config.toml");
+            let saved = RunConfig::load(&saved_path)?.train;
+            let now = &config.train;
+            if saved.validation_fraction != now.validation_fraction
+                || (now.validation_fraction > 0.0 && saved.seed != now.seed)
+            {
+                return Err(Error::Invalid(format!(
+                    "{}: seed {} and validation_fraction {} would draw another validation split than the run's (seed {}, validation_fraction {})",
+                    config_path.display(),
+                    now.seed,
+                    now.validation_fraction,
+                    saved.seed,
+                    saved.validation_fraction
+                )));
+            }
+        }
         (model, state)
     } else {
         let mut model = Autoencoder::new(spec, train_config.seed)?;
@@ -159,7 +186,7 @@ pub fn run(args: Args) -> Result<()> {
         let state = train::initial_state(&model, &train_config);
         (model, state)
     };
-    autoencoder::fsutil::atomic_write(&out.join("config.toml"), config.to_toml().as_bytes())?;
+    autoencoder::fsutil::atomic_write(&out.join("config.toml"), config.to_toml()?.as_bytes())?;
     let mut observer = CheckpointingObserver {
         out: out.clone(),
         progress: Progress::new(args.quiet, train_config.epochs),

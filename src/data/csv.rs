@@ -45,8 +45,14 @@ pub fn parse(path: &Path, bytes: &[u8], label_column: Option<LabelColumn>) -> Re
             line.split(',').map(|f| f.trim().parse::<f32>()).collect();
         let values = match parsed {
             Ok(v) => v,
-            Err(_) if rows.is_empty() && width.is_none() => {
-                width = Some(line.split(',').count()); // header row
+            // A header names every column; a first row with some numbers in it is data with
+            // a typo, reported below rather than silently dropped.
+            Err(_)
+                if rows.is_empty()
+                    && width.is_none()
+                    && line.split(',').all(|f| f.trim().parse::<f32>().is_err()) =>
+            {
+                width = Some(line.split(',').count());
                 continue;
             }
             Err(_) => {

@@ -153,8 +153,16 @@ pub fn evaluate(
     if k == 0 || map_at == 0 {
         return Err(Error::Invalid("k and map-at must be at least 1".into()));
     }
+    if db.is_empty() || queries.is_empty() {
+        return Err(Error::Invalid(format!(
+            "{} database codes and {} queries: both must be non-empty",
+            db.len(),
+            queries.len()
+        )));
+    }
     let index = FlatIndex::new(db);
-    let ranked = index.knn(queries, k.max(map_at));
+    // Ranks past the database's size would only be padding, which the metrics skip.
+    let ranked = index.knn(queries, k.max(map_at).min(db.len()));
     let hist = index.distance_histograms(queries, |qi, id| {
         db_labels.relevant(id as usize, query_labels, qi)
     });

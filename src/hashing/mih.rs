@@ -47,16 +47,22 @@ impl MultiIndex {
         ((bits as f64 / per).round() as usize).clamp(bits.div_ceil(64), bits)
     }
 
-    /// Indexes `db` with `m` substrings (`None`: [`MultiIndex::default_parts`]).
-    pub fn new(db: &Codes, m: Option<usize>) -> Result<MultiIndex> {
-        let bits = db.bits();
-        let m = m.unwrap_or_else(|| MultiIndex::default_parts(bits, db.len()));
+    /// Checks that `bits`-bit codes can be cut into `m` substrings of at most 64 bits each.
+    pub fn check_parts(bits: usize, m: usize) -> Result<()> {
         if m == 0 || m > bits || bits.div_ceil(m) > 64 {
             return Err(Error::Invalid(format!(
                 "multi-index hashing of {bits}-bit codes needs between {} and {bits} substrings, got {m}",
                 bits.div_ceil(64)
             )));
         }
+        Ok(())
+    }
+
+    /// Indexes `db` with `m` substrings (`None`: [`MultiIndex::default_parts`]).
+    pub fn new(db: &Codes, m: Option<usize>) -> Result<MultiIndex> {
+        let bits = db.bits();
+        let m = m.unwrap_or_else(|| MultiIndex::default_parts(bits, db.len()));
+        MultiIndex::check_parts(bits, m)?;
         let parts: Vec<(usize, usize)> = (0..m)
             .map(|i| {
                 let start = i * bits / m;

@@ -52,7 +52,9 @@ pub fn loss_curves(train: &[f64], validation: &[f64], path: &Path) -> Result<()>
         (train, PALETTE[0], "TRAIN"),
         (validation, PALETTE[1], "VALIDATION"),
     ] {
-        for i in 1..series.len() {
+        // A non-finite value (a diverged validation loss) breaks the line rather than
+        // sending it off the canvas.
+        for i in (1..series.len()).filter(|&i| series[i - 1].is_finite() && series[i].is_finite()) {
             c.line(
                 px(i - 1),
                 py(series[i - 1]),
@@ -62,7 +64,7 @@ pub fn loss_curves(train: &[f64], validation: &[f64], path: &Path) -> Result<()>
                 2,
             );
         }
-        if series.len() == 1 {
+        if series.len() == 1 && series[0].is_finite() {
             c.fill_rect(px(0) - 2, py(series[0]) - 2, 5, 5, colour);
         }
         if !series.is_empty() {
@@ -222,6 +224,14 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("ae-plots-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         loss_curves(&[3.0, 2.0, 1.5], &[3.2, 2.5, 2.0], &dir.join("loss.png")).unwrap();
+        // a diverged validation loss breaks the curve (drawn, it would run ~1e18 pixels off
+        // the canvas and never finish)
+        loss_curves(
+            &[3.0, 2.0, 1.5],
+            &[f64::NAN, f64::INFINITY, 2.0],
+            &dir.join("loss-inf.png"),
+        )
+        .unwrap();
         let m = Matrix::from_vec(2, 4, vec![0.0, 1.0, 0.5, 0.2, 1.0, 0.0, 0.3, 0.9]);
         reconstruction_grid(&m, &m, 2, &dir.join("grid.png")).unwrap();
         code_map(

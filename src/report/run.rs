@@ -218,6 +218,9 @@ pub fn write_report(
         (0..n).map(|i| (codes.row(i)[0], 0.0)).collect()
     } else if codes.cols() == 2 {
         (0..n).map(|i| (codes.row(i)[0], codes.row(i)[1])).collect()
+    } else if n < 2 {
+        // One example has no principal directions; it sits at the origin of its map.
+        vec![(0.0, 0.0); n]
     } else {
         let p = Pca::fit(&codes, 2)?.transform(&codes)?;
         (0..n).map(|i| (p.row(i)[0], p.row(i)[1])).collect()

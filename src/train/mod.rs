@@ -209,6 +209,9 @@ pub fn fit(
             model.spec().input_size
         )));
     }
+    if train.rows() == 0 {
+        return Err(Error::Invalid("no training examples".into()));
+    }
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(config.threads)
         .build()
@@ -313,7 +316,8 @@ fn fit_on_pool(
         state.history.push(metrics.clone());
         let mut stop_now = false;
         if let Some(vl) = validation_loss {
-            if state.best.is_none_or(|(b, _)| vl < b) {
+            // A non-finite validation loss never counts as the best (NaN compares false).
+            if vl.is_finite() && state.best.is_none_or(|(b, _)| vl < b) {
                 state.best = Some((vl, epoch));
                 if config.patience.is_some() {
                     state.best_tensors = Some(model.tensors().to_vec());
@@ -328,11 +332,11 @@ fn fit_on_pool(
             break;
         }
     }
-    if let Some(best) = state.best_tensors.take() {
-        if stop == StopReason::EarlyStopped {
-            for (t, b) in model.tensors_mut().iter_mut().zip(best) {
-                t.data = b.data;
-            }
+    // With early stopping on, the best validation epoch's model is the result, whether the
+    // patience ran out or the epochs did.
+    if let Some(best) = &state.best_tensors {
+        for (t, b) in model.tensors_mut().iter_mut().zip(best) {
+            t.data.copy_from_slice(&b.data);
         }
     }
     Ok(TrainReport {

@@ -64,11 +64,7 @@ pub fn greedy_layerwise(
             code_distribution: CodeDistribution::Deterministic,
         };
         let mut layer = Autoencoder::new(layer_spec, config.seed.wrapping_add(l as u64))?;
-        let layer_config = TrainConfig {
-            patience: None,
-            validation_fraction: 0.0,
-            ..config.clone()
-        };
+        let layer_config = layer_config(config, l);
         let state = initial_state(&layer, &layer_config);
         fit(&mut layer, &input, None, &layer_config, state, observer)?;
         let copy = |model: &mut Autoencoder, from: &str, to: &str| {
@@ -99,4 +95,35 @@ pub fn greedy_layerwise(
         }
     }
     Ok(layers)
+}
+
+/// The training configuration of layer `l`'s autoencoder: the caller's, without validation, and
+/// with dynamic binarization only for the first layer (pixels are Bernoulli draws; the codes
+/// the deeper layers read are not, and binarizing them would clip tanh codes to 0 and ReLU
+/// codes to 1).
+fn layer_config(config: &TrainConfig, l: usize) -> TrainConfig {
+    TrainConfig {
+        patience: None,
+        validation_fraction: 0.0,
+        dynamic_binarization: config.dynamic_binarization && l == 0,
+        ..config.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_first_layer_binarizes_its_input() {
+        let config = TrainConfig {
+            dynamic_binarization: true,
+            patience: Some(3),
+            ..TrainConfig::default()
+        };
+        let first = layer_config(&config, 0);
+        assert!(first.dynamic_binarization && first.patience.is_none());
+        assert!(!layer_config(&config, 1).dynamic_binarization);
+        assert!(!layer_config(&config, 2).dynamic_binarization);
+    }
 }
