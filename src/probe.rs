@@ -73,6 +73,21 @@ impl Layer {
     }
 }
 
+/// Work buffers of a classifier's training step (see [`Classifier::loss_and_gradients`]).
+struct StepBuffers {
+    /// Each layer's outputs, before dropout (the activations' backward reads them).
+    acts: Vec<Vec<f32>>,
+    /// Dropped copies of the hidden outputs (the next layer's input), and their masks.
+    dropped: Vec<Vec<f32>>,
+    masks: Vec<Vec<f32>>,
+    /// The input needs no gradient, so its mask is only written, never read.
+    input_mask: Vec<f32>,
+    delta: Vec<f32>,
+    spare: Vec<f32>,
+    /// Per layer, the weight's and the bias's gradient.
+    grads: Vec<(Vec<f32>, Vec<f32>)>,
+}
+
 /// A feed-forward softmax classifier: optional hidden layers (e.g. a pretrained encoder) and a
 /// linear head.
 #[derive(Clone, Debug, PartialEq)]
@@ -282,6 +297,153 @@ impl Classifier {
         pool.install(|| self.fit_on_pool(x, labels, validation, config))
     }
 
+    /// Buffers for training steps of up to `rows` rows of `inputs` features.
+    fn step_buffers(&self, rows: usize, inputs: usize, config: &ClassifierConfig) -> StepBuffers {
+        let widest = self
+            .layers
+            .iter()
+            .map(|l| l.outputs.max(l.inputs))
+            .max()
+            .unwrap_or(0);
+        let acts: Vec<Vec<f32>> = self
+            .layers
+            .iter()
+            .map(|l| vec![0.0; rows * l.outputs])
+            .collect();
+        let buffer_if = |on: bool, len: usize| if on { vec![0.0f32; len] } else { Vec::new() };
+        let dropped: Vec<Vec<f32>> = acts
+            .iter()
+            .map(|a| buffer_if(config.hidden_dropout > 0.0, a.len()))
+            .collect();
+        StepBuffers {
+            masks: dropped.clone(),
+            dropped,
+            acts,
+            input_mask: buffer_if(config.input_dropout > 0.0, rows * inputs),
+            delta: vec![0.0; rows * widest],
+            spare: vec![0.0; rows * widest],
+            grads: self
+                .layers
+                .iter()
+                .map(|l| (vec![0.0; l.weight.len()], vec![0.0; l.bias.len()]))
+                .collect(),
+        }
+    }
+
+    /// One training step's forward and backward pass: returns the batch's mean cross-entropy
+    /// (of the network with units dropped, as trained) plus the weight-decay penalty, and
+    /// leaves its gradient in `bufs.grads`. Input dropout is applied to `batch` in place; the
+    /// masks come from `dropout_rng`.
+    fn loss_and_gradients(
+        &self,
+        backend: &Cpu,
+        batch: &mut Matrix,
+        targets: &[usize],
+        config: &ClassifierConfig,
+        dropout_rng: &mut Rng,
+        bufs: &mut StepBuffers,
+    ) -> f64 {
+        let rows = batch.rows();
+        let hidden_dropout = config.hidden_dropout > 0.0;
+        let StepBuffers {
+            acts,
+            dropped,
+            masks,
+            input_mask,
+            delta,
+            spare,
+            grads,
+        } = bufs;
+        if config.input_dropout > 0.0 {
+            let n_in = rows * batch.cols();
+            dropout::forward_in_place(
+                &mut batch.as_mut_slice()[..n_in],
+                &mut input_mask[..n_in],
+                config.input_dropout,
+                dropout_rng,
+            );
+        }
+        let top = self.layers.len() - 1;
+        for l in 0..self.layers.len() {
+            let p = &self.layers[l];
+            let (before, after) = acts.split_at_mut(l);
+            let input: &[f32] = if l == 0 {
+                batch.as_slice()
+            } else if hidden_dropout {
+                &dropped[l - 1][..rows * p.inputs]
+            } else {
+                &before[l - 1][..rows * p.inputs]
+            };
+            let out = &mut after[0][..rows * p.outputs];
+            self.dense(l)
+                .forward(backend, input, rows, p.activation, out);
+            if hidden_dropout && l < top {
+                let kept = &mut dropped[l][..rows * p.outputs];
+                kept.copy_from_slice(out);
+                dropout::forward_in_place(
+                    kept,
+                    &mut masks[l][..rows * p.outputs],
+                    config.hidden_dropout,
+                    dropout_rng,
+                );
+            }
+        }
+        let k = self.layers[top].outputs;
+        delta[..rows * k].copy_from_slice(&acts[top][..rows * k]);
+        let mut loss =
+            softmax::cross_entropy_in_place(&mut delta[..rows * k], targets, k, 1.0 / rows as f32)
+                / rows as f64;
+        for l in (0..self.layers.len()).rev() {
+            let (inputs, outputs) = (self.layers[l].inputs, self.layers[l].outputs);
+            let input: &[f32] = if l == 0 {
+                batch.as_slice()
+            } else if hidden_dropout {
+                &dropped[l - 1][..rows * inputs]
+            } else {
+                &acts[l - 1][..rows * inputs]
+            };
+            let (wg, bg) = {
+                let g = &mut grads[l];
+                (&mut g.0, &mut g.1)
+            };
+            let input_grad = if l > 0 {
+                Some(&mut spare[..rows * inputs])
+            } else {
+                None
+            };
+            self.dense(l).backward(
+                backend as &dyn Backend,
+                input,
+                rows,
+                &delta[..rows * outputs],
+                wg,
+                bg,
+                false,
+                false,
+                input_grad,
+            );
+            if config.weight_decay > 0.0 {
+                loss += crate::objective::weight_decay::value_and_grad(
+                    config.weight_decay,
+                    &self.layers[l].weight,
+                    &mut grads[l].0,
+                );
+            }
+            if l > 0 {
+                let below = &self.layers[l - 1];
+                let n_below = rows * below.outputs;
+                if hidden_dropout {
+                    dropout::backward_in_place(&mut spare[..n_below], &masks[l - 1][..n_below]);
+                }
+                below
+                    .activation
+                    .backward_in_place(&mut spare[..n_below], &acts[l - 1][..n_below]);
+                std::mem::swap(delta, spare);
+            }
+        }
+        loss
+    }
+
     fn fit_on_pool(
         &mut self,
         x: &Matrix,
@@ -315,34 +477,7 @@ impl Classifier {
         // Its own stream, so that dropout leaves the shuffling order unchanged.
         let mut dropout_rng = rng.fork(0xD809);
         let mut order: Vec<usize> = (0..n).collect();
-        let widest = self
-            .layers
-            .iter()
-            .map(|l| l.outputs.max(l.inputs))
-            .max()
-            .unwrap_or(0);
-        let mut acts: Vec<Vec<f32>> = self
-            .layers
-            .iter()
-            .map(|l| vec![0.0; b * l.outputs])
-            .collect();
-        // Dropped copies of the hidden outputs (the next layer's input) and their masks; the
-        // undropped outputs stay in `acts` because the activation's backward reads them.
-        let hidden_dropout = config.hidden_dropout > 0.0;
-        let buffer_if = |on: bool, len: usize| if on { vec![0.0f32; len] } else { Vec::new() };
-        let mut dropped: Vec<Vec<f32>> = acts
-            .iter()
-            .map(|a| buffer_if(hidden_dropout, a.len()))
-            .collect();
-        let mut masks = dropped.clone();
-        // The input needs no gradient, so its mask is only written, never read.
-        let mut input_mask = buffer_if(config.input_dropout > 0.0, b * x.cols());
-        let (mut delta, mut spare) = (vec![0.0f32; b * widest], vec![0.0f32; b * widest]);
-        let mut grads: Vec<(Vec<f32>, Vec<f32>)> = self
-            .layers
-            .iter()
-            .map(|l| (vec![0.0; l.weight.len()], vec![0.0; l.bias.len()]))
-            .collect();
+        let mut bufs = self.step_buffers(b, x.cols(), config);
         let mut batch = Matrix::zeros(b, x.cols());
         let mut batch_targets = vec![0usize; b];
         let mut last = 0.0;
@@ -368,108 +503,19 @@ impl Classifier {
                     batch.row_mut(dst).copy_from_slice(x.row(src));
                     batch_targets[dst] = targets[src];
                 }
-                if config.input_dropout > 0.0 {
-                    let n_in = rows * x.cols();
-                    dropout::forward_in_place(
-                        &mut batch.as_mut_slice()[..n_in],
-                        &mut input_mask[..n_in],
-                        config.input_dropout,
-                        &mut dropout_rng,
-                    );
-                }
-                let top = self.layers.len() - 1;
-                for l in 0..self.layers.len() {
-                    let p = &self.layers[l];
-                    let (before, after) = acts.split_at_mut(l);
-                    let input: &[f32] = if l == 0 {
-                        batch.as_slice()
-                    } else if hidden_dropout {
-                        &dropped[l - 1][..rows * p.inputs]
-                    } else {
-                        &before[l - 1][..rows * p.inputs]
-                    };
-                    let out = &mut after[0][..rows * p.outputs];
-                    self.dense(l)
-                        .forward(&backend, input, rows, p.activation, out);
-                    if hidden_dropout && l < top {
-                        let kept = &mut dropped[l][..rows * p.outputs];
-                        kept.copy_from_slice(out);
-                        dropout::forward_in_place(
-                            kept,
-                            &mut masks[l][..rows * p.outputs],
-                            config.hidden_dropout,
-                            &mut dropout_rng,
-                        );
-                    }
-                }
-                let k = self.layers[top].outputs;
-                delta[..rows * k].copy_from_slice(&acts[top][..rows * k]);
-                total += softmax::cross_entropy_in_place(
-                    &mut delta[..rows * k],
+                total += self.loss_and_gradients(
+                    &backend,
+                    &mut batch,
                     &batch_targets[..rows],
-                    k,
-                    1.0 / rows as f32,
-                ) / rows as f64;
+                    config,
+                    &mut dropout_rng,
+                    &mut bufs,
+                );
                 opt.begin_step();
-                for l in (0..self.layers.len()).rev() {
-                    let (inputs, outputs) = (self.layers[l].inputs, self.layers[l].outputs);
-                    let input: &[f32] = if l == 0 {
-                        batch.as_slice()
-                    } else if hidden_dropout {
-                        &dropped[l - 1][..rows * inputs]
-                    } else {
-                        &acts[l - 1][..rows * inputs]
-                    };
-                    let (wg, bg) = {
-                        let g = &mut grads[l];
-                        (&mut g.0, &mut g.1)
-                    };
-                    let input_grad = if l > 0 {
-                        Some(&mut spare[..rows * inputs])
-                    } else {
-                        None
-                    };
-                    self.dense(l).backward(
-                        &backend as &dyn Backend,
-                        input,
-                        rows,
-                        &delta[..rows * outputs],
-                        wg,
-                        bg,
-                        false,
-                        false,
-                        input_grad,
-                    );
-                    if config.weight_decay > 0.0 {
-                        total += crate::objective::weight_decay::value_and_grad(
-                            config.weight_decay,
-                            &self.layers[l].weight,
-                            &mut grads[l].0,
-                        );
-                    }
-                    let threads = backend.threads();
-                    opt.update(2 * l, &mut self.layers[l].weight, &grads[l].0, lr, threads);
-                    opt.update(
-                        2 * l + 1,
-                        &mut self.layers[l].bias,
-                        &grads[l].1,
-                        lr,
-                        threads,
-                    );
-                    if l > 0 {
-                        let below = &self.layers[l - 1];
-                        let n_below = rows * below.outputs;
-                        if hidden_dropout {
-                            dropout::backward_in_place(
-                                &mut spare[..n_below],
-                                &masks[l - 1][..n_below],
-                            );
-                        }
-                        below
-                            .activation
-                            .backward_in_place(&mut spare[..n_below], &acts[l - 1][..n_below]);
-                        std::mem::swap(&mut delta, &mut spare);
-                    }
+                let threads = backend.threads();
+                for (l, (layer, (wg, bg))) in self.layers.iter_mut().zip(&bufs.grads).enumerate() {
+                    opt.update(2 * l, &mut layer.weight, wg, lr, threads);
+                    opt.update(2 * l + 1, &mut layer.bias, bg, lr, threads);
                 }
             }
             last = total / steps.max(1) as f64;
@@ -509,4 +555,94 @@ pub struct FitHistory {
     pub validation_errors: Vec<f64>,
     /// The epoch (1-based) whose parameters were kept; `None` without validation data.
     pub selected_epoch: Option<usize>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grad_param(c: &Classifier, l: usize, which: usize, i: usize) -> f32 {
+        if which == 0 {
+            c.layers[l].weight[i]
+        } else {
+            c.layers[l].bias[i]
+        }
+    }
+
+    /// The assembled backward pass (dense layers, activations, hidden and input dropout, the
+    /// softmax head, weight decay) against finite differences of its own loss, with the dropout
+    /// masks held fixed by redrawing them from the same seed at every evaluation.
+    #[test]
+    #[allow(clippy::needless_range_loop)] // the indices pick the parameter to perturb
+    fn classifier_gradient_matches_finite_differences() {
+        let mut rng = Rng::new(5);
+        let mut layer = |inputs: usize, outputs: usize, activation: Activation| Layer {
+            weight: (0..inputs * outputs).map(|_| 0.6 * rng.normal()).collect(),
+            bias: (0..outputs).map(|_| 0.2 * rng.normal()).collect(),
+            inputs,
+            outputs,
+            activation,
+        };
+        let mut c = Classifier {
+            layers: vec![
+                layer(5, 6, Activation::Sigmoid),
+                layer(6, 4, Activation::Tanh),
+                layer(4, 3, Activation::Linear),
+            ],
+            classes: vec![0, 1, 2],
+        };
+        let x = Matrix::from_vec(
+            7,
+            5,
+            (0..35).map(|i| ((i * 13 % 11) as f32) / 10.0).collect(),
+        );
+        let targets: Vec<usize> = (0..7).map(|i| i % 3).collect();
+        let config = ClassifierConfig {
+            hidden_dropout: 0.3,
+            input_dropout: 0.2,
+            weight_decay: 0.01,
+            ..ClassifierConfig::default()
+        };
+        let backend = Cpu::new(1);
+        let mut bufs = c.step_buffers(7, 5, &config);
+        let loss = |c: &Classifier, bufs: &mut StepBuffers| {
+            let mut batch = x.clone();
+            c.loss_and_gradients(
+                &backend,
+                &mut batch,
+                &targets,
+                &config,
+                &mut Rng::new(9),
+                bufs,
+            )
+        };
+        loss(&c, &mut bufs);
+        let grads = bufs.grads.clone();
+        assert!(bufs.masks[0].contains(&0.0), "no hidden unit was dropped");
+        let mut worst = 0.0f64;
+        let h = 1e-3f32;
+        for l in 0..c.layers.len() {
+            for (which, grad) in [(0, &grads[l].0), (1, &grads[l].1)] {
+                for i in 0..grad.len() {
+                    let set = |c: &mut Classifier, v: f32| {
+                        let layer = &mut c.layers[l];
+                        if which == 0 {
+                            layer.weight[i] = v
+                        } else {
+                            layer.bias[i] = v
+                        }
+                    };
+                    let base = grad_param(&c, l, which, i);
+                    set(&mut c, base + h);
+                    let up = loss(&c, &mut bufs);
+                    set(&mut c, base - h);
+                    let down = loss(&c, &mut bufs);
+                    set(&mut c, base);
+                    let numeric = (up - down) / (2.0 * h as f64);
+                    worst = worst.max((numeric - grad[i] as f64).abs() / (1.0 + numeric.abs()));
+                }
+            }
+        }
+        assert!(worst < 2e-3, "worst error {worst}");
+    }
 }

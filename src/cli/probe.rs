@@ -204,6 +204,7 @@ fn probe(args: Args) -> Result<()> {
             "test_examples": test.features.rows(),
             "linear_probe_test_error": probe_error,
             "linear_probe_seconds": probe_seconds,
+            "linear_probe_last_training_loss": probe_history.last_loss,
         });
         if args.val.is_some() {
             v["selection_window"] = args.selection_window.into();
@@ -215,6 +216,7 @@ fn probe(args: Args) -> Result<()> {
         if let Some((e, s, val_error, history)) = fine {
             v["fine_tuned_test_error"] = e.into();
             v["fine_tune_seconds"] = s.into();
+            v["fine_tune_last_training_loss"] = history.last_loss.into();
             v["fine_tune_dropout"] = shortest_decimal(args.fine_tune_dropout).into();
             v["fine_tune_input_dropout"] = shortest_decimal(args.fine_tune_input_dropout).into();
             if let Some(ve) = val_error {

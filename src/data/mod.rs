@@ -50,7 +50,11 @@ pub fn load(path: &Path, label_column: Option<csv::LabelColumn>) -> Result<Datas
         let cols = data.features.cols();
         return Err(Error::format(
             path,
-            format!("non-finite value at row {}, column {}", i / cols, i % cols),
+            format!(
+                "non-finite value in example {}, feature {} (both counted from 1; a CSV label column is not counted)",
+                i / cols + 1,
+                i % cols + 1
+            ),
         ));
     }
     Ok(data)

@@ -241,10 +241,11 @@ fn fit_on_pool(
             config
                 .schedule
                 .learning_rate(config.learning_rate, state.epochs_done, config.epochs);
-        if config.kl_warmup_epochs > 0 {
-            let ramp = (state.epochs_done as f32 / config.kl_warmup_epochs as f32).min(1.0);
-            objective.beta = config.objective.beta * ramp;
-        }
+        objective.beta = warmed_up_beta(
+            config.objective.beta,
+            state.epochs_done,
+            config.kl_warmup_epochs,
+        );
         let last_good = model.tensors().to_vec();
         let start = Instant::now();
         order.iter_mut().enumerate().for_each(|(i, o)| *o = i);
@@ -346,6 +347,15 @@ fn fit_on_pool(
     })
 }
 
+/// The KL weight for the epoch after `epochs_done`: it rises linearly from 0 to `beta` over
+/// the first `warmup_epochs` epochs (Bowman et al. 2016; Sønderby et al. 2016), then stays.
+fn warmed_up_beta(beta: f32, epochs_done: usize, warmup_epochs: usize) -> f32 {
+    if warmup_epochs == 0 {
+        return beta;
+    }
+    beta * (epochs_done as f32 / warmup_epochs as f32).min(1.0)
+}
+
 fn non_finite(model: &mut Autoencoder, last_good: Vec<Tensor>, epoch: usize, what: &str) -> Error {
     for (t, g) in model.tensors_mut().iter_mut().zip(last_good) {
         t.data = g.data;
@@ -354,4 +364,16 @@ fn non_finite(model: &mut Autoencoder, last_good: Vec<Tensor>, epoch: usize, wha
         "training diverged in epoch {epoch} ({what}); kept the model from the start of that epoch. \
          Try a lower learning rate, or check the data range (Bernoulli output needs data in [0, 1])"
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::warmed_up_beta;
+
+    #[test]
+    fn kl_warm_up_ramps_linearly_then_holds() {
+        let betas: Vec<f32> = (0..6).map(|e| warmed_up_beta(2.0, e, 4)).collect();
+        assert_eq!(betas, [0.0, 0.5, 1.0, 1.5, 2.0, 2.0]);
+        assert_eq!(warmed_up_beta(0.7, 0, 0), 0.7);
+    }
 }
