@@ -167,6 +167,9 @@ fn bad_configs_models_and_outputs_fail_cleanly() {
     for (text, needle) in [
         ("[model]\ncode = 8\nlayerz = [3]\n", "layerz"),
         ("[model]\ncode = 0\n", "model.code"),
+        // a few digits too many: an error before any allocation, not an abort
+        ("[model]\nlayers = [10000000000]\ncode = 4\n", "model.layers"),
+        ("[model]\nlayers = [100000, 100000]\ncode = 4\n", "parameters"),
         (
             "[model]\ncode = 4\n[train]\nbatch_size = 0\n",
             "train.batch_size",

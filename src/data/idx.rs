@@ -74,7 +74,11 @@ pub fn read_images(path: &Path) -> Result<Matrix> {
             "expected an image file (at least 2 dimensions), found labels",
         ));
     }
-    let cols: usize = dims[1..].iter().product();
+    // With zero images the header's other dimensions were never multiplied out above.
+    let cols = dims[1..]
+        .iter()
+        .try_fold(1usize, |a, d| a.checked_mul(*d))
+        .ok_or_else(|| Error::format(path, "IDX dimensions overflow"))?;
     Ok(Matrix::from_vec(
         dims[0],
         cols,

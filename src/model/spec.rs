@@ -33,6 +33,11 @@ pub struct AutoencoderSpec {
     pub code_distribution: CodeDistribution,
 }
 
+/// The widest layer a spec may have (with it, no product of two widths overflows).
+pub const MAX_WIDTH: usize = 1 << 24;
+/// The most weights and biases a spec may have (8 GiB of `f32`).
+pub const MAX_PARAMETERS: usize = 1 << 31;
+
 impl AutoencoderSpec {
     /// A spec with sigmoid hidden layers, a linear code, a mirrored untied decoder and
     /// PyTorch's default initialization.
@@ -56,7 +61,7 @@ impl AutoencoderSpec {
         }
     }
 
-    /// Checks the spec describes a buildable network.
+    /// Checks the spec describes a buildable network (of at most [`MAX_PARAMETERS`] weights).
     pub fn validate(&self) -> Result<()> {
         if self.input_size == 0 {
             return Err(Error::config("model.input_size", "must be at least 1"));
@@ -83,6 +88,31 @@ impl AutoencoderSpec {
                     "tied weights need a deterministic code",
                 ));
             }
+        }
+        // Widths are user input: a typo of a few digits must be an error, not an abort when
+        // the weights are allocated.
+        let widest = [self.input_size, self.code_size]
+            .into_iter()
+            .chain(self.encoder_layers.iter().copied())
+            .chain(self.decoder_layers.iter().flatten().copied())
+            .max()
+            .unwrap_or(0);
+        let parameters = |widths: &[usize]| -> usize {
+            widths
+                .windows(2)
+                .map(|w| w[0] * w[1] + w[1])
+                .fold(0, usize::saturating_add)
+        };
+        if widest > MAX_WIDTH
+            || parameters(&self.encoder_widths()).saturating_add(parameters(&self.decoder_widths()))
+                > MAX_PARAMETERS
+        {
+            return Err(Error::config(
+                "model.layers",
+                format!(
+                    "at most {MAX_WIDTH} units a layer and {MAX_PARAMETERS} parameters in all; check the widths"
+                ),
+            ));
         }
         if let Some(dec) = &self.decoder_layers {
             if dec.contains(&0) {
