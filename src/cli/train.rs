@@ -155,7 +155,7 @@ pub fn run(args: Args) -> Result<()> {
                 || (now.validation_fraction > 0.0 && saved.seed != now.seed)
             {
                 return Err(Error::Invalid(format!(
-                    "{}: seed {} and validation_fraction {} would draw another validation split than the run's (seed {}, validation_fraction {})",
+                    "{}: seed {} and validation_fraction {} would draw a different validation split from the run's (seed {}, validation_fraction {}); a resumed run keeps its split",
                     config_path.display(),
                     now.seed,
                     now.validation_fraction,
