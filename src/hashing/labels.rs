@@ -12,6 +12,8 @@ pub enum Labels {
     Single(Vec<i64>),
     /// A label set per example, as bitsets of `words` words each.
     Multi {
+        /// Number of classes (bits used of each set).
+        classes: usize,
         /// Words per example.
         words: usize,
         /// Row-major bitsets.
@@ -31,14 +33,18 @@ impl Labels {
                 }
             }
         }
-        Labels::Multi { words, sets }
+        Labels::Multi {
+            classes,
+            words,
+            sets,
+        }
     }
 
     /// Number of examples.
     pub fn len(&self) -> usize {
         match self {
             Labels::Single(v) => v.len(),
-            Labels::Multi { words, sets } => sets.len() / words,
+            Labels::Multi { words, sets, .. } => sets.len() / words,
         }
     }
     /// Whether there are none.
@@ -51,8 +57,14 @@ impl Labels {
     pub fn relevant(&self, d: usize, queries: &Labels, q: usize) -> bool {
         match (self, queries) {
             (Labels::Single(a), Labels::Single(b)) => a[d] == b[q],
-            (Labels::Multi { words: wa, sets: a }, Labels::Multi { words: wb, sets: b }) => a
-                [d * wa..(d + 1) * wa]
+            (
+                Labels::Multi {
+                    words: wa, sets: a, ..
+                },
+                Labels::Multi {
+                    words: wb, sets: b, ..
+                },
+            ) => a[d * wa..(d + 1) * wa]
                 .iter()
                 .zip(&b[q * wb..(q + 1) * wb])
                 .any(|(x, y)| x & y != 0),
@@ -64,7 +76,9 @@ impl Labels {
     pub fn check_compatible(&self, queries: &Labels) -> Result<()> {
         match (self, queries) {
             (Labels::Single(_), Labels::Single(_)) => Ok(()),
-            (Labels::Multi { words: a, .. }, Labels::Multi { words: b, .. }) if a == b => Ok(()),
+            (Labels::Multi { classes: a, .. }, Labels::Multi { classes: b, .. }) if a == b => {
+                Ok(())
+            }
             _ => Err(Error::Shape(
                 "database and query labels must both be single-label (1-D) or both multi-hot \
                  with the same number of classes"
@@ -81,7 +95,8 @@ impl Labels {
             .map(|n| n.to_string_lossy().to_lowercase())
             .unwrap_or_default();
         let stem = name.trim_end_matches(".gz");
-        if stem.contains("idx") || stem.ends_with("ubyte") {
+        // `.npy` first: a name like `query_idx_labels.npy` is NPY, not IDX.
+        if !stem.ends_with(".npy") && (stem.contains("idx") || stem.ends_with("ubyte")) {
             return Ok(Labels::Single(idx::read_labels(path)?));
         }
         if !stem.ends_with(".npy") {
@@ -124,5 +139,40 @@ impl Labels {
                 format!("labels must be 1-D (classes) or 2-D (multi-hot), found shape {s:?}"),
             )),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn multi_hot_sets_compare_only_with_the_same_classes() {
+        let hot = |n: usize, classes: usize, on: &[(usize, usize)]| {
+            let mut v = vec![false; n * classes];
+            on.iter().for_each(|&(i, c)| v[i * classes + c] = true);
+            Labels::from_multi_hot(n, classes, &v)
+        };
+        let db = hot(2, 10, &[(0, 3), (1, 7)]);
+        let q = hot(1, 10, &[(0, 7), (0, 9)]);
+        db.check_compatible(&q).unwrap();
+        assert!(!db.relevant(0, &q, 0) && db.relevant(1, &q, 0));
+        // 10 and 20 classes both fit in one word, but class positions need not line up
+        assert!(db.check_compatible(&hot(1, 20, &[(0, 7)])).is_err());
+        assert!(db.check_compatible(&Labels::Single(vec![1])).is_err());
+    }
+
+    #[test]
+    fn an_npy_file_is_read_as_npy_whatever_its_name_says() {
+        let dir = std::env::temp_dir().join(format!("ae-labels-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("query_idx_labels.npy");
+        std::fs::write(&path, npy::encode_u8(&[2, 3], &[1, 0, 0, 0, 1, 1])).unwrap();
+        let labels = Labels::read(&path).unwrap();
+        assert_eq!(
+            labels,
+            Labels::from_multi_hot(2, 3, &[true, false, false, false, true, true])
+        );
+        let _ = std::fs::remove_dir_all(dir);
     }
 }

@@ -117,25 +117,23 @@ impl MultiIndex {
         check_same_width(&self.codes, queries)?;
         let m = self.parts.len() as u32;
         let (s, a) = (radius / m, radius % m);
-        // per substring: its probe radius and flip masks (None: nothing to probe)
-        let plans: Vec<Option<Vec<Vec<u64>>>> = self
-            .parts
-            .iter()
-            .enumerate()
-            .map(|(i, &(_, len))| {
-                let r = if (i as u32) <= a {
+        // per substring: its probe radius (None: nothing to probe)
+        let radii: Vec<Option<u32>> = (0..self.parts.len())
+            .map(|i| {
+                if (i as u32) <= a {
                     Some(s)
                 } else {
                     s.checked_sub(1)
-                };
-                r.map(|r| flip_masks(len, r))
+                }
             })
             .collect();
+        // Counted before any flip mask is built: the masks of a hopeless radius would not fit
+        // in memory.
         let probes: u64 = self
             .parts
             .iter()
-            .zip(&plans)
-            .filter_map(|(&(_, len), p)| p.as_ref().map(|p| ball_size(len, p.len() as u32 - 1)))
+            .zip(&radii)
+            .filter_map(|(&(_, len), r)| r.map(|r| ball_size(len, r)))
             .fold(0, u64::saturating_add);
         if probes > MAX_PROBES {
             return Err(Error::Invalid(format!(
@@ -143,6 +141,12 @@ impl MultiIndex {
                  use more substrings or a linear scan"
             )));
         }
+        let plans: Vec<Option<Vec<Vec<u64>>>> = self
+            .parts
+            .iter()
+            .zip(&radii)
+            .map(|(&(_, len), r)| r.map(|r| flip_masks(len, r)))
+            .collect();
         let lists: Vec<(Vec<u32>, Vec<u32>)> = (0..queries.len())
             .into_par_iter()
             .map(|qi| {
@@ -184,5 +188,17 @@ mod tests {
         assert_eq!(MultiIndex::default_parts(32, 1 << 20), 2);
         assert_eq!(MultiIndex::default_parts(256, 1000), 26);
         assert_eq!(MultiIndex::default_parts(128, 4), 64);
+    }
+
+    #[test]
+    fn a_hopeless_radius_is_refused_before_any_mask_is_built() {
+        // two 64-bit substrings searched to radius 10: C(64, 10) ≈ 1.5e11 masks (1.2 TB)
+        let codes = Codes::from_words(4, 128, (0..8u64).collect()).unwrap();
+        let index = MultiIndex::new(&codes, Some(2)).unwrap();
+        let err = index.range(&codes, 20).unwrap_err();
+        assert!(err.to_string().contains("probes"), "{err}");
+        // and a radius within reach still answers: each code finds itself
+        let near = index.range(&codes, 2).unwrap().to_knn(1);
+        assert_eq!(near.ids, [0, 1, 2, 3]);
     }
 }
