@@ -267,6 +267,30 @@ mod tests {
         let pca = Encoder::fit(Method::Pcah, &x, 8, 0).unwrap();
         let norm = |p: &[f32]| p.iter().map(|v| (*v as f64).powi(2)).sum::<f64>();
         assert!((norm(&itq.projection) - norm(&pca.projection)).abs() < 1e-4);
+        // PCA hashing is ITQ's starting point with no rotation: its quantization loss
+        // ‖sign(V) − V‖² / n is the one ITQ's rotation exists to lower
+        let mean = column_mean(&x);
+        let pca_loss: f64 = (0..x.rows())
+            .map(|i| {
+                (0..8)
+                    .map(|j| {
+                        let v: f64 = (0..12)
+                            .map(|c| {
+                                (x.row(i)[c] as f64 - mean[c]) * pca.projection[c * 8 + j] as f64
+                            })
+                            .sum();
+                        (v.signum() - v).powi(2)
+                    })
+                    .sum::<f64>()
+            })
+            .sum::<f64>()
+            / x.rows() as f64;
+        let itq_final = itq.itq_loss[ITQ_ITERATIONS];
+        eprintln!("quantization loss: PCA hashing {pca_loss:.4}, ITQ {itq_final:.4}");
+        assert!(
+            itq_final < pca_loss,
+            "ITQ {itq_final} vs PCA hashing {pca_loss}"
+        );
     }
 
     #[test]
