@@ -66,6 +66,7 @@ fn run(threads: usize) {
     println!("ball r={radius} {bits}-bit: {us:.2} µs/query ({found} results for {nq} queries)");
     out.insert("ball_r2_us_per_query".into(), us.into());
     out.insert("ball_r2_results".into(), found.into());
+    let ball_found = found;
     let mih = MultiIndex::new(&db, None).unwrap();
     let s = best(5, || found = mih.range(&q, radius).unwrap().ids.len());
     let us = s * 1e6 / nq as f64;
@@ -74,10 +75,13 @@ fn run(threads: usize) {
         mih.parts()
     );
     out.insert("mih_r2_us_per_query".into(), us.into());
+    // three indexes, one answer: a timing of a wrong search would be worthless
+    assert_eq!(found, ball_found, "multi-index and ball results differ");
     let flat = FlatIndex::new(&db);
     let s = best(3, || found = flat.range(&q, radius).ids.len());
     let us = s * 1e6 / nq as f64;
     println!("scan r={radius} {bits}-bit: {us:.2} µs/query ({found} results)");
     out.insert("scan_r2_us_per_query".into(), us.into());
+    assert_eq!(found, ball_found, "scan and ball results differ");
     println!("{}", serde_json::Value::Object(out));
 }
