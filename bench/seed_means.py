@@ -10,6 +10,12 @@ import json
 import sys
 from collections import defaultdict
 
+def canonical(flags):
+    """The flags in a fixed order, so that `--a 1 --b 2` and `--b 2 --a 1` group together."""
+    parts = [p.strip() for p in flags.split("--") if p.strip()]
+    return " ".join("--" + p for p in sorted(parts))
+
+
 groups = defaultdict(list)
 for path in sys.argv[1:]:
     for line in open(path):
@@ -17,7 +23,7 @@ for path in sys.argv[1:]:
         if not line:
             continue
         r = json.loads(line)
-        groups[(r["model"], r["fine_tune_epochs"], r.get("probe_args", ""))].append(r)
+        groups[(r["model"], r["fine_tune_epochs"], canonical(r.get("probe_args", "")))].append(r)
 
 
 def pct(values):
