@@ -134,11 +134,16 @@ impl FlatIndex {
     }
 
     /// Exact `k` nearest neighbours of every query (parallel over queries).
+    ///
+    /// # Panics
+    /// If the queries' code width differs from the database's (check with
+    /// [`check_same_width`](super::codes::check_same_width) first, as the CLI does).
     pub fn knn(&self, queries: &Codes, k: usize) -> KnnResult {
         self.knn_within(queries, k, None)
     }
 
     /// Exact `k` nearest neighbours at distance ≤ `radius` (all distances when `None`).
+    /// Panics like [`FlatIndex::knn`].
     pub fn knn_within(&self, queries: &Codes, k: usize, radius: Option<u32>) -> KnnResult {
         assert_eq!(
             queries.bits(),
@@ -173,6 +178,7 @@ impl FlatIndex {
     }
 
     /// Every code within distance `radius` of each query, sorted by distance then index.
+    /// Panics like [`FlatIndex::knn`]; [`range`] checks the widths and returns an error instead.
     pub fn range(&self, queries: &Codes, radius: u32) -> RangeResult {
         assert_eq!(
             queries.bits(),
@@ -239,7 +245,7 @@ impl FlatIndex {
 impl FlatIndex {
     /// For each query, histograms over distance `0..=bits` of all database codes and of those
     /// `relevant(query, id)` says are relevant: everything a precision–recall curve over
-    /// Hamming radii needs.
+    /// Hamming radii needs. Panics like [`FlatIndex::knn`].
     pub fn distance_histograms(
         &self,
         queries: &Codes,
