@@ -40,7 +40,7 @@ pub struct ModelSection {
     /// Code activation.
     #[serde(default = "default_code_activation")]
     pub code_activation: String,
-    /// `bernoulli` (data in [0,1]) or `gaussian`.
+    /// `bernoulli` (data in [0, 1]) or `gaussian`.
     #[serde(default = "default_output")]
     pub output: String,
     /// Tied weights.

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Likelihood {
-    /// Independent Bernoulli pixels: cross-entropy from logits, sigmoid mean. For data in [0,1].
+    /// Independent Bernoulli pixels: cross-entropy from logits, sigmoid mean. For data in [0, 1].
     Bernoulli,
     /// Unit-variance Gaussian: `½‖x − z‖²` (the NLL up to a constant), linear mean.
     Gaussian,

@@ -81,7 +81,7 @@ impl Canvas {
             }
         }
     }
-    /// Draws a grey-scale tile of `values` (row-major `w × h`, in [0,1]) scaled by `scale`.
+    /// Draws a grey-scale tile of `values` (row-major `w × h`, in [0, 1]) scaled by `scale`.
     pub fn gray_tile(&mut self, x: i64, y: i64, values: &[f32], w: usize, h: usize, scale: i64) {
         for r in 0..h {
             for c in 0..w {
