@@ -137,7 +137,7 @@ impl FlatIndex {
     ///
     /// # Panics
     /// If the queries' code width differs from the database's (check with
-    /// [`check_same_width`](super::codes::check_same_width) first, as the CLI does).
+    /// [`check_same_width`] first, as the CLI does).
     pub fn knn(&self, queries: &Codes, k: usize) -> KnnResult {
         self.knn_within(queries, k, None)
     }
