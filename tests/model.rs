@@ -139,6 +139,22 @@ fn save_load_gives_identical_outputs() {
     bytes.truncate(bytes.len() / 2);
     std::fs::write(dir.join("model.safetensors"), bytes).unwrap();
     assert!(persist::load_model(&dir).is_err());
+    // saving the same spec again replaces only the weights: one rename, so a crash cannot
+    // leave the pair mismatched
+    persist::save_model(&model, &dir).unwrap();
+    let spec_written = std::fs::metadata(dir.join("spec.json"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    train(&mut model, &x, &config);
+    persist::save_model(&model, &dir).unwrap();
+    let spec_now = std::fs::metadata(dir.join("spec.json"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    assert_eq!(spec_now, spec_written, "spec.json was rewritten");
+    assert_eq!(persist::load_model(&dir).unwrap(), model);
 }
 
 #[test]

@@ -70,7 +70,11 @@ pub(crate) fn deserialize(
     Ok((out, meta.metadata().clone().unwrap_or_default()))
 }
 
-/// Writes `model.safetensors` and `spec.json` into `dir` (created if needed).
+/// Writes `model.safetensors` and `spec.json` into `dir` (created if needed), each atomically.
+///
+/// `spec.json` is rewritten only when it changes: a run saves its model every epoch with the
+/// same spec, and a crash between two renames must not leave weights beside a spec they do
+/// not fit.
 pub fn save_model(model: &Autoencoder, dir: &Path) -> Result<()> {
     crate::fsutil::create_dir(dir)?;
     let spec_json =
@@ -83,7 +87,10 @@ pub fn save_model(model: &Autoencoder, dir: &Path) -> Result<()> {
         .collect();
     let meta = HashMap::from([("format".to_string(), "autoencoder-v1".to_string())]);
     let bytes = serialize(&list, meta, &weights_path)?;
-    atomic_write(&dir.join(SPEC_FILE), spec_json.as_bytes())?;
+    let spec_path = dir.join(SPEC_FILE);
+    if std::fs::read(&spec_path).ok().as_deref() != Some(spec_json.as_bytes()) {
+        atomic_write(&spec_path, spec_json.as_bytes())?;
+    }
     atomic_write(&weights_path, &bytes)
 }
 
