@@ -492,6 +492,25 @@ fn npy_data_takes_labels_from_a_sibling_file() {
         &probe_on(&short),
         &["short.labels.npy", "10 labels", "200 rows"],
     );
+    // ...but commands that never use labels do not read it
+    let codes = dir.join("codes.npy");
+    assert_success(&ae(&[
+        "encode",
+        "--model",
+        s(&run),
+        "--data",
+        s(&short),
+        "--out",
+        s(&codes),
+    ]));
+    assert_success(&ae(&[
+        "eval",
+        "--model",
+        s(&run),
+        "--data",
+        s(&short),
+        "--json",
+    ]));
 }
 
 /// A resumed run keeps its optimizer state and validation split; a change the resume would

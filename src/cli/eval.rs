@@ -30,21 +30,18 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<()> {
     let model = persist::load_model(&args.model)?;
-    let data = super::load_data(&args.data, args.label_column.as_deref())?;
+    let data = super::load_features(&args.data, args.label_column.as_deref())?;
     let e = model
-        .evaluate(&data.features)
+        .evaluate(&data)
         .map_err(|e| autoencoder::Error::format(&args.data, e.to_string()))?;
     let bernoulli = model.spec().output == Likelihood::Bernoulli;
-    let bounds = match args.importance_samples {
-        Some(k) => Some(
-            model
-                .likelihood_bounds(&data.features, k, args.seed)
-                .map_err(|e| {
-                    autoencoder::Error::Invalid(format!("{}: {e}", args.model.display()))
-                })?,
-        ),
-        None => None,
-    };
+    let bounds =
+        match args.importance_samples {
+            Some(k) => Some(model.likelihood_bounds(&data, k, args.seed).map_err(|e| {
+                autoencoder::Error::Invalid(format!("{}: {e}", args.model.display()))
+            })?),
+            None => None,
+        };
     if args.json {
         let mut v = serde_json::json!({
             "examples": e.examples,

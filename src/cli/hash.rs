@@ -48,17 +48,17 @@ pub fn run(args: Args) -> Result<()> {
     {
         return Err(Error::format(o, "codes are written as .npy"));
     }
-    let train = super::load_data(&args.fit, None)?;
+    let train = super::load_features(&args.fit, None)?;
     let t = Instant::now();
-    let encoder = Encoder::fit(method, &train.features, args.bits, args.seed)
+    let encoder = Encoder::fit(method, &train, args.bits, args.seed)
         .map_err(|e| Error::format(&args.fit, e.to_string()))?;
     let fit_seconds = t.elapsed().as_secs_f64();
     let mut outputs = Vec::new();
     for (data, out) in args.data.iter().zip(&args.out) {
         let x = if *data == args.fit {
-            train.features.clone()
+            train.clone()
         } else {
-            super::load_data(data, None)?.features
+            super::load_features(data, None)?
         };
         let t = Instant::now();
         let codes = encoder
@@ -83,7 +83,7 @@ pub fn run(args: Args) -> Result<()> {
         super::print_json(&serde_json::json!({
             "method": method.name(),
             "bits": args.bits,
-            "fit_examples": train.features.rows(),
+            "fit_examples": train.rows(),
             "fit_seconds": fit_seconds,
             "itq_loss": encoder.itq_loss.last(),
             "outputs": outputs,
@@ -93,7 +93,7 @@ pub fn run(args: Args) -> Result<()> {
             "{} {} bits fit on {} examples in {fit_seconds:.2} s",
             method.name(),
             args.bits,
-            train.features.rows()
+            train.rows()
         );
     }
     Ok(())

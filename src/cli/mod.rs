@@ -94,17 +94,30 @@ fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// Loads a data file, with an optional CSV label column (`N` or `last`).
+fn label_column(label_column: Option<&str>) -> Result<Option<LabelColumn>> {
+    label_column
+        .map(|s| {
+            LabelColumn::parse(s).ok_or_else(|| {
+                Error::Invalid(format!(
+                    "--label-column: expected a number or \"last\", got {s:?}"
+                ))
+            })
+        })
+        .transpose()
+}
+
+/// Loads a data file and its labels, with an optional CSV label column (`N` or `last`).
 pub(crate) fn load_data(path: &Path, label_column: Option<&str>) -> Result<data::Dataset> {
-    let label = match label_column {
-        None => None,
-        Some(s) => Some(LabelColumn::parse(s).ok_or_else(|| {
-            Error::Invalid(format!(
-                "--label-column: expected a number or \"last\", got {s:?}"
-            ))
-        })?),
-    };
-    data::load(path, label)
+    data::load(path, self::label_column(label_column)?)
+}
+
+/// Loads only the features of a data file (no labels file is read), for commands that never
+/// use labels.
+pub(crate) fn load_features(
+    path: &Path,
+    label_column: Option<&str>,
+) -> Result<autoencoder::Matrix> {
+    data::load_features(path, self::label_column(label_column)?)
 }
 
 /// Checks that the data read from `path` has the `expected` number of columns, naming the file.

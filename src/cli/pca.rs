@@ -24,17 +24,17 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let train = super::load_data(&args.data, None)?;
-    let pca = Pca::fit(&train.features, args.components)
-        .map_err(|e| Error::format(&args.data, e.to_string()))?;
+    let train = super::load_features(&args.data, None)?;
+    let pca =
+        Pca::fit(&train, args.components).map_err(|e| Error::format(&args.data, e.to_string()))?;
     let (eval_path, eval) = match &args.test {
-        Some(p) => (p.clone(), super::load_data(p, None)?.features),
-        None => (args.data.clone(), train.features.clone()),
+        Some(p) => (p.clone(), super::load_features(p, None)?),
+        None => (args.data.clone(), train.clone()),
     };
     let err = pca
         .squared_error_per_example(&eval)
         .map_err(|e| Error::format(&eval_path, e.to_string()))?;
-    let train_err = pca.squared_error_per_example(&train.features)?;
+    let train_err = pca.squared_error_per_example(&train)?;
     if let Some(dir) = &args.out {
         super::ensure_writable_dir(dir)?;
         let (d, k) = (pca.components.nrows(), pca.components.ncols());

@@ -22,12 +22,12 @@ pub struct Args {
 
 pub fn run(args: Args, reconstruct: bool) -> Result<()> {
     let model = persist::load_model(&args.model)?;
-    let input = super::load_data(&args.data, args.label_column.as_deref())?;
+    let input = super::load_features(&args.data, args.label_column.as_deref())?;
     let wrap = |e: autoencoder::Error| autoencoder::Error::format(&args.data, e.to_string());
     let out = if reconstruct {
-        model.reconstruct(&input.features).map_err(wrap)?
+        model.reconstruct(&input).map_err(wrap)?
     } else {
-        model.encode(&input.features).map_err(wrap)?
+        model.encode(&input).map_err(wrap)?
     };
     data::save_matrix(&args.out, &out)
 }

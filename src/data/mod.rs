@@ -22,6 +22,21 @@ pub struct Dataset {
 /// `X.npy` the 1-D integer array `X.labels.npy`; for CSV from `label_column`.
 /// Rejects empty data and non-finite values.
 pub fn load(path: &Path, label_column: Option<csv::LabelColumn>) -> Result<Dataset> {
+    load_with(path, label_column, true)
+}
+
+/// The features of [`load`] without reading a sibling labels file, for work that never uses
+/// labels (a missing or damaged labels file beside the data is then no concern). A CSV label
+/// column is still left out of the features.
+pub fn load_features(path: &Path, label_column: Option<csv::LabelColumn>) -> Result<Matrix> {
+    Ok(load_with(path, label_column, false)?.features)
+}
+
+fn load_with(
+    path: &Path,
+    label_column: Option<csv::LabelColumn>,
+    sibling: bool,
+) -> Result<Dataset> {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().to_lowercase())
@@ -29,13 +44,15 @@ pub fn load(path: &Path, label_column: Option<csv::LabelColumn>) -> Result<Datas
     let stem = name.trim_end_matches(".gz");
     let data = if stem.ends_with(".npy") {
         let features = npy::read_matrix(path)?;
-        let labels = sibling_labels(path, npy::sibling_labels(path), &features, npy::read_labels)?;
+        let beside = npy::sibling_labels(path).filter(|_| sibling);
+        let labels = sibling_labels(path, beside, &features, npy::read_labels)?;
         Dataset { features, labels }
     } else if stem.ends_with(".csv") {
         csv::read(path, label_column)?
     } else if stem.contains("idx") || stem.ends_with("ubyte") {
         let features = idx::read_images(path)?;
-        let labels = sibling_labels(path, idx::sibling_labels(path), &features, idx::read_labels)?;
+        let beside = idx::sibling_labels(path).filter(|_| sibling);
+        let labels = sibling_labels(path, beside, &features, idx::read_labels)?;
         Dataset { features, labels }
     } else {
         return Err(Error::format(
