@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::linalg::{Backend, Cpu, Matrix, Rng};
 use crate::model::Autoencoder;
 use crate::nn::dense::Dense;
-use crate::nn::{dropout, softmax, Activation, Init, Optimizer, OptimizerKind};
+use crate::nn::{dropout, softmax, weight_average, Activation, Init, Optimizer, OptimizerKind};
 use crate::objective::CodeDistribution;
 
 /// Training settings of a classifier.
@@ -38,6 +38,10 @@ pub struct ClassifierConfig {
     /// Dropout rate of every hidden layer's output (the encoder's layers when fine-tuning);
     /// 0 disables it.
     pub hidden_dropout: f32,
+    /// Decay `β` of a running average of the parameters, updated after every step
+    /// ([`crate::nn::weight_average`]); validation and the returned classifier use the average.
+    /// 0 disables it (the parameters themselves are used).
+    pub weight_average: f32,
 }
 
 impl Default for ClassifierConfig {
@@ -54,6 +58,7 @@ impl Default for ClassifierConfig {
             weight_decay: 0.0,
             input_dropout: 0.0,
             hidden_dropout: 0.0,
+            weight_average: 0.0,
         }
     }
 }
@@ -199,6 +204,14 @@ impl Classifier {
         });
     }
 
+    /// The same classes with other parameters (e.g. a running average of these).
+    fn with_layers(&self, layers: &[Layer]) -> Classifier {
+        Classifier {
+            layers: layers.to_vec(),
+            classes: self.classes.clone(),
+        }
+    }
+
     fn dense(&self, l: usize) -> Dense<'_> {
         let p = &self.layers[l];
         Dense {
@@ -290,6 +303,7 @@ impl Classifier {
         }
         dropout::check_rate("input_dropout", config.input_dropout)?;
         dropout::check_rate("hidden_dropout", config.hidden_dropout)?;
+        weight_average::check_decay("weight_average", config.weight_average)?;
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(config.threads)
             .build()
@@ -451,7 +465,10 @@ impl Classifier {
         validation: Option<(&Matrix, &[i64])>,
         config: &ClassifierConfig,
     ) -> Result<FitHistory> {
-        let mut best: Option<(f64, Vec<Layer>)> = None;
+        let mut selection = Selection::default();
+        // With averaging, the parameters themselves are selected too, from the same run: what
+        // averaging changed, without the cost or the noise of a second run.
+        let mut unaveraged = Selection::default();
         let mut history = FitHistory::default();
         let targets: Vec<usize> = labels
             .iter()
@@ -481,6 +498,10 @@ impl Classifier {
         let mut batch = Matrix::zeros(b, x.cols());
         let mut batch_targets = vec![0usize; b];
         let mut last = 0.0;
+        // Starts at the initial parameters (a pretrained encoder and a trained probe head are a
+        // sensible point to shrink towards, so no bias correction).
+        let mut average: Option<Vec<Layer>> =
+            (config.weight_average > 0.0).then(|| self.layers.clone());
         for epoch in 0..config.epochs {
             let lr = if config.cosine_decay {
                 crate::train::Schedule::Cosine { min_lr: 0.0 }.learning_rate(
@@ -517,6 +538,12 @@ impl Classifier {
                     opt.update(2 * l, &mut layer.weight, wg, lr, threads);
                     opt.update(2 * l + 1, &mut layer.bias, bg, lr, threads);
                 }
+                if let Some(average) = average.as_mut() {
+                    for (a, layer) in average.iter_mut().zip(&self.layers) {
+                        weight_average::update(&mut a.weight, &layer.weight, config.weight_average);
+                        weight_average::update(&mut a.bias, &layer.bias, config.weight_average);
+                    }
+                }
             }
             last = total / steps.max(1) as f64;
             if !last.is_finite() || self.layers.iter().any(Layer::has_non_finite) {
@@ -527,23 +554,70 @@ impl Classifier {
                 )));
             }
             if let Some((vx, vy)) = validation {
-                let err = self.error_rate(vx, vy)?;
-                history.validation_errors.push(err);
-                let curve = &history.validation_errors;
-                let recent = &curve[curve.len().saturating_sub(config.selection_window.max(1))..];
-                let score = recent.iter().sum::<f64>() / recent.len() as f64;
-                if best.as_ref().is_none_or(|(b, _)| score < *b) {
-                    best = Some((score, self.layers.clone()));
-                    history.selected_epoch = Some(history.validation_errors.len());
+                let window = config.selection_window;
+                match &average {
+                    Some(average) => {
+                        let err = self.with_layers(average).error_rate(vx, vy)?;
+                        selection.observe(err, average, window);
+                        let raw_err = self.error_rate(vx, vy)?;
+                        unaveraged.observe(raw_err, &self.layers, window);
+                    }
+                    None => selection.observe(self.error_rate(vx, vy)?, &self.layers, window),
                 }
             }
         }
-        if let Some((_, layers)) = best {
+        if let Some(layers) = selection.best_layers.take() {
             self.layers = layers;
+        } else if let Some(average) = average.take() {
+            self.layers = average;
+        }
+        history.validation_errors = selection.curve;
+        history.selected_epoch = selection.selected_epoch;
+        if let Some(layers) = unaveraged.best_layers.take() {
+            history.unaveraged = Some(Box::new(UnaveragedSelection {
+                validation_errors: unaveraged.curve,
+                selected_epoch: unaveraged.selected_epoch.unwrap_or(0),
+                classifier: self.with_layers(&layers),
+            }));
         }
         history.last_loss = last;
         Ok(history)
     }
+}
+
+/// Model selection on a validation curve: keeps the parameters of the epoch whose trailing
+/// mean of `window` validation errors is lowest (the first such epoch on ties).
+#[derive(Default)]
+struct Selection {
+    curve: Vec<f64>,
+    best_score: f64,
+    best_layers: Option<Vec<Layer>>,
+    selected_epoch: Option<usize>,
+}
+
+impl Selection {
+    fn observe(&mut self, error: f64, layers: &[Layer], window: usize) {
+        self.curve.push(error);
+        let recent = &self.curve[self.curve.len().saturating_sub(window.max(1))..];
+        let score = recent.iter().sum::<f64>() / recent.len() as f64;
+        if self.best_layers.is_none() || score < self.best_score {
+            self.best_score = score;
+            self.best_layers = Some(layers.to_vec());
+            self.selected_epoch = Some(self.curve.len());
+        }
+    }
+}
+
+/// With weight averaging and validation data: the selection the same run made among its
+/// unaveraged parameters (what the run would have given without averaging).
+#[derive(Clone, Debug, PartialEq)]
+pub struct UnaveragedSelection {
+    /// Validation error of the unaveraged parameters after each epoch.
+    pub validation_errors: Vec<f64>,
+    /// The epoch (1-based) whose unaveraged parameters were kept.
+    pub selected_epoch: usize,
+    /// Those parameters.
+    pub classifier: Classifier,
 }
 
 /// What [`Classifier::fit_selecting`] saw.
@@ -555,6 +629,8 @@ pub struct FitHistory {
     pub validation_errors: Vec<f64>,
     /// The epoch (1-based) whose parameters were kept; `None` without validation data.
     pub selected_epoch: Option<usize>,
+    /// With weight averaging and validation data: the run's best unaveraged parameters.
+    pub unaveraged: Option<Box<UnaveragedSelection>>,
 }
 
 #[cfg(test)]

@@ -378,6 +378,8 @@ fn probe_reports_test_and_validation_errors() {
             "2",
             "--fine-tune-dropout",
             "0.2",
+            "--fine-tune-average",
+            "0.9",
             "--threads",
             "1",
             "--json",
@@ -387,7 +389,8 @@ fn probe_reports_test_and_validation_errors() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["fine_tune_dropout"].as_f64(), Some(0.2));
     assert_eq!(v["fine_tune_input_dropout"].as_f64(), Some(0.0));
-    for kind in ["linear_probe", "fine_tuned"] {
+    assert_eq!(v["fine_tune_average"].as_f64(), Some(0.9));
+    for kind in ["linear_probe", "fine_tuned", "fine_tuned_unaveraged"] {
         let test = v[format!("{kind}_test_error")].as_f64().unwrap();
         let val = v[format!("{kind}_validation_error")].as_f64().unwrap();
         assert!(test > 0.0 && test < 0.5, "{kind} test error {test}");
@@ -423,6 +426,7 @@ fn probe_reports_test_and_validation_errors() {
             ["--fine-tune-epochs", "1"],
         ),
         ("--fine-tune-dropout", "1", ["--fine-tune-epochs", "1"]),
+        ("--fine-tune-average", "1", ["--fine-tune-epochs", "1"]),
     ] {
         let out = probe(
             &run,

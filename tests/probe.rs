@@ -177,6 +177,84 @@ fn validation_selection_keeps_the_best_epoch() {
 }
 
 #[test]
+fn weight_averaging_smooths_the_validation_curve() {
+    let (x, y) = labelled("data/mnist/train-images-idx3-ubyte.gz", 1500);
+    let (vx, vy) = (x.slice_rows(1000, 1500), y[1000..].to_vec());
+    let (tx, ty) = (x.slice_rows(0, 1000), y[..1000].to_vec());
+    // the noisy run of validation_selection_keeps_the_best_epoch
+    let cfg = ClassifierConfig {
+        epochs: 15,
+        batch_size: 20,
+        learning_rate: 0.05,
+        cosine_decay: false,
+        ..ClassifierConfig::default()
+    };
+    let fit = |weight_average: f32, validation: bool| {
+        let mut c = Classifier::linear(196, &ty, 0);
+        let config = ClassifierConfig {
+            weight_average,
+            ..cfg.clone()
+        };
+        let history = c
+            .fit_selecting(
+                &tx,
+                &ty,
+                validation.then_some((&vx, vy.as_slice())),
+                &config,
+            )
+            .unwrap();
+        (c, history)
+    };
+    // A decay near 0 makes the average the parameters themselves: the same classifier as
+    // without averaging, so the average is updated after every step and is what is returned.
+    let (raw, _) = fit(0.0, false);
+    let (copied, _) = fit(1e-6, false);
+    let (raw_logits, copied_logits) = (raw.logits(&vx).unwrap(), copied.logits(&vx).unwrap());
+    let worst = raw_logits
+        .as_slice()
+        .iter()
+        .zip(copied_logits.as_slice())
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
+    assert!(worst < 1e-3, "logits differ by {worst}");
+    // A real decay: validation reads the averaged parameters, whose curve moves less from
+    // epoch to epoch, and the kept classifier reproduces the curve's minimum.
+    let (_, noisy) = fit(0.0, true);
+    let (averaged, smooth) = fit(0.99, true);
+    let total_variation =
+        |curve: &[f64]| curve.windows(2).map(|w| (w[1] - w[0]).abs()).sum::<f64>();
+    let (tv_noisy, tv_smooth) = (
+        total_variation(&noisy.validation_errors),
+        total_variation(&smooth.validation_errors),
+    );
+    eprintln!("validation curve total variation: raw {tv_noisy:.4}, averaged {tv_smooth:.4}");
+    assert!(
+        tv_smooth < 0.75 * tv_noisy,
+        "averaged {tv_smooth} vs raw {tv_noisy}"
+    );
+    // Averaging only watches: the same run's unaveraged parameters trace the curve of the run
+    // without averaging, and their selection keeps the same epoch with the same error.
+    let unaveraged = smooth.unaveraged.as_ref().unwrap();
+    assert_eq!(unaveraged.validation_errors, noisy.validation_errors);
+    assert_eq!(Some(unaveraged.selected_epoch), noisy.selected_epoch);
+    assert_eq!(
+        unaveraged.classifier.error_rate(&vx, &vy).unwrap(),
+        noisy.validation_errors[unaveraged.selected_epoch - 1]
+    );
+    assert!(noisy.unaveraged.is_none());
+    let kept = smooth.selected_epoch.unwrap() - 1;
+    assert_eq!(
+        averaged.error_rate(&vx, &vy).unwrap(),
+        smooth.validation_errors[kept]
+    );
+    let bad = ClassifierConfig {
+        weight_average: 1.0,
+        ..cfg.clone()
+    };
+    assert!(Classifier::linear(196, &ty, 0).fit(&tx, &ty, &bad).is_err());
+}
+
+#[test]
 fn weight_decay_shrinks_the_classifier() {
     let (x, y) = labelled("data/mnist/train-images-idx3-ubyte.gz", 500);
     let mean_abs_logit = |weight_decay: f32| {

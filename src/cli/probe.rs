@@ -4,7 +4,7 @@
 
 use autoencoder::config::shortest_decimal;
 use autoencoder::model::persist;
-use autoencoder::nn::{dropout, OptimizerKind};
+use autoencoder::nn::{dropout, weight_average, OptimizerKind};
 use autoencoder::probe::{Classifier, ClassifierConfig};
 use autoencoder::{Error, Result};
 use std::path::PathBuf;
@@ -51,6 +51,10 @@ pub struct Args {
     /// Dropout rate of the input image during fine-tuning.
     #[arg(long, default_value_t = 0.0)]
     fine_tune_input_dropout: f32,
+    /// Decay β of a running average of the parameters during fine-tuning (e.g. 0.999; 0 = off):
+    /// validation and the test error use the average (Polyak averaging).
+    #[arg(long, default_value_t = 0.0)]
+    fine_tune_average: f32,
     /// Minibatch size of fine-tuning.
     #[arg(long, default_value_t = 100)]
     fine_tune_batch_size: usize,
@@ -92,6 +96,7 @@ fn probe(args: Args) -> Result<()> {
     // Checked here too, so that a bad rate fails before the linear probe's work, naming the flag.
     dropout::check_rate("--fine-tune-dropout", args.fine_tune_dropout)?;
     dropout::check_rate("--fine-tune-input-dropout", args.fine_tune_input_dropout)?;
+    weight_average::check_decay("--fine-tune-average", args.fine_tune_average)?;
     for (flag, rate) in [
         ("--learning-rate", args.learning_rate),
         ("--fine-tune-learning-rate", args.fine_tune_learning_rate),
@@ -187,15 +192,23 @@ fn probe(args: Args) -> Result<()> {
                 weight_decay: args.fine_tune_weight_decay,
                 input_dropout: args.fine_tune_input_dropout,
                 hidden_dropout: args.fine_tune_dropout,
+                weight_average: args.fine_tune_average,
                 ..config.clone()
             },
         )?;
         let val_error = val.as_ref().map(|(x, y)| c.error_rate(x, y)).transpose()?;
+        // Same run, parameters not averaged: what averaging changed.
+        let unaveraged_test_error = history
+            .unaveraged
+            .as_ref()
+            .map(|u| u.classifier.error_rate(&test.features, &test_y))
+            .transpose()?;
         fine = Some((
             c.error_rate(&test.features, &test_y)?,
             start.elapsed().as_secs_f64(),
             val_error,
             history,
+            unaveraged_test_error,
         ));
     }
     if args.json {
@@ -213,28 +226,44 @@ fn probe(args: Args) -> Result<()> {
             v["linear_probe_validation_error"] = e.into();
             v["linear_probe_selected_epoch"] = probe_history.selected_epoch.into();
         }
-        if let Some((e, s, val_error, history)) = fine {
+        if let Some((e, s, val_error, history, unaveraged_test_error)) = fine {
             v["fine_tuned_test_error"] = e.into();
             v["fine_tune_seconds"] = s.into();
             v["fine_tune_last_training_loss"] = history.last_loss.into();
             v["fine_tune_dropout"] = shortest_decimal(args.fine_tune_dropout).into();
             v["fine_tune_input_dropout"] = shortest_decimal(args.fine_tune_input_dropout).into();
+            v["fine_tune_average"] = shortest_decimal(args.fine_tune_average).into();
             if let Some(ve) = val_error {
                 v["fine_tuned_validation_error"] = ve.into();
                 v["fine_tuned_selected_epoch"] = history.selected_epoch.into();
                 v["fine_tuned_validation_curve"] = history.validation_errors.into();
             }
+            if let (Some(u), Some(te)) = (&history.unaveraged, unaveraged_test_error) {
+                v["fine_tuned_unaveraged_test_error"] = te.into();
+                v["fine_tuned_unaveraged_validation_error"] =
+                    u.validation_errors[u.selected_epoch - 1].into();
+                v["fine_tuned_unaveraged_selected_epoch"] = u.selected_epoch.into();
+                v["fine_tuned_unaveraged_validation_curve"] = u.validation_errors.clone().into();
+            }
         }
         super::print_json(&v);
     } else {
         println!("linear probe test error   {:.2} %", 100.0 * probe_error);
-        if let Some((e, _, val_error, history)) = fine {
+        if let Some((e, _, val_error, history, unaveraged_test_error)) = fine {
             println!("fine-tuned test error     {:.2} %", 100.0 * e);
             if let (Some(ve), Some(epoch)) = (val_error, history.selected_epoch) {
                 println!(
                     "  (epoch {epoch} of {} kept: validation error {:.2} %)",
                     history.validation_errors.len(),
                     100.0 * ve
+                );
+            }
+            if let (Some(u), Some(te)) = (&history.unaveraged, unaveraged_test_error) {
+                println!(
+                    "  without averaging: test error {:.2} % (epoch {} kept: validation error {:.2} %)",
+                    100.0 * te,
+                    u.selected_epoch,
+                    100.0 * u.validation_errors[u.selected_epoch - 1]
                 );
             }
         }

@@ -7,6 +7,7 @@ pub mod dropout;
 pub mod init;
 pub mod optimizer;
 pub mod softmax;
+pub mod weight_average;
 
 pub use activation::Activation;
 pub use init::Init;
