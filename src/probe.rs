@@ -294,6 +294,19 @@ impl Classifier {
         validation: Option<(&Matrix, &[i64])>,
         config: &ClassifierConfig,
     ) -> Result<FitHistory> {
+        self.fit_observed(x, labels, validation, config, &mut |_| {})
+    }
+
+    /// Like [`Classifier::fit_selecting`], calling `on_epoch` after every epoch (progress
+    /// display, logging).
+    pub fn fit_observed(
+        &mut self,
+        x: &Matrix,
+        labels: &[i64],
+        validation: Option<(&Matrix, &[i64])>,
+        config: &ClassifierConfig,
+        on_epoch: &mut (dyn FnMut(&ClassifierEpoch) + Send),
+    ) -> Result<FitHistory> {
         if x.rows() != labels.len() {
             return Err(Error::Shape(format!(
                 "{} rows but {} labels",
@@ -308,7 +321,7 @@ impl Classifier {
             .num_threads(config.threads)
             .build()
             .map_err(|e| Error::Invalid(e.to_string()))?;
-        pool.install(|| self.fit_on_pool(x, labels, validation, config))
+        pool.install(|| self.fit_on_pool(x, labels, validation, config, on_epoch))
     }
 
     /// Buffers for training steps of up to `rows` rows of `inputs` features.
@@ -464,6 +477,7 @@ impl Classifier {
         labels: &[i64],
         validation: Option<(&Matrix, &[i64])>,
         config: &ClassifierConfig,
+        on_epoch: &mut (dyn FnMut(&ClassifierEpoch) + Send),
     ) -> Result<FitHistory> {
         let mut selection = Selection::default();
         // With averaging, the parameters themselves are selected too, from the same run: what
@@ -565,6 +579,12 @@ impl Classifier {
                     None => selection.observe(self.error_rate(vx, vy)?, &self.layers, window),
                 }
             }
+            on_epoch(&ClassifierEpoch {
+                epoch: epoch + 1,
+                epochs: config.epochs,
+                training_loss: last,
+                validation_error: selection.curve.last().copied(),
+            });
         }
         if let Some(layers) = selection.best_layers.take() {
             self.layers = layers;
@@ -583,6 +603,20 @@ impl Classifier {
         history.last_loss = last;
         Ok(history)
     }
+}
+
+/// What one epoch of classifier training reports (see [`Classifier::fit_observed`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ClassifierEpoch {
+    /// 1-based.
+    pub epoch: usize,
+    /// Epochs in the run.
+    pub epochs: usize,
+    /// Mean training loss of the epoch.
+    pub training_loss: f64,
+    /// Validation error after the epoch (of the averaged parameters when averaging), when
+    /// there is validation data.
+    pub validation_error: Option<f64>,
 }
 
 /// Model selection on a validation curve: keeps the parameters of the epoch whose trailing

@@ -386,6 +386,14 @@ fn probe_reports_test_and_validation_errors() {
         ],
     );
     assert_success(&out);
+    // progress on stderr, one line per epoch of each phase, with the validation error
+    let progress = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        progress.contains("linear probe epoch 3/3: loss ")
+            && progress.contains("fine-tuning epoch 2/2: loss ")
+            && progress.contains("validation error "),
+        "{progress}"
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["fine_tune_dropout"].as_f64(), Some(0.2));
     assert_eq!(v["fine_tune_input_dropout"].as_f64(), Some(0.0));
@@ -416,6 +424,13 @@ fn probe_reports_test_and_validation_errors() {
         "probe kept epoch {probe_kept}"
     );
     assert_eq!(v["test_examples"], 1000);
+    let quiet = probe(&run, &train_data, &test_data, &["--epochs", "1", "--quiet"]);
+    assert_success(&quiet);
+    assert!(
+        quiet.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&quiet.stderr)
+    );
     // each bad value is a one-line error naming its flag
     for (flag, value, context) in [
         ("--fine-tune-batch-size", "0", ["--fine-tune-epochs", "1"]),

@@ -5,7 +5,7 @@
 use autoencoder::config::shortest_decimal;
 use autoencoder::model::persist;
 use autoencoder::nn::{dropout, weight_average, OptimizerKind};
-use autoencoder::probe::{Classifier, ClassifierConfig};
+use autoencoder::probe::{Classifier, ClassifierConfig, ClassifierEpoch};
 use autoencoder::{Error, Result};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -71,6 +71,9 @@ pub struct Args {
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
+    /// No per-epoch progress lines on stderr.
+    #[arg(long)]
+    quiet: bool,
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -170,7 +173,13 @@ fn probe(args: Args) -> Result<()> {
         .as_ref()
         .zip(val.as_ref())
         .map(|(h, (_, y))| (h, y.as_slice()));
-    let probe_history = probe.fit_selecting(&train_h, &train_y, probe_val, &config)?;
+    let probe_history = probe.fit_observed(
+        &train_h,
+        &train_y,
+        probe_val,
+        &config,
+        &mut epoch_printer("linear probe", args.quiet),
+    )?;
     let probe_error = probe.error_rate(&test_h, &test_y)?;
     // The kept epoch is the best one on validation, so this is the error selection saw: the
     // number to compare hyperparameters by without looking at the test set.
@@ -180,7 +189,7 @@ fn probe(args: Args) -> Result<()> {
     if args.fine_tune_epochs > 0 {
         let start = Instant::now();
         let mut c = Classifier::from_encoder(&model, &train_y, args.seed)?.with_head_of(&probe)?;
-        let history = c.fit_selecting(
+        let history = c.fit_observed(
             &train.features,
             &train_y,
             val.as_ref().map(|(x, y)| (x, y.as_slice())),
@@ -195,6 +204,7 @@ fn probe(args: Args) -> Result<()> {
                 weight_average: args.fine_tune_average,
                 ..config.clone()
             },
+            &mut epoch_printer("fine-tuning", args.quiet),
         )?;
         let val_error = val.as_ref().map(|(x, y)| c.error_rate(x, y)).transpose()?;
         // Same run, parameters not averaged: what averaging changed.
@@ -269,4 +279,25 @@ fn probe(args: Args) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// One stderr line per epoch (stdout stays for the result), unless `quiet`.
+fn epoch_printer(phase: &'static str, quiet: bool) -> impl FnMut(&ClassifierEpoch) + Send {
+    let start = Instant::now();
+    move |e: &ClassifierEpoch| {
+        if quiet {
+            return;
+        }
+        let validation = e
+            .validation_error
+            .map(|v| format!(", validation error {:.2} %", 100.0 * v))
+            .unwrap_or_default();
+        eprintln!(
+            "{phase} epoch {}/{}: loss {:.4}{validation} ({:.0} s)",
+            e.epoch,
+            e.epochs,
+            e.training_loss,
+            start.elapsed().as_secs_f64()
+        );
+    }
 }
