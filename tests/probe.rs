@@ -110,12 +110,10 @@ fn greedy_pretraining_initializes_every_layer() {
     assert!(after < 0.7 * before, "pretrained {after} vs fresh {before}");
 }
 
-#[test]
-fn validation_selection_keeps_the_best_epoch() {
+/// 1,000 training and 500 validation images with a high constant learning rate: the last
+/// epoch is noisy, so selection and averaging have work to do.
+fn noisy_linear_run() -> (Matrix, Vec<i64>, Matrix, Vec<i64>, ClassifierConfig) {
     let (x, y) = labelled("data/mnist/train-images-idx3-ubyte.gz", 1500);
-    let (vx, vy) = (x.slice_rows(1000, 1500), y[1000..].to_vec());
-    let (tx, ty) = (x.slice_rows(0, 1000), y[..1000].to_vec());
-    // a high constant learning rate makes the last epoch noisy, so selection has work to do
     let cfg = ClassifierConfig {
         epochs: 15,
         batch_size: 20,
@@ -123,6 +121,18 @@ fn validation_selection_keeps_the_best_epoch() {
         cosine_decay: false,
         ..ClassifierConfig::default()
     };
+    (
+        x.slice_rows(0, 1000),
+        y[..1000].to_vec(),
+        x.slice_rows(1000, 1500),
+        y[1000..].to_vec(),
+        cfg,
+    )
+}
+
+#[test]
+fn validation_selection_keeps_the_best_epoch() {
+    let (tx, ty, vx, vy, cfg) = noisy_linear_run();
     let mut last = Classifier::linear(196, &ty, 0);
     last.fit(&tx, &ty, &cfg).unwrap();
     let mut selected = Classifier::linear(196, &ty, 0);
@@ -178,17 +188,7 @@ fn validation_selection_keeps_the_best_epoch() {
 
 #[test]
 fn weight_averaging_smooths_the_validation_curve() {
-    let (x, y) = labelled("data/mnist/train-images-idx3-ubyte.gz", 1500);
-    let (vx, vy) = (x.slice_rows(1000, 1500), y[1000..].to_vec());
-    let (tx, ty) = (x.slice_rows(0, 1000), y[..1000].to_vec());
-    // the noisy run of validation_selection_keeps_the_best_epoch
-    let cfg = ClassifierConfig {
-        epochs: 15,
-        batch_size: 20,
-        learning_rate: 0.05,
-        cosine_decay: false,
-        ..ClassifierConfig::default()
-    };
+    let (tx, ty, vx, vy, cfg) = noisy_linear_run();
     let fit = |weight_average: f32, validation: bool| {
         let mut c = Classifier::linear(196, &ty, 0);
         let config = ClassifierConfig {
