@@ -637,5 +637,4 @@ fn refusals_name_the_flag_or_file() {
         ]),
         &["--parts", "substrings"],
     );
-    let _ = std::fs::remove_dir_all(dir);
 }

@@ -276,7 +276,6 @@ fn cli_hash_search_retrieval_on_shipped_mnist() {
     }
     assert!(tables.iter().all(|t| *t == tables[0]));
     assert!(tables[0].contains(&-1) && tables[0].iter().any(|&i| i >= 0));
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
@@ -307,7 +306,6 @@ fn codes_exchange_with_numpy_packbits_little() {
     ]));
     assert_eq!(read_i64(&ids).1, vec![0, 1, 2, -1]);
     assert_eq!(read_i64(&d).1, vec![1, 1, 15, -1]);
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
@@ -391,6 +389,5 @@ fn malformed_code_files_fail_cleanly() {
         s(&labels),
     ]);
     assert_clean_error(&out, &["labels.npy", "3 labels for 4"]);
-    let _ = std::fs::remove_dir_all(dir);
     assert_eq!(MISSING, u32::MAX);
 }

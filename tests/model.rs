@@ -7,7 +7,7 @@ use autoencoder::model::persist;
 use autoencoder::nn::{Activation, Init};
 use autoencoder::train::{self, Schedule, Silent};
 use autoencoder::{Autoencoder, AutoencoderSpec, Likelihood, Matrix, TrainConfig};
-use common::{mnist_test, mnist_train, pool2};
+use common::{mnist_test, mnist_train, pool2, tmp};
 use faer::Mat;
 
 fn linear_spec(d: usize, k: usize) -> AutoencoderSpec {
@@ -111,7 +111,7 @@ fn save_load_gives_identical_outputs() {
         ..TrainConfig::default()
     };
     train(&mut model, &x, &config);
-    let dir = tempdir("save_load");
+    let dir = tmp("save_load");
     persist::save_model(&model, &dir).unwrap();
     let loaded = persist::load_model(&dir).unwrap();
     assert_eq!(loaded, model);
@@ -203,7 +203,7 @@ fn resume_from_saved_state_matches_uninterrupted_run() {
     };
     let start = train::initial_state(&half, &two);
     let report = train::fit(&mut half, &x, None, &two, start, &mut Silent).unwrap();
-    let dir = tempdir("resume");
+    let dir = tmp("resume");
     persist::save_model(&half, &dir).unwrap();
     persist::save_optimizer(
         &report.state.optimizer,
@@ -219,13 +219,6 @@ fn resume_from_saved_state_matches_uninterrupted_run() {
     state.epochs_done = 2;
     train::fit(&mut resumed, &x, None, &config, state, &mut Silent).unwrap();
     assert_eq!(resumed, full);
-}
-
-fn tempdir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("autoencoder-test-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 /// With early stopping on, the result is the best validation epoch's model, whether the

@@ -248,5 +248,6 @@ mod tests {
             let reader = decoder.read_info().unwrap();
             assert!(reader.info().width > 0, "{f}");
         }
+        let _ = std::fs::remove_dir_all(dir);
     }
 }

@@ -48,12 +48,31 @@ pub fn ae(args: &[&str]) -> std::process::Output {
         .expect("binary runs")
 }
 
-/// A fresh, empty temporary folder unique to this test process and `name`.
-pub fn tmp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("autoencoder-test-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A fresh, empty temporary folder unique to this test process and `name`, removed when
+/// dropped unless the test is failing (then it is kept for inspection).
+pub fn tmp(name: &str) -> TestDir {
+    let path = std::env::temp_dir().join(format!("autoencoder-test-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&path);
+    std::fs::create_dir_all(&path).unwrap();
+    TestDir(path)
+}
+
+/// A test's scratch folder; see [`tmp`].
+pub struct TestDir(PathBuf);
+
+impl std::ops::Deref for TestDir {
+    type Target = std::path::Path;
+    fn deref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TestDir {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
 }
 
 /// A path as `&str`, for command-line arguments.
