@@ -27,6 +27,8 @@ for path in sys.argv[1:]:
 
 
 def pct(values):
+    if not values:  # a probe-only run (no fine-tuning)
+        return "–"
     mean = 100 * sum(values) / len(values)
     return f"{mean:.2f} ({100 * min(values):.2f}–{100 * max(values):.2f})"
 
@@ -34,7 +36,7 @@ def pct(values):
 print("| model | FT epochs | probe flags | fine-tuned test % | linear probe test % | FT validation % | seeds |")
 print("|---|---|---|---|---|---|---|")
 for (model, ft, flags), rows in sorted(groups.items()):
-    fine = [r["fine_tuned_test_error"] for r in rows]
+    fine = [r["fine_tuned_test_error"] for r in rows if "fine_tuned_test_error" in r]
     probe = [r["linear_probe_test_error"] for r in rows]
     val = [r["fine_tuned_validation_error"] for r in rows if "fine_tuned_validation_error" in r]
     val_mean = f"{100 * sum(val) / len(val):.2f}" if val else "–"
