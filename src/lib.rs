@@ -9,6 +9,7 @@
 //! assert_eq!(model.encode(&x).unwrap().cols(), 2);
 //! ```
 
+pub mod analysis;
 pub mod baselines;
 pub mod config;
 pub mod data;

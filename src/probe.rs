@@ -134,30 +134,16 @@ impl Classifier {
                 "fine-tuning needs a deterministic code".into(),
             ));
         }
-        let widths = spec.encoder_widths();
-        let mut layers = Vec::new();
-        for l in 0..widths.len() - 1 {
-            let find = |n: String| {
-                model
-                    .tensors()
-                    .iter()
-                    .find(|t| t.name == n)
-                    .map(|t| t.data.clone())
-            };
-            layers.push(Layer {
-                weight: find(format!("encoder.{l}.weight"))
-                    .ok_or_else(|| Error::Invalid("encoder weight missing".into()))?,
-                bias: find(format!("encoder.{l}.bias"))
-                    .ok_or_else(|| Error::Invalid("encoder bias missing".into()))?,
-                inputs: widths[l],
-                outputs: widths[l + 1],
-                activation: if l + 2 == widths.len() {
-                    spec.code_activation
-                } else {
-                    spec.activation
-                },
-            });
-        }
+        let layers = model
+            .encoder_layers()
+            .map(|v| Layer {
+                weight: v.weight.to_vec(),
+                bias: v.bias.to_vec(),
+                inputs: v.inputs,
+                outputs: v.outputs,
+                activation: v.activation,
+            })
+            .collect();
         let (classes, _) = class_indices(labels);
         let mut c = Classifier { layers, classes };
         c.push_head(spec.code_size, seed);

@@ -3,6 +3,7 @@
 
 mod common;
 
+use autoencoder::analysis;
 use autoencoder::linalg::Cpu;
 use autoencoder::nn::{Activation, Init};
 use autoencoder::objective::contractive;
@@ -84,7 +85,7 @@ fn contractive_penalty_matches_finite_difference_jacobian() {
                 (closed - fd).abs() <= 0.01 * fd,
                 "{act:?} row {r}: closed form {closed} vs finite differences {fd}"
             );
-            let exact = contractive::encoder_jacobian(&model, row.as_slice()).unwrap();
+            let exact = analysis::encoder_jacobian(&model, row.as_slice()).unwrap();
             let exact_sq: f64 = exact.as_slice().iter().map(|v| (*v as f64).powi(2)).sum();
             assert!(
                 (exact_sq - closed).abs() <= 1e-3 * closed,
@@ -116,8 +117,8 @@ fn assert_contractive_training_shrinks_the_jacobian(x: &Matrix, spec: Autoencode
     );
     let probe = x.slice_rows(0, 100);
     let (jp, jc) = (
-        contractive::mean_jacobian_norm(&plain, &probe).unwrap(),
-        contractive::mean_jacobian_norm(&cae, &probe).unwrap(),
+        analysis::mean_jacobian_norm(&plain, &probe).unwrap(),
+        analysis::mean_jacobian_norm(&cae, &probe).unwrap(),
     );
     eprintln!("{layers}-layer encoder: mean ‖J‖_F plain {jp:.3}, contractive {jc:.3}");
     assert!(
@@ -197,7 +198,7 @@ fn tangent_estimate_is_exact_along_unit_vectors_and_unbiased_along_random_ones()
         let model = Autoencoder::new(deep(d, 40, 12, act), 5).unwrap();
         for r in 0..2 {
             let row = Matrix::from_vec(1, d, x.row(r).to_vec());
-            let exact = contractive::encoder_jacobian(&model, row.as_slice()).unwrap();
+            let exact = analysis::encoder_jacobian(&model, row.as_slice()).unwrap();
             let exact_sq: f64 = exact.as_slice().iter().map(|v| (*v as f64).powi(2)).sum();
             // all d unit vectors: the estimate is ‖J‖²_F / d
             let identity: Vec<f32> = (0..d * d)

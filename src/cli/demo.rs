@@ -3,7 +3,8 @@
 use autoencoder::baselines::Pca;
 use autoencoder::config::RunConfig;
 use autoencoder::model::{persist, Autoencoder};
-use autoencoder::report::run::{save_checkpoint, write_report};
+use autoencoder::report::run::write_report;
+use autoencoder::train::save_checkpoint;
 use autoencoder::train::{self, EpochMetrics, Observer, TrainState};
 use autoencoder::{data, Likelihood, Result};
 use std::path::{Path, PathBuf};

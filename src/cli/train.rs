@@ -3,8 +3,9 @@
 use super::progress::Progress;
 use autoencoder::config::RunConfig;
 use autoencoder::model::Autoencoder;
-use autoencoder::report::run::{load_checkpoint, save_checkpoint, write_report};
+use autoencoder::report::run::write_report;
 use autoencoder::train::{self, EpochMetrics, Observer, TrainState};
+use autoencoder::train::{load_checkpoint, save_checkpoint};
 use autoencoder::{Error, Result};
 use std::path::PathBuf;
 

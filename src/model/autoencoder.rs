@@ -35,8 +35,8 @@ pub(crate) struct LayerPlan {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Autoencoder {
     spec: AutoencoderSpec,
-    tensors: Vec<Tensor>,
-    layers: Vec<LayerPlan>,
+    pub(super) tensors: Vec<Tensor>,
+    pub(super) layers: Vec<LayerPlan>,
     /// Number of encoder layers; layer `encoder_len - 1` outputs the code.
     pub(crate) encoder_len: usize,
 }

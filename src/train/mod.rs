@@ -1,9 +1,11 @@
 //! The one training loop: seeded shuffling, minibatches, validation, early stopping,
 //! learning-rate schedules, per-epoch metrics, NaN/Inf stop, resumable state.
 
+pub mod checkpoint;
 pub mod pretrain;
 pub mod schedule;
 
+pub use checkpoint::{load_checkpoint, save_checkpoint, CHECKPOINT_FILE};
 pub use schedule::Schedule;
 
 use crate::error::{Error, Result};

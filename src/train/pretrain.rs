@@ -6,7 +6,7 @@
 use super::{fit, initial_state, Observer, TrainConfig};
 use crate::error::Result;
 use crate::linalg::Matrix;
-use crate::model::{Autoencoder, AutoencoderSpec};
+use crate::model::{Autoencoder, AutoencoderSpec, Half};
 use crate::nn::Activation;
 use crate::objective::{CodeDistribution, Likelihood};
 
@@ -67,28 +67,14 @@ pub fn greedy_layerwise(
         let layer_config = layer_config(config, l);
         let state = initial_state(&layer, &layer_config);
         fit(&mut layer, &input, None, &layer_config, state, observer)?;
-        let copy = |model: &mut Autoencoder, from: &str, to: &str| {
-            let src = layer
-                .tensors()
-                .iter()
-                .find(|t| t.name == from)
-                .map(|t| t.data.clone());
-            if let (Some(src), Some(dst)) =
-                (src, model.tensors_mut().iter_mut().find(|t| t.name == to))
-            {
-                if dst.data.len() == src.len() {
-                    dst.data = src;
-                }
-            }
-        };
-        copy(model, "encoder.0.weight", &format!("encoder.{l}.weight"));
-        copy(model, "encoder.0.bias", &format!("encoder.{l}.bias"));
+        // the layer autoencoder's encoder is layer l; its decoder, for a mirrored decoder, is
+        // decoder layer `layers - 1 - l`
+        let enc = layer.encoder_layer(0).expect("one encoder layer");
+        model.set_layer(Half::Encoder, l, Some(enc.weight), enc.bias)?;
         if mirrored {
-            let d = layers - 1 - l;
-            if !spec.tied {
-                copy(model, "decoder.0.weight", &format!("decoder.{d}.weight"));
-            }
-            copy(model, "decoder.0.bias", &format!("decoder.{d}.bias"));
+            let dec = layer.decoder_layer(0).expect("one decoder layer");
+            let weight = (!spec.tied).then_some(dec.weight);
+            model.set_layer(Half::Decoder, layers - 1 - l, weight, dec.bias)?;
         }
         if l + 1 < layers {
             input = layer.encode(&input)?;
