@@ -5,8 +5,15 @@ use autoencoder::data;
 use autoencoder::Matrix;
 use std::path::PathBuf;
 
+/// `rel` under the repository root (these helpers serve the library's and the CLI crate's
+/// tests alike, so the root is found from either package's folder).
 pub fn repo_path(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(rel)
+    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let root = here
+        .ancestors()
+        .find(|p| p.join("data/mnist").is_dir())
+        .expect("the repository's data/ folder");
+    root.join(rel)
 }
 
 /// The first `n` shipped training images (784 columns, in [0, 1]).
@@ -42,7 +49,11 @@ pub fn pool2(x: &Matrix) -> Matrix {
 
 /// Runs the `autoencoder` binary with `args`.
 pub fn ae(args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_autoencoder"))
+    // only the CLI crate's tests have the binary
+    let Some(bin) = option_env!("CARGO_BIN_EXE_autoencoder") else {
+        panic!("ae() runs the binary, which only the tests of crates/cli have");
+    };
+    std::process::Command::new(bin)
         .args(args)
         .output()
         .expect("binary runs")

@@ -1,6 +1,7 @@
 //! The command line as a user meets it: happy paths with JSON output, and every hard edge
 //! (bad input → one line on stderr naming the file, exit code 2, no panic).
 
+#[path = "../../../tests/common/mod.rs"]
 mod common;
 
 use common::{ae, assert_clean_error, assert_success, repo_path, s, tmp};

@@ -2,6 +2,7 @@
 //! lookup and multi-index hashing on random and clustered codes of many widths; ITQ's loss on
 //! real images; the CLI's happy path and its errors on malformed code files.
 
+#[path = "../../../tests/common/mod.rs"]
 mod common;
 
 use autoencoder::data::npy;

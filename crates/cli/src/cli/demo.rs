@@ -74,7 +74,8 @@ fn shipped_data_dir() -> PathBuf {
     if here.exists() {
         here
     } else {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/mnist")
+        // the repository root, two levels above this crate
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/mnist")
     }
 }
 
