@@ -16,6 +16,7 @@ pub mod data;
 pub mod error;
 pub mod fsutil;
 pub mod hashing;
+pub mod limits;
 pub mod linalg;
 pub mod model;
 pub mod nn;

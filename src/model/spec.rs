@@ -162,6 +162,38 @@ impl AutoencoderSpec {
         w
     }
 
+    /// An upper bound on the `f32` values one training run holds for batches of `batch` rows
+    /// with `samples` decoded samples per example: the parameters, their gradients, two
+    /// optimizer slots and a best copy, and the step's buffers
+    /// ([`crate::model::Autoencoder::workspace_with_samples`]). In `u128`, so absurd sizes
+    /// compare instead of overflowing.
+    pub fn training_floats(&self, batch: usize, samples: usize) -> u128 {
+        let (batch, samples) = (batch as u128, samples.max(1) as u128);
+        let params = self.parameter_count() as u128;
+        let dec_rows = batch * samples;
+        let enc = self.encoder_widths();
+        let dec = self.decoder_widths();
+        let widest = enc.iter().chain(&dec).copied().max().unwrap_or(0) as u128;
+        let acts: u128 = enc[1..].iter().map(|&w| batch * w as u128).sum::<u128>()
+            + dec[1..].iter().map(|&w| dec_rows * w as u128).sum::<u128>();
+        let first_layer = (enc[0] * enc[1]) as u128;
+        5 * params
+            + acts
+            + 2 * dec_rows * widest
+            + batch * self.input_size as u128
+            + dec_rows * (3 + 2 * self.code_size as u128)
+            + first_layer
+    }
+
+    /// An upper bound on the `f32` values of the contractive estimate's tangent buffers along
+    /// `directions` random directions for batches of `batch` rows.
+    pub fn tangent_floats(&self, batch: usize, directions: usize) -> u128 {
+        let enc = self.encoder_widths();
+        let widest = enc.iter().copied().max().unwrap_or(0) as u128;
+        let t_rows = batch as u128 * directions as u128;
+        t_rows * (widest * (2 * enc.len() as u128 + 4)) + self.parameter_count() as u128
+    }
+
     /// Number of trainable scalars.
     pub fn parameter_count(&self) -> usize {
         let pairs = |w: &[usize]| w.windows(2).map(|p| p[0] * p[1] + p[1]).sum::<usize>();

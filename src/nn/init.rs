@@ -4,10 +4,11 @@ use crate::linalg::Rng;
 use serde::{Deserialize, Serialize};
 
 /// How a dense layer's weights (and biases) start.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Init {
     /// `U(±1/√fan_in)` for weights and biases (PyTorch's `nn.Linear` default).
+    #[default]
     UniformFanIn,
     /// Glorot/Xavier uniform `U(±√(6/(fan_in+fan_out)))`, zero biases.
     Glorot,

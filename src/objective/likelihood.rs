@@ -6,10 +6,11 @@ use crate::nn::Activation;
 use serde::{Deserialize, Serialize};
 
 /// The decoder's output distribution; it fixes the loss and the output nonlinearity.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Likelihood {
     /// Independent Bernoulli pixels: cross-entropy from logits, sigmoid mean. For data in [0, 1].
+    #[default]
     Bernoulli,
     /// Unit-variance Gaussian: `½‖x − z‖²` (the NLL up to a constant), linear mean.
     Gaussian,

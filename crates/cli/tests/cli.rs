@@ -639,3 +639,132 @@ fn refusals_name_the_flag_or_file() {
         &["--parts", "substrings"],
     );
 }
+
+/// Every size a config or a flag can set, at a value no machine has memory for: exit code 2
+/// and the key's name, never an abort (before the one check, `importance_samples = 4e9` of a
+/// Gaussian-code model ended in a 32 TB allocation failure, exit 134).
+#[test]
+fn absurd_sizes_are_refused_with_the_key_not_an_abort() {
+    let dir = tmp("absurd");
+    let data = small_npy(&dir);
+    let config = dir.join("c.toml");
+    let vae = "[model]\nlayers = [16]\ncode = 4\ncode_distribution = \"gaussian\"\n";
+    let deep = "[model]\nlayers = [16]\ncode = 4\n";
+    for (text, key) in [
+        (format!("{vae}[train]\nimportance_samples = 4000000000\n"), "train.importance_samples"),
+        (format!("{deep}[train]\nbatch_size = 100000000000\n"), "train.batch_size"),
+        (format!("{deep}[train]\nthreads = 100000000000\n"), "train.threads"),
+        (
+            format!("{deep}[[regularizer]]\nkind = \"contractive\"\nweight = 0.1\ndirections = 100000000000\n"),
+            "regularizer[0].directions",
+        ),
+        ("[model]\nlayers = [16]\ncode = 100000000000\n".to_string(), "model"),
+        ("[model]\nlayers = [100000000000]\ncode = 4\n".to_string(), "model.layers"),
+        ("[model]\ncode = 4\ndecoder_layers = [100000000000]\n".to_string(), "model.layers"),
+    ] {
+        std::fs::write(&config, &text).unwrap();
+        let out = train(&config, &data, &dir.join("r"));
+        assert_clean_error(&out, &["c.toml", key]);
+    }
+    std::fs::write(&config, SMALL_CONFIG).unwrap();
+    let run = dir.join("run");
+    assert_success(&train(&config, &data, &run));
+    let mnist = repo_path("data/mnist");
+    for (cmd, flag) in [
+        (
+            vec![
+                "probe",
+                "--model",
+                s(&run),
+                "--train",
+                s(&data),
+                "--test",
+                s(&data),
+                "--threads",
+                "100000000000",
+            ],
+            "--threads",
+        ),
+        (
+            vec![
+                "sample",
+                "--model",
+                s(&run),
+                "--n",
+                "100000000000",
+                "--out",
+                "x.npy",
+            ],
+            "--n",
+        ),
+        (
+            vec!["bench", "--data", s(&mnist), "--threads", "100000000000"],
+            "--threads",
+        ),
+    ] {
+        assert_clean_error(&ae(&cmd), &[flag]);
+    }
+}
+
+/// The happy paths of `demo` (one epoch), `bench` (two steps) and `sample` (a small VAE).
+#[test]
+fn demo_bench_and_sample_run() {
+    let dir = tmp("happy");
+    let demo_out = dir.join("demo");
+    let out = ae(&["demo", "--epochs", "1", "--out", s(&demo_out), "--quiet"]);
+    assert_success(&out);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("PCA"), "demo output: {text}");
+    assert!(demo_out.join("model.safetensors").exists());
+    assert!(demo_out.join("report/loss.png").exists());
+
+    let out = ae(&[
+        "bench",
+        "--data",
+        s(&repo_path("data/mnist")),
+        "--limit",
+        "256",
+        "--epochs",
+        "1",
+        "--threads",
+        "2",
+        "--json",
+    ]);
+    assert_success(&out);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["threads"].as_u64() == Some(2), "{v}");
+
+    let data = small_npy(&dir);
+    let config = dir.join("vae.toml");
+    std::fs::write(
+        &config,
+        "[model]\nlayers = [32]\ncode = 4\ncode_distribution = \"gaussian\"\n[train]\nepochs = 2\nbatch_size = 50\n",
+    )
+    .unwrap();
+    let run = dir.join("vae");
+    assert_success(&train(&config, &data, &run));
+    let samples = dir.join("samples.npy");
+    assert_success(&ae(&[
+        "sample",
+        "--model",
+        s(&run),
+        "--n",
+        "16",
+        "--out",
+        s(&samples),
+    ]));
+    let x = autoencoder::data::load(&samples, None).unwrap().features;
+    assert_eq!((x.rows(), x.cols()), (16, 196));
+    assert!(x.as_slice().iter().all(|v| (0.0..=1.0).contains(v)));
+    let grid = dir.join("samples.png");
+    assert_success(&ae(&[
+        "sample",
+        "--model",
+        s(&run),
+        "--n",
+        "16",
+        "--out",
+        s(&grid),
+    ]));
+    assert!(grid.exists());
+}

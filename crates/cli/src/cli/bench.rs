@@ -98,6 +98,7 @@ pub fn run(args: Args) -> Result<()> {
             ),
         ));
     }
+    autoencoder::limits::check_threads("--threads", args.threads)?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(args.threads)
         .build()

@@ -110,8 +110,8 @@ pub fn run(args: Args) -> Result<()> {
     super::ensure_writable_dir(&args.out)?;
     let mut config = RunConfig::parse(DEMO_CONFIG, Path::new("demo config"))?;
     config.train.epochs = args.epochs;
-    let spec = config.spec(train_data.features.cols())?;
-    let tc = config.train_config()?;
+    let checked = config.check(train_data.features.cols())?;
+    let (spec, tc) = (checked.spec, checked.train);
     let (train_x, val_x) =
         train::split_validation(&train_data.features, tc.validation_fraction, tc.seed);
     eprintln!(

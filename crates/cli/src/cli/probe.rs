@@ -78,6 +78,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<()> {
     // Encoding and scoring run on this pool too, not only the classifiers' training.
+    autoencoder::limits::check_threads("--threads", args.threads)?;
     rayon::ThreadPoolBuilder::new()
         .num_threads(args.threads)
         .build()

@@ -1,7 +1,7 @@
 //! `autoencoder train`.
 
 use super::progress::Progress;
-use autoencoder::config::RunConfig;
+use autoencoder::config::{CheckedRun, RunConfig};
 use autoencoder::model::Autoencoder;
 use autoencoder::report::run::write_report;
 use autoencoder::train::{self, EpochMetrics, Observer, TrainState};
@@ -101,10 +101,15 @@ pub fn run(args: Args) -> Result<()> {
     if let Some(s) = args.seed {
         config.train.seed = s;
     }
-    let train_config = config.train_config().map_err(|e| prefix(&config_path, e))?;
+    // the sections alone first, so a bad config is reported before any data is read
+    config.train_config().map_err(|e| prefix(&config_path, e))?;
     let data = super::load_data(&args.data, args.label_column.as_deref())?;
-    let spec = config
-        .spec(data.features.cols())
+    let CheckedRun {
+        spec,
+        train: train_config,
+        pretrain_epochs,
+    } = config
+        .check(data.features.cols())
         .map_err(|e| prefix(&config_path, e))?;
     super::ensure_writable_dir(&out)?;
 
@@ -168,9 +173,9 @@ pub fn run(args: Args) -> Result<()> {
         (model, state)
     } else {
         let mut model = Autoencoder::new(spec, train_config.seed)?;
-        if config.train.pretrain_epochs > 0 {
+        if pretrain_epochs > 0 {
             let pre = autoencoder::TrainConfig {
-                epochs: config.train.pretrain_epochs,
+                epochs: pretrain_epochs,
                 ..train_config.clone()
             };
             let mut progress = PretrainLines {
