@@ -42,9 +42,9 @@ pub fn save_checkpoint(dir: &Path, model: &Autoencoder, state: &TrainState) -> R
             ));
         }
     }
-    if let Some(best) = &state.best_tensors {
-        for t in best {
-            list.push((format!("best/{}", t.name), t.shape.clone(), &t.data));
+    if let Some(best) = &state.best_parameters {
+        for (t, data) in model.tensors().iter().zip(best) {
+            list.push((format!("best/{}", t.name), t.shape.clone(), data));
         }
     }
     let trainer = TrainerFile {
@@ -111,14 +111,16 @@ pub fn load_checkpoint(dir: &Path) -> Result<(Autoencoder, TrainState)> {
     let model = Autoencoder::from_tensors(spec.clone(), strip("model/"))
         .map_err(|e| Error::format(&path, e.to_string()))?;
     let best_list = strip("best/");
-    let best_tensors = if best_list.is_empty() {
+    let best_parameters = if best_list.is_empty() {
         None
     } else {
         Some(
             Autoencoder::from_tensors(spec, best_list)
                 .map_err(|e| Error::format(&path, e.to_string()))?
                 .tensors()
-                .to_vec(),
+                .iter()
+                .map(|t| t.data.clone())
+                .collect(),
         )
     };
     let mut optimizer = Optimizer::new(kind, &model.tensor_lengths());
@@ -144,7 +146,7 @@ pub fn load_checkpoint(dir: &Path) -> Result<(Autoencoder, TrainState)> {
         optimizer,
         rng: Rng::from_state(trainer.rng_state),
         best: trainer.best_loss.zip(trainer.best_epoch),
-        best_tensors,
+        best_parameters,
         history: trainer.history,
     };
     Ok((model, state))

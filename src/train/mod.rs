@@ -1,17 +1,24 @@
-//! The one training loop: seeded shuffling, minibatches, validation, early stopping,
-//! learning-rate schedules, per-epoch metrics, NaN/Inf stop, resumable state.
+//! The one training loop, for every [`Learner`]: seeded shuffling, minibatches, learning-rate
+//! schedules, validation with model selection and early stopping, a running average of the
+//! parameters, per-epoch metrics and observers, the NaN/Inf stop that keeps the last good
+//! parameters, and resumable state. [`fit`] runs it for an autoencoder trained by backprop
+//! ([`backprop`]); the probes' classifiers and the chapter's other learners run it through
+//! [`run`].
 
+pub mod backprop;
 pub mod checkpoint;
+pub mod learner;
 pub mod pretrain;
 pub mod schedule;
 
 pub use checkpoint::{load_checkpoint, save_checkpoint, CHECKPOINT_FILE};
+pub use learner::{Batch, Examples, Learner, Validation};
 pub use schedule::Schedule;
 
 use crate::error::{Error, Result};
-use crate::linalg::{Cpu, Matrix, Rng};
-use crate::model::{Autoencoder, Tensor};
-use crate::nn::{Optimizer, OptimizerKind};
+use crate::linalg::{Matrix, Rng};
+use crate::model::Autoencoder;
+use crate::nn::{weight_average, Optimizer, OptimizerKind};
 use crate::objective::Objective;
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
@@ -88,6 +95,72 @@ impl TrainConfig {
         }
         Ok(())
     }
+
+    /// The loop's part of this configuration.
+    pub fn loop_config(&self) -> LoopConfig {
+        LoopConfig {
+            epochs: self.epochs,
+            batch_size: self.batch_size,
+            learning_rate: self.learning_rate,
+            schedule: self.schedule,
+            threads: self.threads,
+            drop_last: self.drop_last,
+            shuffle: Shuffle::FromIdentity,
+            selection: SelectionRule {
+                window: 1,
+                keep_best: self.patience.is_some(),
+                patience: self.patience,
+            },
+            weight_average: 0.0,
+        }
+    }
+}
+
+/// How each epoch's order of examples is drawn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shuffle {
+    /// A fresh permutation of `0..n` every epoch (the autoencoders').
+    FromIdentity,
+    /// The previous epoch's order, shuffled again (the probes' classifiers have always drawn
+    /// their orders this way; kept so their results stay the same).
+    Continued,
+}
+
+/// How validation picks the parameters a run returns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SelectionRule {
+    /// Epochs are compared by the mean validation score of the last `window` epochs up to and
+    /// including them (1 = the epoch's own score): a wider window keeps a lucky dip of a noisy
+    /// curve from winning. The window spans the epochs of one call of [`run`].
+    pub window: usize,
+    /// Return the parameters of the best-scoring epoch (the first on ties), not the last.
+    pub keep_best: bool,
+    /// Stop after this many epochs without a better score.
+    pub patience: Option<usize>,
+}
+
+/// The loop's settings, whatever the learner.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LoopConfig {
+    /// Passes over the training data.
+    pub epochs: usize,
+    /// Examples per step (at most the number of examples).
+    pub batch_size: usize,
+    /// Base learning rate.
+    pub learning_rate: f32,
+    /// How the learning rate changes over epochs.
+    pub schedule: Schedule,
+    /// Worker threads (0 = all cores).
+    pub threads: usize,
+    /// Drop the last partial batch of each epoch.
+    pub drop_last: bool,
+    /// How orders are drawn.
+    pub shuffle: Shuffle,
+    /// How validation selects.
+    pub selection: SelectionRule,
+    /// Decay `β` of a running average of the parameters, updated after every step
+    /// ([`weight_average`]); validation, selection and the result use the average. 0 = off.
+    pub weight_average: f32,
 }
 
 /// Metrics of one epoch.
@@ -101,6 +174,10 @@ pub struct EpochMetrics {
     pub validation_loss: Option<f64>,
     /// Squared reconstruction error per example on the validation set.
     pub validation_squared_error: Option<f64>,
+    /// Classification error rate on the validation set (classifiers; of the averaged
+    /// parameters when averaging).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validation_error: Option<f64>,
     /// Learning rate used this epoch.
     pub learning_rate: f32,
     /// Wall-clock seconds of the epoch's training steps.
@@ -116,32 +193,43 @@ pub struct TrainState {
     pub optimizer: Optimizer,
     /// Shuffling and corruption generator.
     pub rng: Rng,
-    /// Best validation loss so far and its epoch.
+    /// Best validation score so far and its epoch.
     pub best: Option<(f64, usize)>,
-    /// Parameters at the best validation loss (for early stopping).
-    pub best_tensors: Option<Vec<Tensor>>,
+    /// Parameters at the best validation score, in [`Learner::parameters`] order (kept when
+    /// the selection rule keeps the best).
+    pub best_parameters: Option<Vec<Vec<f32>>>,
     /// Metrics so far.
     pub history: Vec<EpochMetrics>,
 }
 
+impl TrainState {
+    /// A fresh state: no epochs done, a new optimizer for `parameter_lengths`, the stream of
+    /// `seed`.
+    pub fn new(optimizer: OptimizerKind, parameter_lengths: &[usize], seed: u64) -> Self {
+        TrainState {
+            epochs_done: 0,
+            optimizer: Optimizer::new(optimizer, parameter_lengths),
+            rng: Rng::new(seed),
+            best: None,
+            best_parameters: None,
+            history: Vec::new(),
+        }
+    }
+}
+
 /// Training progress hooks. All methods have empty defaults.
-pub trait Observer: Send {
+pub trait Observer<M: ?Sized = Autoencoder>: Send {
     /// After each step.
     fn batch(&mut self, _epoch: usize, _batch: usize, _batches: usize, _loss: f64) {}
     /// After each epoch, with the model and the state a resume would need.
-    fn epoch(
-        &mut self,
-        _metrics: &EpochMetrics,
-        _model: &Autoencoder,
-        _state: &TrainState,
-    ) -> Result<()> {
+    fn epoch(&mut self, _metrics: &EpochMetrics, _model: &M, _state: &TrainState) -> Result<()> {
         Ok(())
     }
 }
 
 /// An observer that does nothing.
 pub struct Silent;
-impl Observer for Silent {}
+impl<M: ?Sized> Observer<M> for Silent {}
 
 /// Why training stopped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -153,7 +241,20 @@ pub enum StopReason {
     EarlyStopped,
 }
 
-/// The outcome of [`fit`].
+/// With averaging and validation data: the selection the same run made among its unaveraged
+/// parameters (what it would have returned without averaging, which never changes the
+/// trajectory).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Unaveraged {
+    /// Validation score of the unaveraged parameters after each epoch of this run.
+    pub validation_scores: Vec<f64>,
+    /// The epoch (1-based) whose unaveraged parameters scored best.
+    pub selected_epoch: usize,
+    /// Those parameters, in [`Learner::parameters`] order.
+    pub parameters: Vec<Vec<f32>>,
+}
+
+/// The outcome of [`fit`] and [`run`].
 #[derive(Clone, Debug)]
 pub struct TrainReport {
     /// Per-epoch metrics.
@@ -162,6 +263,11 @@ pub struct TrainReport {
     pub stop: StopReason,
     /// Final state (for saving a resumable checkpoint).
     pub state: TrainState,
+    /// Validation score after each epoch of this run (of the averaged parameters when
+    /// averaging); empty without validation data.
+    pub validation_scores: Vec<f64>,
+    /// With averaging and validation data, the unaveraged selection.
+    pub unaveraged: Option<Unaveraged>,
 }
 
 /// Splits `data` into (train, validation) by a seeded shuffle; `fraction` of rows validate.
@@ -182,19 +288,13 @@ pub fn split_validation(data: &Matrix, fraction: f32, seed: u64) -> (Matrix, Opt
 
 /// A fresh training state for `model`.
 pub fn initial_state(model: &Autoencoder, config: &TrainConfig) -> TrainState {
-    TrainState {
-        epochs_done: 0,
-        optimizer: Optimizer::new(config.optimizer, &model.tensor_lengths()),
-        rng: Rng::new(config.seed),
-        best: None,
-        best_tensors: None,
-        history: Vec::new(),
-    }
+    TrainState::new(config.optimizer, &model.tensor_lengths(), config.seed)
 }
 
-/// Trains `model` on `train` (validating on `validation` when given), continuing from `state`
-/// (from [`initial_state`] or a checkpoint). On a non-finite loss or parameter the model is
-/// restored to its parameters at the start of that epoch and an error is returned.
+/// Trains `model` by backprop on its objective ([`backprop::AutoencoderLearner`]) on `train`
+/// (validating on `validation` when given), continuing from `state` (from [`initial_state`]
+/// or a checkpoint). On a non-finite loss or parameter the model is restored to its
+/// parameters at the start of that epoch and an error is returned.
 pub fn fit(
     model: &mut Autoencoder,
     train: &Matrix,
@@ -204,53 +304,145 @@ pub fn fit(
     observer: &mut dyn Observer,
 ) -> Result<TrainReport> {
     config.validate()?;
-    if train.cols() != model.spec().input_size {
+    let mut learner = backprop::AutoencoderLearner::new(model, config);
+    run(
+        &mut learner,
+        Examples::unlabelled(train),
+        validation.map(Examples::unlabelled),
+        &config.loop_config(),
+        state,
+        observer,
+    )
+}
+
+/// Runs the loop for `learner` on `train` (validating on `validation` when given) from
+/// `state`, on a pool of `config.threads` workers.
+pub fn run<L: Learner + Send>(
+    learner: &mut L,
+    train: Examples<'_>,
+    validation: Option<Examples<'_>>,
+    config: &LoopConfig,
+    state: TrainState,
+    observer: &mut dyn Observer<L::Model>,
+) -> Result<TrainReport> {
+    if train.x.cols() != learner.input_width() {
         return Err(Error::Shape(format!(
             "training data has {} columns, the model expects {}",
-            train.cols(),
-            model.spec().input_size
+            train.x.cols(),
+            learner.input_width()
         )));
     }
-    if train.rows() == 0 {
+    if train.x.rows() == 0 {
         return Err(Error::Invalid("no training examples".into()));
     }
+    if let Some(t) = train.targets {
+        if t.len() != train.x.rows() {
+            return Err(Error::Shape(format!(
+                "{} rows but {} labels",
+                train.x.rows(),
+                t.len()
+            )));
+        }
+    }
+    weight_average::check_decay("weight_average", config.weight_average)?;
+    crate::limits::check_threads("threads", config.threads)?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(config.threads)
         .build()
         .map_err(|e| Error::Invalid(format!("cannot start worker threads: {e}")))?;
-    pool.install(|| fit_on_pool(model, train, validation, config, state, observer))
+    pool.install(|| run_on_pool(learner, train, validation, config, state, observer))
 }
 
-fn fit_on_pool(
-    model: &mut Autoencoder,
-    train: &Matrix,
-    validation: Option<&Matrix>,
-    config: &TrainConfig,
+/// Model selection on a curve of validation scores (see [`SelectionRule`]).
+struct Selection {
+    window: usize,
+    curve: Vec<f64>,
+}
+
+impl Selection {
+    /// Adds `score`; returns the windowed score when it is finite and beats `best`.
+    fn improves(&mut self, score: f64, best: Option<(f64, usize)>) -> Option<f64> {
+        self.curve.push(score);
+        let recent = &self.curve[self.curve.len().saturating_sub(self.window.max(1))..];
+        let windowed = recent.iter().sum::<f64>() / recent.len() as f64;
+        // A non-finite score never counts as the best (NaN compares false).
+        (windowed.is_finite() && best.is_none_or(|(b, _)| windowed < b)).then_some(windowed)
+    }
+}
+
+/// The unaveraged parameters' own selection, beside the averaged one.
+struct UnaveragedTrack {
+    selection: Selection,
+    best: Option<(f64, usize)>,
+    parameters: Vec<Vec<f32>>,
+}
+
+fn snapshot<L: Learner>(learner: &L) -> Vec<Vec<f32>> {
+    learner.parameters().iter().map(|p| p.to_vec()).collect()
+}
+
+fn restore<L: Learner>(learner: &mut L, from: &[Vec<f32>]) {
+    for (p, s) in learner.parameters_mut().into_iter().zip(from) {
+        p.copy_from_slice(s);
+    }
+}
+
+/// Swaps the learner's parameters with `other` (same shapes).
+fn swap_parameters<L: Learner>(learner: &mut L, other: &mut [Vec<f32>]) {
+    for (p, o) in learner.parameters_mut().into_iter().zip(other.iter_mut()) {
+        p.swap_with_slice(o);
+    }
+}
+
+fn run_on_pool<L: Learner>(
+    learner: &mut L,
+    train: Examples<'_>,
+    validation: Option<Examples<'_>>,
+    config: &LoopConfig,
     mut state: TrainState,
-    observer: &mut dyn Observer,
+    observer: &mut dyn Observer<L::Model>,
 ) -> Result<TrainReport> {
-    let backend = Cpu::new(0);
-    let n = train.rows();
-    let batch_size = config.batch_size.min(n);
-    let mut ws = model.workspace_with_samples(batch_size, config.objective.importance_samples);
-    let mut objective = config.objective.clone();
-    let mut batch = Matrix::zeros(batch_size, train.cols());
+    let n = train.x.rows();
+    let batch_size = config.batch_size.clamp(1, n);
+    let mut ws = learner.workspace(batch_size)?;
+    let mut batch = Matrix::zeros(batch_size, train.x.cols());
+    let mut batch_targets = vec![
+        0usize;
+        if train.targets.is_some() {
+            batch_size
+        } else {
+            0
+        }
+    ];
     let mut order: Vec<usize> = (0..n).collect();
     let mut stop = StopReason::Completed;
+    let mut selection = Selection {
+        window: config.selection.window,
+        curve: Vec::new(),
+    };
+    // Starts at the initial parameters (a pretrained encoder and a trained probe head are a
+    // sensible point to shrink towards, so no bias correction).
+    let mut average = (config.weight_average > 0.0).then(|| snapshot(learner));
+    let mut unaveraged = average.as_ref().map(|_| UnaveragedTrack {
+        selection: Selection {
+            window: config.selection.window,
+            curve: Vec::new(),
+        },
+        best: None,
+        parameters: Vec::new(),
+    });
     while state.epochs_done < config.epochs {
         let epoch = state.epochs_done + 1;
         let lr =
             config
                 .schedule
                 .learning_rate(config.learning_rate, state.epochs_done, config.epochs);
-        objective.beta = warmed_up_beta(
-            config.objective.beta,
-            state.epochs_done,
-            config.kl_warmup_epochs,
-        );
-        let last_good = model.tensors().to_vec();
+        learner.begin_epoch(state.epochs_done, config.epochs);
+        let last_good = snapshot(learner);
         let start = Instant::now();
-        order.iter_mut().enumerate().for_each(|(i, o)| *o = i);
+        if config.shuffle == Shuffle::FromIdentity {
+            order.iter_mut().enumerate().for_each(|(i, o)| *o = i);
+        }
         state.rng.shuffle(&mut order);
         let batches = if config.drop_last {
             n / batch_size
@@ -262,110 +454,129 @@ fn fit_on_pool(
             let rows = &order[b * batch_size..((b + 1) * batch_size).min(n)];
             batch.resize_rows(rows.len());
             for (dst, &src) in rows.iter().enumerate() {
-                batch.row_mut(dst).copy_from_slice(train.row(src));
+                batch.row_mut(dst).copy_from_slice(train.x.row(src));
             }
-            if config.dynamic_binarization {
-                for v in batch.as_mut_slice() {
-                    *v = if state.rng.uniform() < *v { 1.0 } else { 0.0 };
+            if let Some(targets) = train.targets {
+                for (dst, &src) in rows.iter().enumerate() {
+                    batch_targets[dst] = targets[src];
                 }
             }
-            let step = model.train_step(
-                &backend,
-                &mut ws,
-                &batch,
-                &objective,
-                &mut state.rng,
-                Some((&mut state.optimizer, lr)),
-            );
+            let n_targets = if train.targets.is_some() {
+                rows.len()
+            } else {
+                0
+            };
+            let mut view = Batch {
+                x: &mut batch,
+                targets: &batch_targets[..n_targets],
+            };
+            let step = learner.step(&mut ws, &mut view, &mut state.rng, &mut state.optimizer, lr);
             let loss = match step {
                 Ok(l) => l,
                 Err(Error::NonFinite(msg)) => {
-                    return Err(non_finite(model, last_good, epoch, &msg))
+                    restore(learner, &last_good);
+                    return Err(Error::NonFinite(learner.divergence_message(epoch, &msg)));
                 }
                 Err(e) => return Err(e),
             };
+            if let Some(average) = average.as_mut() {
+                for (a, p) in average.iter_mut().zip(learner.parameters()) {
+                    weight_average::update(a, p, config.weight_average);
+                }
+            }
             total += loss;
             observer.batch(epoch, b + 1, batches, loss);
         }
         let seconds = start.elapsed().as_secs_f64();
-        if model
-            .tensors()
+        if learner
+            .parameters()
             .iter()
-            .any(|t| t.data.iter().any(|v| !v.is_finite()))
+            .any(|p| p.iter().any(|v| !v.is_finite()))
         {
-            return Err(non_finite(
-                model,
-                last_good,
-                epoch,
-                "a parameter became non-finite",
+            restore(learner, &last_good);
+            return Err(Error::NonFinite(
+                learner.divergence_message(epoch, "a parameter became non-finite"),
             ));
         }
-        let (validation_loss, validation_squared_error) = match validation {
-            Some(v) => {
-                let e = model.evaluate(v)?;
-                (Some(e.loss_per_example), Some(e.squared_error_per_example))
+        let checked = match (validation.as_ref(), average.as_mut()) {
+            (Some(v), Some(average)) => {
+                swap_parameters(learner, average);
+                let averaged = learner.validate(v);
+                swap_parameters(learner, average);
+                let raw = learner.validate(v)?;
+                if let Some(track) = unaveraged.as_mut() {
+                    if let Some(score) = track.selection.improves(raw.score, track.best) {
+                        track.best = Some((score, epoch));
+                        track.parameters = snapshot(learner);
+                    }
+                }
+                Some(averaged?)
             }
-            None => (None, None),
+            (Some(v), None) => Some(learner.validate(v)?),
+            (None, _) => None,
         };
         let metrics = EpochMetrics {
             epoch,
             train_loss: total / batches.max(1) as f64,
-            validation_loss,
-            validation_squared_error,
+            validation_loss: checked.and_then(|c| c.loss),
+            validation_squared_error: checked.and_then(|c| c.squared_error),
+            validation_error: checked.and_then(|c| c.error_rate),
             learning_rate: lr,
             seconds,
         };
         state.epochs_done = epoch;
         state.history.push(metrics.clone());
         let mut stop_now = false;
-        if let Some(vl) = validation_loss {
-            // A non-finite validation loss never counts as the best (NaN compares false).
-            if vl.is_finite() && state.best.is_none_or(|(b, _)| vl < b) {
-                state.best = Some((vl, epoch));
-                if config.patience.is_some() {
-                    state.best_tensors = Some(model.tensors().to_vec());
+        if let Some(c) = checked {
+            if let Some(score) = selection.improves(c.score, state.best) {
+                state.best = Some((score, epoch));
+                if config.selection.keep_best {
+                    state.best_parameters = Some(match &average {
+                        Some(average) => average.clone(),
+                        None => snapshot(learner),
+                    });
                 }
-            } else if let (Some(p), Some((_, best_epoch))) = (config.patience, state.best) {
+            } else if let (Some(p), Some((_, best_epoch))) = (config.selection.patience, state.best)
+            {
                 stop_now = epoch - best_epoch >= p;
             }
         }
-        observer.epoch(&metrics, model, &state)?;
+        observer.epoch(&metrics, learner.model(), &state)?;
         if stop_now {
             stop = StopReason::EarlyStopped;
             break;
         }
     }
-    // With early stopping on, the best validation epoch's model is the result, whether the
-    // patience ran out or the epochs did.
-    if let Some(best) = &state.best_tensors {
-        for (t, b) in model.tensors_mut().iter_mut().zip(best) {
-            t.data.copy_from_slice(&b.data);
-        }
+    // With selection on, the best validation epoch's parameters are the result, whether the
+    // patience ran out or the epochs did; else, with averaging, the average.
+    if let Some(best) = &state.best_parameters {
+        restore(learner, best);
+    } else if let Some(average) = &average {
+        restore(learner, average);
     }
+    let unaveraged = unaveraged.and_then(|track| {
+        track.best.map(|(_, selected_epoch)| Unaveraged {
+            validation_scores: track.selection.curve,
+            selected_epoch,
+            parameters: track.parameters,
+        })
+    });
     Ok(TrainReport {
         history: state.history.clone(),
         stop,
         state,
+        validation_scores: selection.curve,
+        unaveraged,
     })
 }
 
 /// The KL weight for the epoch after `epochs_done`: it rises linearly from 0 to `beta` over
 /// the first `warmup_epochs` epochs (Bowman et al. 2016; Sønderby et al. 2016), then stays.
-fn warmed_up_beta(beta: f32, epochs_done: usize, warmup_epochs: usize) -> f32 {
+pub(crate) fn warmed_up_beta(beta: f32, epochs_done: usize, warmup_epochs: usize) -> f32 {
     if warmup_epochs == 0 {
         return beta;
     }
     beta * (epochs_done as f32 / warmup_epochs as f32).min(1.0)
-}
-
-fn non_finite(model: &mut Autoencoder, last_good: Vec<Tensor>, epoch: usize, what: &str) -> Error {
-    for (t, g) in model.tensors_mut().iter_mut().zip(last_good) {
-        t.data = g.data;
-    }
-    Error::NonFinite(format!(
-        "training diverged in epoch {epoch} ({what}); kept the model from the start of that epoch. \
-         Try a lower learning rate, or check the data range (Bernoulli output needs data in [0, 1])"
-    ))
 }
 
 #[cfg(test)]
