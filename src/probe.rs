@@ -1,6 +1,6 @@
 //! Classifier heads on learned codes: a linear probe (softmax regression on frozen codes) and
 //! full fine-tuning of an encoder plus a softmax head — how the chapter's papers measure whether
-//! features are useful.
+//! features are useful. Classifiers train on the one training loop ([`crate::train::run`]).
 
 use crate::error::{Error, Result};
 use crate::linalg::{Backend, Cpu, Matrix, Rng};
@@ -8,6 +8,10 @@ use crate::model::Autoencoder;
 use crate::nn::dense::Dense;
 use crate::nn::{dropout, softmax, weight_average, Activation, Init, Optimizer, OptimizerKind};
 use crate::objective::CodeDistribution;
+use crate::train::{
+    self, Batch, EpochMetrics, Examples, Learner, LoopConfig, Observer, Schedule, SelectionRule,
+    Shuffle, TrainState, Validation,
+};
 
 /// Training settings of a classifier.
 #[derive(Clone, Debug, PartialEq)]
@@ -70,12 +74,6 @@ struct Layer {
     inputs: usize,
     outputs: usize,
     activation: Activation,
-}
-
-impl Layer {
-    fn has_non_finite(&self) -> bool {
-        self.weight.iter().chain(&self.bias).any(|v| !v.is_finite())
-    }
 }
 
 /// Work buffers of a classifier's training step (see [`Classifier::loss_and_gradients`]).
@@ -190,14 +188,6 @@ impl Classifier {
         });
     }
 
-    /// The same classes with other parameters (e.g. a running average of these).
-    fn with_layers(&self, layers: &[Layer]) -> Classifier {
-        Classifier {
-            layers: layers.to_vec(),
-            classes: self.classes.clone(),
-        }
-    }
-
     fn dense(&self, l: usize) -> Dense<'_> {
         let p = &self.layers[l];
         Dense {
@@ -303,11 +293,82 @@ impl Classifier {
         dropout::check_rate("input_dropout", config.input_dropout)?;
         dropout::check_rate("hidden_dropout", config.hidden_dropout)?;
         weight_average::check_decay("weight_average", config.weight_average)?;
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(config.threads)
-            .build()
-            .map_err(|e| Error::Invalid(e.to_string()))?;
-        pool.install(|| self.fit_on_pool(x, labels, validation, config, on_epoch))
+        let targets: Vec<usize> = labels
+            .iter()
+            .map(|l| {
+                self.classes.binary_search(l).map_err(|_| {
+                    Error::Invalid(format!(
+                        "label {l} is not one of the classifier's classes {:?}",
+                        self.classes
+                    ))
+                })
+            })
+            .collect::<Result<_>>()?;
+        let lens: Vec<usize> = self
+            .layers
+            .iter()
+            .flat_map(|l| [l.weight.len(), l.bias.len()])
+            .collect();
+        let state = TrainState::new(config.optimizer, &lens, config.seed);
+        let loop_config = LoopConfig {
+            epochs: config.epochs,
+            batch_size: config.batch_size,
+            learning_rate: config.learning_rate,
+            schedule: if config.cosine_decay {
+                Schedule::Cosine { min_lr: 0.0 }
+            } else {
+                Schedule::Constant
+            },
+            threads: config.threads,
+            drop_last: false,
+            shuffle: Shuffle::Continued,
+            selection: SelectionRule {
+                window: config.selection_window,
+                keep_best: true,
+                patience: None,
+            },
+            weight_average: config.weight_average,
+        };
+        let mut learner = ClassifierLearner {
+            classifier: self,
+            config,
+            validation_labels: validation.map(|(_, y)| y),
+        };
+        let mut observer = EpochCallback {
+            epochs: config.epochs,
+            on_epoch,
+        };
+        let report = train::run(
+            &mut learner,
+            Examples::labelled(x, &targets),
+            validation.map(|(vx, _)| Examples::unlabelled(vx)),
+            &loop_config,
+            state,
+            &mut observer,
+        )?;
+        let unaveraged = report.unaveraged.map(|u| {
+            let mut classifier = self.clone();
+            classifier.set_parameters(&u.parameters);
+            Box::new(UnaveragedSelection {
+                validation_errors: u.validation_scores,
+                selected_epoch: u.selected_epoch,
+                classifier,
+            })
+        });
+        Ok(FitHistory {
+            last_loss: report.history.last().map_or(0.0, |m| m.train_loss),
+            selected_epoch: validation.and(report.state.best.map(|(_, epoch)| epoch)),
+            validation_errors: report.validation_scores,
+            unaveraged,
+        })
+    }
+
+    /// Overwrites every layer's weight and bias from `parameters` (the [`Learner`] order).
+    fn set_parameters(&mut self, parameters: &[Vec<f32>]) {
+        for (l, layer) in self.layers.iter_mut().enumerate() {
+            layer.weight.copy_from_slice(&parameters[2 * l]);
+            layer.bias.copy_from_slice(&parameters[2 * l + 1]);
+        }
     }
 
     /// Buffers for training steps of up to `rows` rows of `inputs` features.
@@ -456,138 +517,123 @@ impl Classifier {
         }
         loss
     }
+}
 
-    fn fit_on_pool(
-        &mut self,
-        x: &Matrix,
-        labels: &[i64],
-        validation: Option<(&Matrix, &[i64])>,
-        config: &ClassifierConfig,
-        on_epoch: &mut (dyn FnMut(&ClassifierEpoch) + Send),
-    ) -> Result<FitHistory> {
-        let mut selection = Selection::default();
-        // With averaging, the parameters themselves are selected too, from the same run: what
-        // averaging changed, without the cost or the noise of a second run.
-        let mut unaveraged = Selection::default();
-        let mut history = FitHistory::default();
-        let targets: Vec<usize> = labels
-            .iter()
-            .map(|l| {
-                self.classes.binary_search(l).map_err(|_| {
-                    Error::Invalid(format!(
-                        "label {l} is not one of the classifier's classes {:?}",
-                        self.classes
-                    ))
-                })
-            })
-            .collect::<Result<_>>()?;
-        let backend = Cpu::new(0);
-        let n = x.rows();
-        let b = config.batch_size.clamp(1, n.max(1));
-        let lens: Vec<usize> = self
+/// A classifier trained by backprop on softmax cross-entropy (plus weight decay, with
+/// dropout), as a [`Learner`] of the one training loop.
+struct ClassifierLearner<'a> {
+    classifier: &'a mut Classifier,
+    config: &'a ClassifierConfig,
+    /// Labels of the validation rows (they need not be among the classes: such rows count as
+    /// errors).
+    validation_labels: Option<&'a [i64]>,
+}
+
+impl Learner for ClassifierLearner<'_> {
+    type Model = Classifier;
+    /// The backend, the step's buffers, and dropout's own stream (so that dropout leaves the
+    /// shuffling order unchanged).
+    type Workspace = (Cpu, StepBuffers, Rng);
+
+    fn model(&self) -> &Classifier {
+        self.classifier
+    }
+
+    fn input_width(&self) -> usize {
+        self.classifier.layers[0].inputs
+    }
+
+    fn workspace(&self, max_rows: usize) -> Result<Self::Workspace> {
+        let bufs = self
+            .classifier
+            .step_buffers(max_rows, self.input_width(), self.config);
+        Ok((Cpu::new(0), bufs, Rng::new(self.config.seed).fork(0xD809)))
+    }
+
+    fn parameters(&self) -> Vec<&[f32]> {
+        self.classifier
             .layers
             .iter()
-            .flat_map(|l| [l.weight.len(), l.bias.len()])
-            .collect();
-        let mut opt = Optimizer::new(config.optimizer, &lens);
-        let mut rng = Rng::new(config.seed);
-        // Its own stream, so that dropout leaves the shuffling order unchanged.
-        let mut dropout_rng = rng.fork(0xD809);
-        let mut order: Vec<usize> = (0..n).collect();
-        let mut bufs = self.step_buffers(b, x.cols(), config);
-        let mut batch = Matrix::zeros(b, x.cols());
-        let mut batch_targets = vec![0usize; b];
-        let mut last = 0.0;
-        // Starts at the initial parameters (a pretrained encoder and a trained probe head are a
-        // sensible point to shrink towards, so no bias correction).
-        let mut average: Option<Vec<Layer>> =
-            (config.weight_average > 0.0).then(|| self.layers.clone());
-        for epoch in 0..config.epochs {
-            let lr = if config.cosine_decay {
-                crate::train::Schedule::Cosine { min_lr: 0.0 }.learning_rate(
-                    config.learning_rate,
-                    epoch,
-                    config.epochs,
-                )
-            } else {
-                config.learning_rate
-            };
-            let last_good = self.layers.clone();
-            rng.shuffle(&mut order);
-            let mut total = 0.0;
-            let steps = n.div_ceil(b);
-            for s in 0..steps {
-                let idx = &order[s * b..((s + 1) * b).min(n)];
-                let rows = idx.len();
-                batch.resize_rows(rows);
-                for (dst, &src) in idx.iter().enumerate() {
-                    batch.row_mut(dst).copy_from_slice(x.row(src));
-                    batch_targets[dst] = targets[src];
-                }
-                total += self.loss_and_gradients(
-                    &backend,
-                    &mut batch,
-                    &batch_targets[..rows],
-                    config,
-                    &mut dropout_rng,
-                    &mut bufs,
-                );
-                opt.begin_step();
-                let threads = backend.threads();
-                for (l, (layer, (wg, bg))) in self.layers.iter_mut().zip(&bufs.grads).enumerate() {
-                    opt.update(2 * l, &mut layer.weight, wg, lr, threads);
-                    opt.update(2 * l + 1, &mut layer.bias, bg, lr, threads);
-                }
-                if let Some(average) = average.as_mut() {
-                    for (a, layer) in average.iter_mut().zip(&self.layers) {
-                        weight_average::update(&mut a.weight, &layer.weight, config.weight_average);
-                        weight_average::update(&mut a.bias, &layer.bias, config.weight_average);
-                    }
-                }
-            }
-            last = total / steps.max(1) as f64;
-            if !last.is_finite() || self.layers.iter().any(Layer::has_non_finite) {
-                self.layers = last_good;
-                return Err(Error::NonFinite(format!(
-                    "classifier training diverged in epoch {}; kept the weights from the start of that epoch. Try a lower learning rate",
-                    epoch + 1
-                )));
-            }
-            if let Some((vx, vy)) = validation {
-                let window = config.selection_window;
-                match &average {
-                    Some(average) => {
-                        let err = self.with_layers(average).error_rate(vx, vy)?;
-                        selection.observe(err, average, window);
-                        let raw_err = self.error_rate(vx, vy)?;
-                        unaveraged.observe(raw_err, &self.layers, window);
-                    }
-                    None => selection.observe(self.error_rate(vx, vy)?, &self.layers, window),
-                }
-            }
-            on_epoch(&ClassifierEpoch {
-                epoch: epoch + 1,
-                epochs: config.epochs,
-                training_loss: last,
-                validation_error: selection.curve.last().copied(),
-            });
+            .flat_map(|l| [l.weight.as_slice(), l.bias.as_slice()])
+            .collect()
+    }
+
+    fn parameters_mut(&mut self) -> Vec<&mut [f32]> {
+        self.classifier
+            .layers
+            .iter_mut()
+            .flat_map(|l| [l.weight.as_mut_slice(), l.bias.as_mut_slice()])
+            .collect()
+    }
+
+    fn step(
+        &mut self,
+        (backend, bufs, dropout_rng): &mut Self::Workspace,
+        batch: &mut Batch<'_>,
+        _rng: &mut Rng,
+        optimizer: &mut Optimizer,
+        learning_rate: f32,
+    ) -> Result<f64> {
+        let loss = self.classifier.loss_and_gradients(
+            backend,
+            batch.x,
+            batch.targets,
+            self.config,
+            dropout_rng,
+            bufs,
+        );
+        optimizer.begin_step();
+        let threads = backend.threads();
+        for (l, (layer, (wg, bg))) in self
+            .classifier
+            .layers
+            .iter_mut()
+            .zip(&bufs.grads)
+            .enumerate()
+        {
+            optimizer.update(2 * l, &mut layer.weight, wg, learning_rate, threads);
+            optimizer.update(2 * l + 1, &mut layer.bias, bg, learning_rate, threads);
         }
-        if let Some(layers) = selection.best_layers.take() {
-            self.layers = layers;
-        } else if let Some(average) = average.take() {
-            self.layers = average;
+        if !loss.is_finite() {
+            return Err(Error::NonFinite(format!("the loss became {loss}")));
         }
-        history.validation_errors = selection.curve;
-        history.selected_epoch = selection.selected_epoch;
-        if let Some(layers) = unaveraged.best_layers.take() {
-            history.unaveraged = Some(Box::new(UnaveragedSelection {
-                validation_errors: unaveraged.curve,
-                selected_epoch: unaveraged.selected_epoch.unwrap_or(0),
-                classifier: self.with_layers(&layers),
-            }));
-        }
-        history.last_loss = last;
-        Ok(history)
+        Ok(loss)
+    }
+
+    fn validate(&self, data: &Examples<'_>) -> Result<Validation> {
+        let labels = self
+            .validation_labels
+            .ok_or_else(|| Error::Invalid("validation rows need labels".into()))?;
+        let error = self.classifier.error_rate(data.x, labels)?;
+        Ok(Validation {
+            score: error,
+            error_rate: Some(error),
+            ..Validation::default()
+        })
+    }
+
+    fn divergence_message(&self, epoch: usize, _what: &str) -> String {
+        format!(
+            "classifier training diverged in epoch {epoch}; kept the weights from the start of that epoch. Try a lower learning rate"
+        )
+    }
+}
+
+/// Shows the loop's epochs to a [`Classifier::fit_observed`] callback.
+struct EpochCallback<'a> {
+    epochs: usize,
+    on_epoch: &'a mut (dyn FnMut(&ClassifierEpoch) + Send),
+}
+
+impl Observer<Classifier> for EpochCallback<'_> {
+    fn epoch(&mut self, m: &EpochMetrics, _: &Classifier, _: &TrainState) -> Result<()> {
+        (self.on_epoch)(&ClassifierEpoch {
+            epoch: m.epoch,
+            epochs: self.epochs,
+            training_loss: m.train_loss,
+            validation_error: m.validation_error,
+        });
+        Ok(())
     }
 }
 
@@ -603,29 +649,6 @@ pub struct ClassifierEpoch {
     /// Validation error after the epoch (of the averaged parameters when averaging), when
     /// there is validation data.
     pub validation_error: Option<f64>,
-}
-
-/// Model selection on a validation curve: keeps the parameters of the epoch whose trailing
-/// mean of `window` validation errors is lowest (the first such epoch on ties).
-#[derive(Default)]
-struct Selection {
-    curve: Vec<f64>,
-    best_score: f64,
-    best_layers: Option<Vec<Layer>>,
-    selected_epoch: Option<usize>,
-}
-
-impl Selection {
-    fn observe(&mut self, error: f64, layers: &[Layer], window: usize) {
-        self.curve.push(error);
-        let recent = &self.curve[self.curve.len().saturating_sub(window.max(1))..];
-        let score = recent.iter().sum::<f64>() / recent.len() as f64;
-        if self.best_layers.is_none() || score < self.best_score {
-            self.best_score = score;
-            self.best_layers = Some(layers.to_vec());
-            self.selected_epoch = Some(self.curve.len());
-        }
-    }
 }
 
 /// With weight averaging and validation data: the selection the same run made among its

@@ -19,3 +19,9 @@ done
 "$bin" probe --model "$out/plain" --train "$test" --test "$test" --epochs 2 --fine-tune-epochs 2 \
   --threads 2 --quiet --json | sed -E 's/"[a-z_]*seconds[a-z_]*": *[0-9.e+-]+,?//g' > "$out/probe.json"
 echo "$(sha256sum < "$out/probe.json" | cut -c1-64)  probe"
+# probe with validation selection, a window, averaging, dropout and weight decay
+"$bin" probe --model "$out/plain" --train "$test" --test "$test" --val "$test" --epochs 3 \
+  --fine-tune-epochs 3 --selection-window 2 --fine-tune-average 0.99 --fine-tune-dropout 0.2 \
+  --fine-tune-input-dropout 0.1 --fine-tune-weight-decay 0.001 --threads 2 --quiet --json \
+  | sed -E 's/"[a-z_]*seconds[a-z_]*": *[0-9.e+-]+,?//g' > "$out/probe_selected.json"
+echo "$(sha256sum < "$out/probe_selected.json" | cut -c1-64)  probe_selected"
