@@ -11,6 +11,7 @@
 
 pub mod analysis;
 pub mod baselines;
+pub mod code;
 pub mod config;
 pub mod data;
 pub mod error;

@@ -2,11 +2,12 @@
 //! `L(x, g(f(C(x)))) + Ω(h, x)`.
 
 use super::spec::AutoencoderSpec;
+use crate::code::{CodeBuffers, CodeLayer};
 use crate::error::{Error, Result};
 use crate::linalg::{Backend, Cpu, Matrix, Rng};
 use crate::nn::dense::Dense;
 use crate::nn::{Activation, Optimizer};
-use crate::objective::{contractive, stochastic_code, weight_decay, CodeDistribution, Objective};
+use crate::objective::{contractive, weight_decay, Objective};
 
 /// A named parameter tensor (row-major).
 #[derive(Clone, Debug, PartialEq)]
@@ -66,11 +67,8 @@ pub struct Workspace {
     pub grads: Vec<Vec<f32>>,
     grad_started: Vec<bool>,
     row_loss: Vec<f32>,
-    /// Sampled code `h` and its noise `ε` (Gaussian codes only).
-    code: Vec<f32>,
-    eps: Vec<f32>,
-    /// Per sample `log p(h) − log q(h|x)`, then its normalized importance weight over rows.
-    log_ratio: Vec<f32>,
+    /// The code layer's buffers (sampled codes, their noise, importance weights).
+    code: CodeBuffers,
     /// The contractive penalty's gradient for the first layer, before it joins `grads`.
     penalty_weight_grad: Vec<f32>,
     penalty_bias_grad: Vec<f32>,
@@ -304,37 +302,21 @@ impl Autoencoder {
     pub fn encode(&self, x: &Matrix) -> Result<Matrix> {
         self.check_width(x, self.spec.input_size, "data")?;
         let out = self.run_layers(x, 0..self.encoder_len, false);
-        Ok(match self.spec.code_distribution {
-            CodeDistribution::Deterministic => out,
-            CodeDistribution::Gaussian => {
-                let k = self.spec.code_size;
-                let mut mean = Matrix::zeros(out.rows(), k);
-                for r in 0..out.rows() {
-                    mean.row_mut(r).copy_from_slice(&out.row(r)[..k]);
-                }
-                mean
-            }
-        })
+        Ok(self.code().encode(out, self.spec.code_size))
     }
 
-    /// Width of the sampled code, 0 for a deterministic one.
-    fn stochastic_code_width(&self) -> usize {
-        match self.spec.code_distribution {
-            CodeDistribution::Deterministic => 0,
-            CodeDistribution::Gaussian => self.spec.code_size,
-        }
+    /// The code layer.
+    fn code(&self) -> &'static dyn CodeLayer {
+        self.spec.code_distribution.layer()
     }
 
     /// Pre-activations of the output layer for `x` (through the mean code when stochastic).
     fn output_preactivations(&self, x: &Matrix, apply_output_mean: bool) -> Result<Matrix> {
-        Ok(match self.spec.code_distribution {
-            CodeDistribution::Deterministic => {
-                self.run_layers(x, 0..self.layers.len(), apply_output_mean)
-            }
-            CodeDistribution::Gaussian => {
-                let h = self.encode(x)?;
-                self.run_layers(&h, self.encoder_len..self.layers.len(), apply_output_mean)
-            }
+        Ok(if self.code().is_sampled() {
+            let h = self.encode(x)?;
+            self.run_layers(&h, self.encoder_len..self.layers.len(), apply_output_mean)
+        } else {
+            self.run_layers(x, 0..self.layers.len(), apply_output_mean)
         })
     }
 
@@ -388,9 +370,9 @@ impl Autoencoder {
     /// Workspace for batches of up to `max_rows` rows with up to `samples` importance samples
     /// per example (Gaussian codes).
     pub fn workspace_with_samples(&self, max_rows: usize, samples: usize) -> Workspace {
-        let samples = samples.max(1);
-        let k = self.stochastic_code_width();
-        let dec_rows = if k > 0 { max_rows * samples } else { max_rows };
+        let code = self.code();
+        let samples = code.training_samples(samples);
+        let dec_rows = max_rows * samples;
         let rows_of = |l: usize| {
             if l >= self.encoder_len {
                 dec_rows
@@ -407,7 +389,7 @@ impl Autoencoder {
             .unwrap_or(0);
         Workspace {
             max_rows,
-            samples: if k > 0 { samples } else { 1 },
+            samples,
             input: vec![0.0; max_rows * self.spec.input_size],
             acts: self
                 .layers
@@ -424,9 +406,7 @@ impl Autoencoder {
                 .collect(),
             grad_started: vec![false; self.tensors.len()],
             row_loss: vec![0.0; dec_rows],
-            code: vec![0.0; dec_rows * k],
-            eps: vec![0.0; dec_rows * k],
-            log_ratio: vec![0.0; if k > 0 && samples > 1 { dec_rows } else { 0 }],
+            code: code.buffers(max_rows, self.spec.code_size, samples),
             penalty_weight_grad: vec![0.0; self.layers[0].inputs * self.layers[0].outputs],
             penalty_bias_grad: vec![0.0; self.layers[0].outputs],
             tangent: contractive::TangentScratch::default(),
@@ -457,19 +437,16 @@ impl Autoencoder {
     ) -> Result<f64> {
         self.check_width(batch, self.spec.input_size, "batch")?;
         let rows = batch.rows();
-        let k_code = self.stochastic_code_width();
-        let samples = if k_code > 0 {
-            objective.importance_samples.max(1)
-        } else {
-            1
-        };
+        let code = self.code();
+        let sampled = code.is_sampled();
+        let k_code = self.spec.code_size;
+        let samples = code.training_samples(objective.importance_samples);
         if rows == 0 || rows > ws.max_rows || samples > ws.samples {
             return Err(Error::Invalid(format!(
                 "batch of {rows} rows × {samples} samples does not fit a workspace of {} × {}",
                 ws.max_rows, ws.samples
             )));
         }
-        let importance_weighted = samples > 1;
         let decoder_rows = rows * samples;
         let layer_rows = |l: usize| {
             if l >= self.encoder_len {
@@ -490,8 +467,8 @@ impl Autoencoder {
             false
         };
 
-        // forward: h = f(x̃) (sampled when the code is Gaussian), z = pre-activation of g(h)
-        let mut kl_sum = 0.0f64;
+        // forward: h = f(x̃) (sampled by a sampled code layer), z = pre-activation of g(h)
+        let mut code_term = 0.0f64;
         for l in 0..n_layers {
             let p = self.layers[l];
             let (before, after) = ws.acts.split_at_mut(l);
@@ -501,26 +478,11 @@ impl Autoencoder {
                 } else {
                     x
                 }
-            } else if l == self.encoder_len && k_code > 0 {
-                let stats = &before[l - 1][..rows * 2 * k_code];
-                let (code, eps) = (
-                    &mut ws.code[..decoder_rows * k_code],
-                    &mut ws.eps[..decoder_rows * k_code],
-                );
-                if importance_weighted {
-                    stochastic_code::sample_forward_importance(
-                        stats,
-                        k_code,
-                        samples,
-                        code,
-                        eps,
-                        &mut ws.log_ratio[..decoder_rows],
-                        rng,
-                    );
-                } else {
-                    kl_sum = stochastic_code::sample_forward(stats, k_code, code, eps, rng);
-                }
-                &ws.code[..decoder_rows * k_code]
+            } else if l == self.encoder_len && sampled {
+                // stats: rows × encoder_outputs; h: (rows · samples) × code
+                let stats = &before[l - 1][..rows * self.layers[l - 1].outputs];
+                code_term = code.forward(stats, k_code, samples, &mut ws.code, rng);
+                &ws.code.code[..decoder_rows * k_code]
             } else {
                 &before[l - 1][..layer_rows(l) * p.inputs]
             };
@@ -539,11 +501,7 @@ impl Autoencoder {
         let width = out.outputs;
         let mut delta = std::mem::take(&mut ws.delta_a);
         let mut spare = std::mem::take(&mut ws.delta_b);
-        let scale = if importance_weighted {
-            1.0
-        } else {
-            1.0 / rows as f32
-        };
+        let scale = code.likelihood_scale(rows, samples);
         let likelihood = self.spec.output;
         let output = &ws.acts[n_layers - 1][..decoder_rows * width];
         backend.for_row_chunks(
@@ -566,14 +524,17 @@ impl Autoencoder {
                 }
             },
         );
-        let mut loss = if importance_weighted {
-            // −log (1/k Σ_s w_s) per example; each sample's gradient is weighted by w̃_s / rows
-            let weights = &mut ws.log_ratio[..decoder_rows];
-            let bound =
-                stochastic_code::importance_weights(&ws.row_loss[..decoder_rows], weights, samples);
-            let inv_rows = 1.0 / rows as f32;
-            weights.iter_mut().for_each(|w| *w *= inv_rows);
-            let weights = &ws.log_ratio[..decoder_rows];
+        let mut loss = code.objective(
+            &ws.row_loss[..decoder_rows],
+            rows,
+            samples,
+            objective.beta,
+            code_term,
+            &mut ws.code,
+        );
+        if code.weights_rows(samples) {
+            // each decoder row's gradient times its weight (the IWAE's w̃_s / rows)
+            let weights = &ws.code.row_weights[..decoder_rows];
             backend.for_row_chunks(
                 &mut delta[..decoder_rows * width],
                 width,
@@ -585,11 +546,7 @@ impl Autoencoder {
                     }
                 },
             );
-            bound / rows as f64
-        } else {
-            ws.row_loss[..rows].iter().map(|v| *v as f64).sum::<f64>() / rows as f64
-                + objective.beta as f64 * kl_sum / rows as f64
-        };
+        }
 
         // parameter penalties write first, so the backward pass adds to them
         ws.grad_started.iter_mut().for_each(|s| *s = false);
@@ -610,9 +567,9 @@ impl Autoencoder {
 
         if objective.contractive != 0.0 {
             // λ‖J‖²_F; its gradient lands before the backward pass adds to it
-            if k_code > 0 {
+            if sampled {
                 return Err(Error::Invalid(
-                    "the contractive penalty needs a deterministic code, not a Gaussian one".into(),
+                    "the contractive penalty needs a deterministic code, not a sampled one".into(),
                 ));
             }
             let encoder_input: &[f32] = if corrupted { &ws.input[..x.len()] } else { x };
@@ -693,8 +650,8 @@ impl Autoencoder {
                 } else {
                     x
                 }
-            } else if l == self.encoder_len && k_code > 0 {
-                &ws.code[..decoder_rows * k_code]
+            } else if l == self.encoder_len && sampled {
+                &ws.code.code[..decoder_rows * k_code]
             } else {
                 &ws.acts[l - 1][..lrows * p.inputs]
             };
@@ -738,39 +695,29 @@ impl Autoencoder {
                     threads,
                 );
             }
-            if l > 0 && l == self.encoder_len && k_code > 0 {
-                // Ω(h) at the sampled code, then back through h = μ + σ ε and the KL term
+            if l > 0 && l == self.encoder_len && sampled {
+                // Ω(h) at the sampled code, then back through the code layer (the sample and
+                // its own term): ∂/∂h (rows·samples × code) → ∂/∂stats (rows × outputs)
                 let n = decoder_rows * k_code;
                 for pen in &objective.code_penalties {
-                    loss +=
-                        pen.value_and_grad(&ws.code[..n], decoder_rows, k_code, &mut spare[..n]);
-                }
-                let stats = &ws.acts[l - 1][..rows * 2 * k_code];
-                let stats_grad = &mut delta[..rows * 2 * k_code];
-                if importance_weighted {
-                    let weights = &ws.log_ratio[..decoder_rows];
-                    stochastic_code::sample_backward_importance(
-                        stats,
+                    loss += pen.value_and_grad(
+                        &ws.code.code[..n],
+                        decoder_rows,
                         k_code,
-                        samples,
-                        &ws.code[..n],
-                        &spare[..n],
-                        &ws.eps[..n],
-                        weights,
-                        stats_grad,
-                    );
-                } else {
-                    stochastic_code::sample_backward(
-                        stats,
-                        k_code,
-                        &spare[..n],
-                        &ws.eps[..n],
-                        objective.beta,
-                        rows,
-                        stats_grad,
+                        &mut spare[..n],
                     );
                 }
-                continue; // the encoder's last layer is linear: `delta` is already ∂/∂z there
+                let stats_width = self.layers[l - 1].outputs;
+                code.backward(
+                    &ws.acts[l - 1][..rows * stats_width],
+                    k_code,
+                    samples,
+                    objective.beta,
+                    &spare[..n],
+                    &ws.code,
+                    &mut delta[..rows * stats_width],
+                );
+                continue; // a sampled code's stats are linear: `delta` is already ∂/∂z there
             }
             if l > 0 {
                 let below = self.layers[l - 1];

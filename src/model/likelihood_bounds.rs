@@ -3,9 +3,9 @@
 //! seeded generator.
 
 use super::Autoencoder;
+use crate::code::{gaussian, CodeDistribution};
 use crate::error::{Error, Result};
 use crate::linalg::{Cpu, Matrix, Rng};
-use crate::objective::{stochastic_code, CodeDistribution};
 use rayon::prelude::*;
 
 /// Per-example bounds, in nats (means over examples).
@@ -101,7 +101,7 @@ impl Autoencoder {
             let m = per_pass.min(samples - done);
             scratch.codes.resize_rows(m);
             // the same proposal and log-ratio as the IWAE training objective
-            stochastic_code::sample_forward_importance(
+            gaussian::sample_forward_importance(
                 stats,
                 k,
                 m,

@@ -147,10 +147,11 @@ impl AutoencoderSpec {
     pub fn encoder_widths(&self) -> Vec<usize> {
         let mut w = vec![self.input_size];
         w.extend(&self.encoder_layers);
-        w.push(match self.code_distribution {
-            CodeDistribution::Deterministic => self.code_size,
-            CodeDistribution::Gaussian => 2 * self.code_size,
-        });
+        w.push(
+            self.code_distribution
+                .layer()
+                .encoder_outputs(self.code_size),
+        );
         w
     }
 

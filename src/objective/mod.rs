@@ -12,13 +12,14 @@ pub mod contractive;
 pub mod corruption;
 pub mod likelihood;
 pub mod sparsity;
-pub mod stochastic_code;
 pub mod weight_decay;
 
+/// The code layers moved to [`crate::code`]; the spec's enum is re-exported here for
+/// existing callers.
+pub use crate::code::CodeDistribution;
 pub use corruption::Corruption;
 pub use likelihood::Likelihood;
 pub use sparsity::CodePenalty;
-pub use stochastic_code::CodeDistribution;
 
 use serde::{Deserialize, Serialize};
 

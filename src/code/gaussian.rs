@@ -1,21 +1,141 @@
 //! A stochastic encoder (chapter 14.4): `p_encoder(h | x) = N(μ(x), diag σ²(x))`, sampled by
-//! reparameterization `h = μ + σ ⊙ ε`, with the analytic `KL(N(μ, σ²) ‖ N(0, I))` as the
-//! regularizer — the variational autoencoder's ELBO when the likelihood is the decoder's.
+//! reparameterization `h = μ + σ ⊙ ε`, `ε ~ N(0, I)`.
+//!
+//! - One sample per example (Kingma & Welling 2014): the negative ELBO
+//!   `−log p(x | h) + β·KL(N(μ, σ²) ‖ N(0, I))`, with the analytic
+//!   `KL = ½ Σ_j (μ_j² + σ_j² − 1 − log σ_j²)`.
+//! - `k > 1` samples (Burda et al. 2016): the importance-weighted bound
+//!   `−log (1/k Σ_s w_s)`, `w_s = p(x | h_s) p(h_s) / q(h_s | x)`, whose gradient weights each
+//!   sample's by its normalized weight `w̃_s`.
 //!
 //! The encoder's last layer outputs `[μ, log σ²]` (2·code columns, linear).
 
-use crate::linalg::{fastmath, Rng};
-use serde::{Deserialize, Serialize};
+use super::{CodeBuffers, CodeLayer};
+use crate::linalg::{fastmath, Matrix, Rng};
 
-/// How the code layer turns encoder outputs into `h`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum CodeDistribution {
-    /// `h = f(x)`.
-    #[default]
-    Deterministic,
-    /// `h ~ N(μ(x), diag σ²(x))`, one reparameterized sample per example and step.
-    Gaussian,
+/// `h ~ N(μ(x), diag σ²(x))`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct GaussianCode;
+
+impl CodeLayer for GaussianCode {
+    fn encoder_outputs(&self, code_size: usize) -> usize {
+        2 * code_size
+    }
+
+    fn is_sampled(&self) -> bool {
+        true
+    }
+
+    fn training_samples(&self, importance_samples: usize) -> usize {
+        importance_samples.max(1)
+    }
+
+    fn buffers(&self, rows: usize, code_size: usize, samples: usize) -> CodeBuffers {
+        let decoder_rows = rows * samples;
+        CodeBuffers {
+            code: vec![0.0; decoder_rows * code_size],
+            noise: vec![0.0; decoder_rows * code_size],
+            row_weights: vec![0.0; if samples > 1 { decoder_rows } else { 0 }],
+        }
+    }
+
+    /// The mean `μ(x)`.
+    fn encode(&self, stats: Matrix, code_size: usize) -> Matrix {
+        let mut mean = Matrix::zeros(stats.rows(), code_size);
+        for r in 0..stats.rows() {
+            mean.row_mut(r).copy_from_slice(&stats.row(r)[..code_size]);
+        }
+        mean
+    }
+
+    fn forward(
+        &self,
+        stats: &[f32],
+        code_size: usize,
+        samples: usize,
+        buffers: &mut CodeBuffers,
+        rng: &mut Rng,
+    ) -> f64 {
+        let n = stats.len() / 2 * samples;
+        let (code, noise) = (&mut buffers.code[..n], &mut buffers.noise[..n]);
+        if samples > 1 {
+            let log_ratio = &mut buffers.row_weights[..n / code_size];
+            sample_forward_importance(stats, code_size, samples, code, noise, log_ratio, rng);
+            0.0
+        } else {
+            sample_forward(stats, code_size, code, noise, rng)
+        }
+    }
+
+    fn likelihood_scale(&self, rows: usize, samples: usize) -> f32 {
+        if samples > 1 {
+            1.0
+        } else {
+            1.0 / rows as f32
+        }
+    }
+
+    fn objective(
+        &self,
+        row_loss: &[f32],
+        rows: usize,
+        samples: usize,
+        beta: f32,
+        forward_term: f64,
+        buffers: &mut CodeBuffers,
+    ) -> f64 {
+        if samples > 1 {
+            // −log (1/k Σ_s w_s) per example; each sample's gradient is weighted by w̃_s / rows
+            let weights = &mut buffers.row_weights[..row_loss.len()];
+            let bound = importance_weights(row_loss, weights, samples);
+            let inv_rows = 1.0 / rows as f32;
+            weights.iter_mut().for_each(|w| *w *= inv_rows);
+            bound / rows as f64
+        } else {
+            row_loss[..rows].iter().map(|v| *v as f64).sum::<f64>() / rows as f64
+                + beta as f64 * forward_term / rows as f64
+        }
+    }
+
+    fn weights_rows(&self, samples: usize) -> bool {
+        samples > 1
+    }
+
+    fn backward(
+        &self,
+        stats: &[f32],
+        code_size: usize,
+        samples: usize,
+        beta: f32,
+        code_grad: &[f32],
+        buffers: &CodeBuffers,
+        stats_grad: &mut [f32],
+    ) {
+        let n = code_grad.len();
+        let rows = stats.len() / (2 * code_size);
+        if samples > 1 {
+            sample_backward_importance(
+                stats,
+                code_size,
+                samples,
+                &buffers.code[..n],
+                code_grad,
+                &buffers.noise[..n],
+                &buffers.row_weights[..n / code_size],
+                stats_grad,
+            );
+        } else {
+            sample_backward(
+                stats,
+                code_size,
+                code_grad,
+                &buffers.noise[..n],
+                beta,
+                rows,
+                stats_grad,
+            );
+        }
+    }
 }
 
 /// Samples `code = μ + exp(½ log σ²) ⊙ ε` per row from `stats = [μ, log σ²]` (rows × 2k),
