@@ -138,7 +138,8 @@ fn save_load_gives_identical_outputs() {
     let mut bytes = std::fs::read(dir.join("model.safetensors")).unwrap();
     bytes.truncate(bytes.len() / 2);
     std::fs::write(dir.join("model.safetensors"), bytes).unwrap();
-    assert!(persist::load_model(&dir).is_err());
+    let e = persist::load_model(&dir).unwrap_err().to_string();
+    assert!(e.contains("model.safetensors"), "{e}");
     // saving the same spec again replaces only the weights: one rename, so a crash cannot
     // leave the pair mismatched
     persist::save_model(&model, &dir).unwrap();

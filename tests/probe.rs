@@ -251,7 +251,11 @@ fn weight_averaging_smooths_the_validation_curve() {
         weight_average: 1.0,
         ..cfg.clone()
     };
-    assert!(Classifier::linear(196, &ty, 0).fit(&tx, &ty, &bad).is_err());
+    let e = Classifier::linear(196, &ty, 0)
+        .fit(&tx, &ty, &bad)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("averaging decay must be in [0, 1)"), "{e}");
 }
 
 #[test]

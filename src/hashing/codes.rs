@@ -241,8 +241,16 @@ mod tests {
         let e = Codes::parse_npy(p, &one_d).unwrap_err().to_string();
         assert!(e.contains("2-D"), "{e}");
         let zero_width = npy::encode_u8(&[3, 0], &[]);
-        assert!(Codes::parse_npy(p, &zero_width).is_err());
-        assert!(check_bits(12).is_err() && check_bits(0).is_err() && check_bits(1024).is_ok());
-        assert!(Codes::from_words(1, 8, vec![0x100]).is_err());
+        let e = Codes::parse_npy(p, &zero_width).unwrap_err().to_string();
+        assert!(e.contains("bits/8 ≥ 1"), "{e}");
+        for bad in [12, 0] {
+            let e = check_bits(bad).unwrap_err().to_string();
+            assert!(e.contains(&format!("multiple of 8 bits, got {bad}")), "{e}");
+        }
+        assert!(check_bits(1024).is_ok());
+        let e = Codes::from_words(1, 8, vec![0x100])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("bits set above bit 8"), "{e}");
     }
 }

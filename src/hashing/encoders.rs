@@ -317,9 +317,16 @@ mod tests {
                 assert!(ones > 0 && ones < 200, "{m:?} bit {j} constant");
             }
         }
-        assert!(Encoder::fit(Method::Pcah, &x, 16, 0).is_err());
-        assert!(Encoder::fit(Method::Lsh, &x, 12, 0).is_err());
+        let e = Encoder::fit(Method::Pcah, &x, 16, 0)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("needs bits ≤ data dimension"), "{e}");
+        let e = Encoder::fit(Method::Lsh, &x, 12, 0)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("positive multiple of 8 bits, got 12"), "{e}");
         let e = Encoder::fit(Method::Lsh, &x, 16, 0).unwrap();
-        assert!(e.encode(&Matrix::zeros(1, 5)).is_err());
+        let err = e.encode(&Matrix::zeros(1, 5)).unwrap_err().to_string();
+        assert!(err.contains("5 columns, the encoder was fit on"), "{err}");
     }
 }

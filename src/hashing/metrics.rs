@@ -206,6 +206,7 @@ mod tests {
         let dbm = Labels::from_multi_hot(2, 3, &[true, false, false, false, true, true]);
         let qm = Labels::from_multi_hot(1, 3, &[false, false, true]);
         assert!(!dbm.relevant(0, &qm, 0) && dbm.relevant(1, &qm, 0));
-        assert!(dbl.check_compatible(&qm).is_err());
+        let e = dbl.check_compatible(&qm).unwrap_err().to_string();
+        assert!(e.contains("must both be single-label"), "{e}");
     }
 }

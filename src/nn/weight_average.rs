@@ -69,8 +69,12 @@ mod tests {
         update(&mut average, &[7.0, -3.0], 0.0);
         assert_eq!(average, vec![7.0, -3.0]);
         assert!(check_decay("x", 0.999).is_ok());
-        assert!(check_decay("x", 1.0).is_err());
-        assert!(check_decay("x", -0.1).is_err());
-        assert!(check_decay("x", f32::NAN).is_err());
+        for bad in [1.0, -0.1, f32::NAN] {
+            let e = check_decay("x", bad).unwrap_err().to_string();
+            assert!(
+                e.starts_with("x: an averaging decay must be in [0, 1)"),
+                "{e}"
+            );
+        }
     }
 }

@@ -1,0 +1,115 @@
+//! Ω(θ) in a training step: the terms of the objective attached to parameters, each adding its
+//! value to the loss and its gradient to the parameters' gradient buffers before the backward
+//! pass adds the likelihood's. The terms themselves (value and gradient) live in
+//! [`crate::objective::weight_decay`] and [`crate::objective::contractive`].
+
+use super::autoencoder::Autoencoder;
+use super::grads::GradSlots;
+use crate::error::{Error, Result};
+use crate::linalg::{Backend, Rng};
+use crate::objective::{contractive, weight_decay, Objective};
+
+/// Buffers of the parameter terms, sized once per workspace.
+#[derive(Debug, Default)]
+pub(crate) struct PenaltyScratch {
+    /// The closed-form contractive gradient of the first layer, `outputs × inputs` and
+    /// `outputs`, before it joins the gradient buffers.
+    pub weight_grad: Vec<f32>,
+    pub bias_grad: Vec<f32>,
+    /// The tangent estimator's buffers (empty unless the estimate is used).
+    pub tangent: contractive::TangentScratch,
+}
+
+impl Autoencoder {
+    /// Adds every parameter term of `objective` to `loss` (in a fixed order: weight decay layer
+    /// by layer, then the contractive penalty) and its gradient to `grads`.
+    ///
+    /// `encoder_input` is `x̃` (`rows × input`), `acts[l]` encoder layer `l`'s output
+    /// (`rows × outputs_l`); `spare` is a scratch buffer of at least `rows × widest` values.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn parameter_penalties(
+        &self,
+        backend: &dyn Backend,
+        objective: &Objective,
+        encoder_input: &[f32],
+        rows: usize,
+        acts: &[Vec<f32>],
+        grads: &mut GradSlots<'_>,
+        scratch: &mut PenaltyScratch,
+        spare: &mut [f32],
+        rng: &mut Rng,
+        loss: &mut f64,
+    ) -> Result<()> {
+        // (λ/2) Σ_l ‖W_l‖² over every weight matrix (a tied one once)
+        if objective.weight_decay != 0.0 {
+            for p in self.layers.iter().filter(|p| !p.transposed_weight) {
+                let w = &self.tensors[p.weight].data;
+                *loss += grads.accumulate(p.weight, |g| {
+                    weight_decay::value_and_grad(objective.weight_decay, w, g)
+                });
+            }
+        }
+        // λ‖∂h/∂x‖²_F: exactly where a closed form exists, else along random directions
+        if objective.contractive != 0.0 {
+            if self.code_is_sampled() {
+                return Err(Error::Invalid(
+                    "the contractive penalty needs a deterministic code, not a sampled one".into(),
+                ));
+            }
+            let closed_form = objective.contractive_directions == 0
+                && contractive::has_closed_form(
+                    self.spec().encoder_layers.len(),
+                    self.spec().code_activation,
+                );
+            if closed_form {
+                let p = self.layers[0];
+                *loss += contractive::value_and_grad(
+                    backend,
+                    objective.contractive,
+                    p.activation,
+                    encoder_input,
+                    &acts[0][..rows * p.outputs],
+                    rows,
+                    &self.tensors[p.weight].data,
+                    &mut scratch.weight_grad,
+                    &mut scratch.bias_grad,
+                    spare,
+                );
+                grads.add(p.weight, &scratch.weight_grad);
+                grads.add(p.bias, &scratch.bias_grad);
+            } else {
+                let layers: Vec<contractive::TangentLayer<'_>> = (0..self.encoder_len)
+                    .map(|l| {
+                        let p = self.layers[l];
+                        contractive::TangentLayer {
+                            weight: &self.tensors[p.weight].data,
+                            outputs: p.outputs,
+                            activation: p.activation,
+                            input: if l == 0 {
+                                encoder_input
+                            } else {
+                                &acts[l - 1][..rows * p.inputs]
+                            },
+                            output: &acts[l][..rows * p.outputs],
+                        }
+                    })
+                    .collect();
+                *loss += contractive::tangent_value_and_grad(
+                    backend,
+                    objective.contractive,
+                    &layers,
+                    rows,
+                    objective.contractive_directions.max(1),
+                    rng,
+                    &mut scratch.tangent,
+                );
+                for l in 0..self.encoder_len {
+                    let p = self.layers[l];
+                    grads.add(p.weight, &scratch.tangent.weight_grads[l]);
+                    grads.add(p.bias, &scratch.tangent.bias_grads[l]);
+                }
+            }
+        }
+        Ok(())
+    }
+}
