@@ -17,7 +17,7 @@ pub enum Error {
     #[error("{path}: {reason}")]
     Format { path: PathBuf, reason: String },
     /// A configuration value that is missing, unknown or impossible; `key` names it.
-    #[error("config: {key}: {reason}")]
+    #[error("{key}: {reason}")]
     Config { key: String, reason: String },
     /// Shapes that do not fit together (data width vs model input, saved tensor vs spec).
     #[error("shape mismatch: {0}")]

@@ -136,6 +136,12 @@ impl Encoder {
                 method.name()
             )));
         }
+        // the projection (f64, d × bits) and the codes of the fitting data (n × bits)
+        crate::limits::check_floats(
+            "bits",
+            (d as u128 * bits as u128 * 2).saturating_add(n as u128 * bits as u128),
+            "the encoder's projection and codes",
+        )?;
         let mut rng = Rng::new(seed);
         let mut itq_loss = Vec::new();
         let (mean, w) = match method {

@@ -5,6 +5,15 @@
 use crate::linalg::Rng;
 use serde::{Deserialize, Serialize};
 
+/// Dynamic binarization `x ← b`, `b_i ~ Bernoulli(x_i)`, in place: a fresh binary image each
+/// time an example is used (the binarized-MNIST protocol of likelihood papers). Unlike
+/// [`Corruption`] it changes the target too: the likelihood scores the binarized `x`.
+pub fn binarize_in_place(x: &mut [f32], rng: &mut Rng) {
+    for v in x {
+        *v = if rng.uniform() < *v { 1.0 } else { 0.0 };
+    }
+}
+
 /// A corruption process.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -53,6 +62,27 @@ impl Corruption {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn binarization_draws_bernoulli_pixels_of_the_given_means() {
+        let means = [0.0f32, 1.0, 0.3, 0.8];
+        let mut rng = Rng::new(2);
+        let n = 20_000;
+        let mut ones = [0usize; 4];
+        for _ in 0..n {
+            let mut x = means;
+            binarize_in_place(&mut x, &mut rng);
+            for (c, v) in ones.iter_mut().zip(x) {
+                assert!(v == 0.0 || v == 1.0);
+                *c += v as usize;
+            }
+        }
+        assert_eq!((ones[0], ones[1]), (0, n));
+        for j in 2..4 {
+            let rate = ones[j] as f64 / n as f64;
+            assert!((rate - means[j] as f64).abs() < 0.015, "pixel {j}: {rate}");
+        }
+    }
 
     #[test]
     fn corruption_statistics_follow_the_level() {

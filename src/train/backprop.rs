@@ -8,7 +8,7 @@ use crate::error::Result;
 use crate::linalg::{Cpu, Rng};
 use crate::model::{Autoencoder, Workspace};
 use crate::nn::Optimizer;
-use crate::objective::Objective;
+use crate::objective::{corruption, Objective};
 
 /// An autoencoder with the objective it is trained on.
 pub struct AutoencoderLearner<'a> {
@@ -83,10 +83,8 @@ impl Learner for AutoencoderLearner<'_> {
         learning_rate: f32,
     ) -> Result<f64> {
         if self.dynamic_binarization {
-            // x̃ ~ Bernoulli(x), drawn from the loop's stream before the corruption's draws
-            for v in batch.x.as_mut_slice() {
-                *v = if rng.uniform() < *v { 1.0 } else { 0.0 };
-            }
+            // drawn from the loop's stream before the corruption's draws
+            corruption::binarize_in_place(batch.x.as_mut_slice(), rng);
         }
         self.model.train_step(
             backend,

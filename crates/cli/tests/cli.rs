@@ -701,6 +701,22 @@ fn absurd_sizes_are_refused_with_the_key_not_an_abort() {
             vec!["bench", "--data", s(&mnist), "--threads", "100000000000"],
             "--threads",
         ),
+        (
+            vec![
+                "hash",
+                "--method",
+                "lsh",
+                "--bits",
+                "100000000000",
+                "--fit",
+                s(&data),
+                "--data",
+                s(&data),
+                "--out",
+                "c.npy",
+            ],
+            "bits",
+        ),
     ] {
         assert_clean_error(&ae(&cmd), &[flag]);
     }
