@@ -102,7 +102,7 @@ impl Learner for AutoencoderLearner<'_> {
             score: e.loss_per_example,
             loss: Some(e.loss_per_example),
             squared_error: Some(e.squared_error_per_example),
-            error_rate: None,
+            ..Validation::default()
         })
     }
 

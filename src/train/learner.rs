@@ -54,6 +54,9 @@ pub struct Validation {
     pub squared_error: Option<f64>,
     /// Classification error rate (classifiers).
     pub error_rate: Option<f64>,
+    /// Mean free energy `F(v)` (energy-based models: the gap between training and validation
+    /// data is the overfitting signal of Hinton's practical guide).
+    pub free_energy: Option<f64>,
 }
 
 /// A model together with the rule that trains it.

@@ -7,6 +7,7 @@
 
 pub mod backprop;
 pub mod checkpoint;
+pub mod contrastive_divergence;
 pub mod learner;
 pub mod pretrain;
 pub mod schedule;
@@ -178,6 +179,9 @@ pub struct EpochMetrics {
     /// parameters when averaging).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub validation_error: Option<f64>,
+    /// Mean free energy of the validation set (energy-based models).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validation_free_energy: Option<f64>,
     /// Learning rate used this epoch.
     pub learning_rate: f32,
     /// Wall-clock seconds of the epoch's training steps.
@@ -521,6 +525,7 @@ fn run_on_pool<L: Learner>(
             validation_loss: checked.and_then(|c| c.loss),
             validation_squared_error: checked.and_then(|c| c.squared_error),
             validation_error: checked.and_then(|c| c.error_rate),
+            validation_free_energy: checked.and_then(|c| c.free_energy),
             learning_rate: lr,
             seconds,
         };

@@ -1,0 +1,353 @@
+//! The restricted Boltzmann machine (Smolensky 1986; Hinton 2002; *Deep Learning* §20.2), the
+//! building block of Hinton & Salakhutdinov's (2006) deep autoencoder (ch. 14.9).
+//!
+//! Energy, for visible `v` (`d`) and hidden `h` (`m`), weight `W` (`m × d`), biases `b`, `c`:
+//!
+//! ```text
+//! E(v, h) = −bᵀv − cᵀh − hᵀWv            Bernoulli units (v, h ∈ {0, 1})
+//!         + ½‖v‖²                          Gaussian visible units (unit variance)
+//!         + ½‖h‖²                          linear (Gaussian) hidden units (unit variance)
+//! p(v, h) = exp(−E(v, h)) / Z
+//! ```
+//!
+//! Conditionals factorize: `p(h_j = 1 | v) = σ(c_j + W_j v)` (Bernoulli hidden) or
+//! `h_j | v ~ N(c_j + W_j v, 1)` (linear hidden); `p(v_i = 1 | h) = σ(b_i + W_iᵀ h)` or
+//! `v_i | h ~ N(b_i + W_iᵀ h, 1)`. The free energy `F(v) = −log Σ_h exp(−E(v, h))` is
+//!
+//! ```text
+//! F(v) = −bᵀv [+ ½‖v‖²] − Σ_j softplus(c_j + W_j v)          Bernoulli hidden
+//! F(v) = −bᵀv [+ ½‖v‖²] − Σ_j ½(c_j + W_j v)² − (m/2) log 2π   linear hidden
+//! ```
+//!
+//! so that `log p(v) = −F(v) − log Z`.
+
+use crate::error::{Error, Result};
+use crate::linalg::{Cpu, Matrix, Rng};
+use crate::nn::dense::Dense;
+use crate::nn::Activation;
+use serde::{Deserialize, Serialize};
+
+/// The distribution of a layer of units given the other layer.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Units {
+    /// Binary units, `p(u = 1) = σ(input)`.
+    #[default]
+    Bernoulli,
+    /// Real units, `u ~ N(input, 1)`.
+    Gaussian,
+}
+
+impl Units {
+    /// The activation that gives a unit's mean from its total input.
+    pub fn mean_activation(self) -> Activation {
+        match self {
+            Units::Bernoulli => Activation::Sigmoid,
+            Units::Gaussian => Activation::Linear,
+        }
+    }
+
+    /// Replaces each mean in `values` by a sample of the unit's distribution.
+    pub fn sample_in_place(self, values: &mut [f32], rng: &mut Rng) {
+        match self {
+            Units::Bernoulli => values
+                .iter_mut()
+                .for_each(|p| *p = if rng.uniform() < *p { 1.0 } else { 0.0 }),
+            Units::Gaussian => values.iter_mut().for_each(|m| *m += rng.normal()),
+        }
+    }
+}
+
+/// The shape and unit types of an RBM (saved beside its weights).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RbmSpec {
+    /// Number of visible units `d`.
+    pub visible: usize,
+    /// Number of hidden units `m`.
+    pub hidden: usize,
+    /// Visible unit type.
+    pub visible_units: Units,
+    /// Hidden unit type.
+    pub hidden_units: Units,
+}
+
+impl RbmSpec {
+    /// Checks the sizes (each at least 1, the weight at most [`super::spec::MAX_PARAMETERS`]).
+    pub fn validate(&self) -> Result<()> {
+        if self.visible == 0 {
+            return Err(Error::config("model.input_size", "must be at least 1"));
+        }
+        if self.hidden == 0 {
+            return Err(Error::config("model.hidden", "must be at least 1"));
+        }
+        if (self.visible as u128) * (self.hidden as u128) > super::spec::MAX_PARAMETERS as u128 {
+            return Err(Error::config(
+                "model.hidden",
+                format!(
+                    "{} × {} weights is more than {}; check the sizes",
+                    self.hidden,
+                    self.visible,
+                    super::spec::MAX_PARAMETERS
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A restricted Boltzmann machine.
+///
+/// Invariant: `weight.len() == hidden · visible` (row-major `hidden × visible`),
+/// `visible_bias.len() == visible`, `hidden_bias.len() == hidden`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rbm {
+    spec: RbmSpec,
+    /// `W`, `hidden × visible`.
+    pub weight: Vec<f32>,
+    /// `b`, one per visible unit.
+    pub visible_bias: Vec<f32>,
+    /// `c`, one per hidden unit.
+    pub hidden_bias: Vec<f32>,
+}
+
+impl Rbm {
+    /// Weights `N(0, 0.01²)` and zero biases (Hinton's practical guide).
+    pub fn new(spec: RbmSpec, seed: u64) -> Result<Rbm> {
+        spec.validate()?;
+        let mut rng = Rng::new(seed);
+        let mut weight = vec![0.0f32; spec.hidden * spec.visible];
+        rng.fill_normal(&mut weight);
+        weight.iter_mut().for_each(|w| *w *= 0.01);
+        Ok(Rbm {
+            visible_bias: vec![0.0; spec.visible],
+            hidden_bias: vec![0.0; spec.hidden],
+            weight,
+            spec,
+        })
+    }
+
+    /// Builds an RBM from its parts, checking their sizes.
+    pub fn from_parts(
+        spec: RbmSpec,
+        weight: Vec<f32>,
+        visible_bias: Vec<f32>,
+        hidden_bias: Vec<f32>,
+    ) -> Result<Rbm> {
+        spec.validate()?;
+        if weight.len() != spec.hidden * spec.visible
+            || visible_bias.len() != spec.visible
+            || hidden_bias.len() != spec.hidden
+        {
+            return Err(Error::Shape(format!(
+                "an RBM of {} visible and {} hidden units needs a {}×{} weight and biases of {} and {}",
+                spec.visible, spec.hidden, spec.hidden, spec.visible, spec.visible, spec.hidden
+            )));
+        }
+        Ok(Rbm {
+            spec,
+            weight,
+            visible_bias,
+            hidden_bias,
+        })
+    }
+
+    /// Its shape and unit types.
+    pub fn spec(&self) -> &RbmSpec {
+        &self.spec
+    }
+
+    /// The up pass as a dense layer: `E[h | v] = act(v Wᵀ + c)`.
+    pub(crate) fn up(&self) -> Dense<'_> {
+        Dense {
+            weight: &self.weight,
+            bias: &self.hidden_bias,
+            inputs: self.spec.visible,
+            outputs: self.spec.hidden,
+            transposed_weight: false,
+        }
+    }
+
+    /// The down pass as a dense layer: `E[v | h] = act(h W + b)` (`W` read transposed).
+    pub(crate) fn down(&self) -> Dense<'_> {
+        Dense {
+            weight: &self.weight,
+            bias: &self.visible_bias,
+            inputs: self.spec.hidden,
+            outputs: self.spec.visible,
+            transposed_weight: true,
+        }
+    }
+
+    fn check_width(&self, x: &Matrix, want: usize, what: &str) -> Result<()> {
+        if x.cols() != want {
+            return Err(Error::Shape(format!(
+                "{what} has {} columns, the RBM expects {want}",
+                x.cols()
+            )));
+        }
+        Ok(())
+    }
+
+    /// `E[h | v]` of each row of `v` (hidden probabilities, or means of linear units).
+    pub fn hidden_means(&self, v: &Matrix) -> Result<Matrix> {
+        self.check_width(v, self.spec.visible, "data")?;
+        let mut h = Matrix::zeros(v.rows(), self.spec.hidden);
+        let act = self.spec.hidden_units.mean_activation();
+        self.up()
+            .forward(&Cpu::new(0), v.as_slice(), v.rows(), act, h.as_mut_slice());
+        Ok(h)
+    }
+
+    /// `E[v | h]` of each row of `h`.
+    pub fn visible_means(&self, h: &Matrix) -> Result<Matrix> {
+        self.check_width(h, self.spec.hidden, "hidden states")?;
+        let mut v = Matrix::zeros(h.rows(), self.spec.visible);
+        let act = self.spec.visible_units.mean_activation();
+        self.down()
+            .forward(&Cpu::new(0), h.as_slice(), h.rows(), act, v.as_mut_slice());
+        Ok(v)
+    }
+
+    /// The free energy `F(v)` of each row (see the module header).
+    pub fn free_energy(&self, v: &Matrix) -> Result<Vec<f64>> {
+        self.check_width(v, self.spec.visible, "data")?;
+        let mut z = Matrix::zeros(v.rows(), self.spec.hidden);
+        self.up().forward(
+            &Cpu::new(0),
+            v.as_slice(),
+            v.rows(),
+            Activation::Linear,
+            z.as_mut_slice(),
+        );
+        let m = self.spec.hidden as f64;
+        Ok((0..v.rows())
+            .map(|r| {
+                let row = v.row(r);
+                let mut f: f64 = -row
+                    .iter()
+                    .zip(&self.visible_bias)
+                    .map(|(v, b)| *v as f64 * *b as f64)
+                    .sum::<f64>();
+                if self.spec.visible_units == Units::Gaussian {
+                    f += 0.5 * row.iter().map(|v| (*v as f64).powi(2)).sum::<f64>();
+                }
+                f -= match self.spec.hidden_units {
+                    Units::Bernoulli => z.row(r).iter().map(|z| softplus64(*z as f64)).sum(),
+                    Units::Gaussian => {
+                        0.5 * z.row(r).iter().map(|z| (*z as f64).powi(2)).sum::<f64>()
+                            + 0.5 * m * (2.0 * std::f64::consts::PI).ln()
+                    }
+                };
+                f
+            })
+            .collect())
+    }
+
+    /// `log Z` exactly, by summing over every configuration of the Bernoulli layer with fewer
+    /// units (at most 20 of them): `Z = Σ_h exp(−F_h(h))` with the visible units summed out,
+    /// or `Σ_v exp(−F(v))`.
+    pub fn exact_log_partition(&self) -> Result<f64> {
+        let (d, m) = (self.spec.visible, self.spec.hidden);
+        let enumerate_hidden = self.spec.hidden_units == Units::Bernoulli
+            && (m <= d || self.spec.visible_units == Units::Gaussian);
+        let units = if enumerate_hidden { m } else { d };
+        let layer_units = if enumerate_hidden {
+            self.spec.hidden_units
+        } else {
+            self.spec.visible_units
+        };
+        if layer_units != Units::Bernoulli || units > 20 {
+            return Err(Error::Invalid(format!(
+                "exact log Z sums over a Bernoulli layer of at most 20 units; this RBM has {d} visible ({:?}) and {m} hidden ({:?})",
+                self.spec.visible_units, self.spec.hidden_units
+            )));
+        }
+        let terms: Vec<f64> = (0..1u64 << units)
+            .map(|bits| {
+                let s: Vec<f32> = (0..units).map(|i| ((bits >> i) & 1) as f32).collect();
+                if enumerate_hidden {
+                    -self.hidden_free_energy(&s)
+                } else {
+                    -self
+                        .free_energy(&Matrix::from_vec(1, d, s))
+                        .expect("a row of visible width")[0]
+                }
+            })
+            .collect();
+        Ok(log_sum_exp(&terms))
+    }
+
+    /// `F_h(h) = −log Σ_v exp(−E(v, h))` for one hidden configuration.
+    fn hidden_free_energy(&self, h: &[f32]) -> f64 {
+        let (d, m) = (self.spec.visible, self.spec.hidden);
+        let mut f: f64 = -h
+            .iter()
+            .zip(&self.hidden_bias)
+            .map(|(h, c)| *h as f64 * *c as f64)
+            .sum::<f64>();
+        if self.spec.hidden_units == Units::Gaussian {
+            f += 0.5 * h.iter().map(|h| (*h as f64).powi(2)).sum::<f64>();
+        }
+        for i in 0..d {
+            let a = self.visible_bias[i] as f64
+                + (0..m)
+                    .map(|j| self.weight[j * d + i] as f64 * h[j] as f64)
+                    .sum::<f64>();
+            f -= match self.spec.visible_units {
+                Units::Bernoulli => softplus64(a),
+                Units::Gaussian => 0.5 * a * a + 0.5 * (2.0 * std::f64::consts::PI).ln(),
+            };
+        }
+        f
+    }
+
+    /// Runs `steps` steps of block Gibbs sampling `h ~ p(h | v)`, `v ~ p(v | h)` from each row
+    /// of `v`; returns the last visible means (the usual picture of a chain's state).
+    pub fn gibbs(&self, v: &Matrix, steps: usize, rng: &mut Rng) -> Result<Matrix> {
+        let mut v = v.clone();
+        let mut means = v.clone();
+        for _ in 0..steps {
+            let mut h = self.hidden_means(&v)?;
+            self.spec
+                .hidden_units
+                .sample_in_place(h.as_mut_slice(), rng);
+            means = self.visible_means(&h)?;
+            v = means.clone();
+            self.spec
+                .visible_units
+                .sample_in_place(v.as_mut_slice(), rng);
+        }
+        Ok(means)
+    }
+
+    /// Mean over rows of `‖v − E[v | E[h | v]]‖²`: the one-step reconstruction error, the
+    /// usual (rough) monitor of RBM training.
+    pub fn reconstruction_error(&self, v: &Matrix) -> Result<f64> {
+        let r = self.visible_means(&self.hidden_means(v)?)?;
+        let total: f64 = v
+            .as_slice()
+            .iter()
+            .zip(r.as_slice())
+            .map(|(a, b)| ((a - b) as f64).powi(2))
+            .sum();
+        Ok(total / v.rows().max(1) as f64)
+    }
+}
+
+fn softplus64(x: f64) -> f64 {
+    if x > 30.0 {
+        x
+    } else {
+        x.exp().ln_1p()
+    }
+}
+
+/// `log Σ exp(terms)`, stably.
+pub(crate) fn log_sum_exp(terms: &[f64]) -> f64 {
+    let max = terms.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if !max.is_finite() {
+        return max;
+    }
+    max + terms.iter().map(|t| (t - max).exp()).sum::<f64>().ln()
+}

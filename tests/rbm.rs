@@ -1,0 +1,284 @@
+//! RBMs against brute force on machines small enough to enumerate, the closed-form
+//! conditionals, the CD gradient against the exact log-likelihood gradient, and CD training
+//! on the one loop.
+
+mod common;
+
+use autoencoder::linalg::{Matrix, Rng};
+use autoencoder::model::rbm::{Rbm, RbmSpec, Units};
+use autoencoder::nn::OptimizerKind;
+use autoencoder::train::contrastive_divergence::{cd_estimate, CdConfig, RbmLearner};
+use autoencoder::train::{self, Examples, LoopConfig, Schedule, SelectionRule, Shuffle};
+use autoencoder::train::{Silent, TrainState};
+
+fn random_rbm(d: usize, m: usize, visible: Units, hidden: Units, scale: f32, seed: u64) -> Rbm {
+    let spec = RbmSpec {
+        visible: d,
+        hidden: m,
+        visible_units: visible,
+        hidden_units: hidden,
+    };
+    let mut rng = Rng::new(seed);
+    let mut draw = |n: usize| -> Vec<f32> { (0..n).map(|_| scale * rng.normal()).collect() };
+    Rbm::from_parts(spec, draw(m * d), draw(d), draw(m)).unwrap()
+}
+
+fn bits(n: usize, code: u64) -> Vec<f32> {
+    (0..n).map(|i| ((code >> i) & 1) as f32).collect()
+}
+
+/// `E(v, h)` of Bernoulli–Bernoulli units, straight from the definition.
+fn energy(rbm: &Rbm, v: &[f32], h: &[f32]) -> f64 {
+    let d = v.len();
+    let mut e = 0.0f64;
+    for (i, vi) in v.iter().enumerate() {
+        e -= (rbm.visible_bias[i] * vi) as f64;
+    }
+    for (j, hj) in h.iter().enumerate() {
+        e -= (rbm.hidden_bias[j] * hj) as f64;
+        for (i, vi) in v.iter().enumerate() {
+            e -= (hj * rbm.weight[j * d + i] * vi) as f64;
+        }
+    }
+    e
+}
+
+#[test]
+fn free_energy_and_log_partition_match_brute_force() {
+    let (d, m) = (7, 5);
+    let rbm = random_rbm(d, m, Units::Bernoulli, Units::Bernoulli, 0.8, 3);
+    let mut log_z_terms = Vec::new();
+    for vc in 0..1u64 << d {
+        let v = bits(d, vc);
+        let terms: Vec<f64> = (0..1u64 << m)
+            .map(|hc| -energy(&rbm, &v, &bits(m, hc)))
+            .collect();
+        let max = terms.iter().copied().fold(f64::MIN, f64::max);
+        let log_sum = max + terms.iter().map(|t| (t - max).exp()).sum::<f64>().ln();
+        let f = rbm.free_energy(&Matrix::from_vec(1, d, v.clone())).unwrap()[0];
+        assert!(
+            (f + log_sum).abs() < 1e-4,
+            "F(v) {f} vs −log Σ_h {}",
+            -log_sum
+        );
+        log_z_terms.extend(terms);
+    }
+    let max = log_z_terms.iter().copied().fold(f64::MIN, f64::max);
+    let brute = max
+        + log_z_terms
+            .iter()
+            .map(|t| (t - max).exp())
+            .sum::<f64>()
+            .ln();
+    let exact = rbm.exact_log_partition().unwrap();
+    assert!((exact - brute).abs() < 1e-6, "{exact} vs {brute}");
+    // summing over the visible layer instead (more hidden than visible units) agrees too
+    let wide = random_rbm(5, 7, Units::Bernoulli, Units::Bernoulli, 0.8, 4);
+    let mut terms = Vec::new();
+    for vc in 0..1u64 << 5 {
+        for hc in 0..1u64 << 7 {
+            terms.push(-energy(&wide, &bits(5, vc), &bits(7, hc)));
+        }
+    }
+    let max = terms.iter().copied().fold(f64::MIN, f64::max);
+    let brute = max + terms.iter().map(|t| (t - max).exp()).sum::<f64>().ln();
+    assert!((wide.exact_log_partition().unwrap() - brute).abs() < 1e-6);
+    let err = random_rbm(30, 30, Units::Bernoulli, Units::Bernoulli, 0.1, 1)
+        .exact_log_partition()
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("at most 20 units"), "{err}");
+}
+
+#[test]
+fn gaussian_and_linear_conditionals_have_their_closed_forms() {
+    let (d, m) = (4, 3);
+    let rbm = random_rbm(d, m, Units::Gaussian, Units::Gaussian, 0.5, 7);
+    let v = Matrix::from_vec(2, d, vec![0.3, -1.2, 0.8, 2.0, -0.5, 0.1, 0.0, 1.5]);
+    let h = rbm.hidden_means(&v).unwrap();
+    for r in 0..2 {
+        for j in 0..m {
+            let want = rbm.hidden_bias[j]
+                + (0..d)
+                    .map(|i| rbm.weight[j * d + i] * v.row(r)[i])
+                    .sum::<f32>();
+            assert!((h.row(r)[j] - want).abs() < 1e-5);
+        }
+    }
+    let back = rbm.visible_means(&h).unwrap();
+    for r in 0..2 {
+        for i in 0..d {
+            let want = rbm.visible_bias[i]
+                + (0..m)
+                    .map(|j| rbm.weight[j * d + i] * h.row(r)[j])
+                    .sum::<f32>();
+            assert!((back.row(r)[i] - want).abs() < 1e-5);
+        }
+    }
+    // Gaussian visible, linear hidden: F(v) = ½‖v‖² − bᵀv − ½‖c + Wv‖² − (m/2) log 2π
+    let f = rbm.free_energy(&v).unwrap();
+    for (r, f_r) in f.iter().enumerate() {
+        let row = v.row(r);
+        let lin: f64 = (0..d).map(|i| (rbm.visible_bias[i] * row[i]) as f64).sum();
+        let sq: f64 = row.iter().map(|x| (*x as f64).powi(2)).sum();
+        let hh: f64 = h.row(r).iter().map(|x| (*x as f64).powi(2)).sum();
+        let want = 0.5 * sq - lin - 0.5 * hh - 1.5 * (2.0 * std::f64::consts::PI).ln();
+        assert!((f_r - want).abs() < 1e-4, "{f_r} vs {want}");
+    }
+    // Bernoulli visible and hidden means are sigmoids of the same totals
+    let b = random_rbm(d, m, Units::Bernoulli, Units::Bernoulli, 0.5, 7);
+    let p = b.hidden_means(&v).unwrap();
+    assert!((p.row(0)[0] - 1.0 / (1.0 + (-h.row(0)[0]).exp())).abs() < 1e-5);
+}
+
+#[test]
+fn cd_with_a_long_chain_approaches_the_exact_likelihood_gradient() {
+    let (d, m) = (6, 4);
+    let rbm = random_rbm(d, m, Units::Bernoulli, Units::Bernoulli, 0.6, 11);
+    let data: Vec<Vec<f32>> = (0..6).map(|k| bits(d, (k * 23 + 5) % 64)).collect();
+    // exact: −(E_data[h vᵀ] − E_model[h vᵀ]) with p(h | v) probabilities
+    let sigmoid = |x: f32| 1.0 / (1.0 + (-x).exp());
+    let ph = |v: &[f32]| -> Vec<f32> {
+        (0..m)
+            .map(|j| {
+                sigmoid(
+                    rbm.hidden_bias[j] + (0..d).map(|i| rbm.weight[j * d + i] * v[i]).sum::<f32>(),
+                )
+            })
+            .collect()
+    };
+    let mut exact = vec![0.0f64; m * d];
+    for v in &data {
+        let h = ph(v);
+        for j in 0..m {
+            for i in 0..d {
+                exact[j * d + i] -= (h[j] * v[i]) as f64 / data.len() as f64;
+            }
+        }
+    }
+    let f: Vec<f64> = (0..1u64 << d)
+        .map(|c| {
+            rbm.free_energy(&Matrix::from_vec(1, d, bits(d, c)))
+                .unwrap()[0]
+        })
+        .collect();
+    let log_z = rbm.exact_log_partition().unwrap();
+    for c in 0..1u64 << d {
+        let v = bits(d, c);
+        let p = (-f[c as usize] - log_z).exp();
+        let h = ph(&v);
+        for j in 0..m {
+            for i in 0..d {
+                exact[j * d + i] += p * (h[j] * v[i]) as f64;
+            }
+        }
+    }
+    // CD-k from the data, many chains per example
+    let copies = 3000;
+    let rows: Vec<f32> = (0..copies)
+        .flat_map(|k| data[k % data.len()].clone())
+        .collect();
+    let v = Matrix::from_vec(copies, d, rows);
+    let cosine = |g: &[f32]| {
+        let dot: f64 = g.iter().zip(&exact).map(|(a, b)| *a as f64 * b).sum();
+        let na: f64 = g.iter().map(|a| (*a as f64).powi(2)).sum::<f64>().sqrt();
+        let nb: f64 = exact.iter().map(|b| b * b).sum::<f64>().sqrt();
+        dot / (na * nb)
+    };
+    let (long, _, _) = cd_estimate(&rbm, &v, 200, &mut Rng::new(5)).unwrap();
+    let c_long = cosine(&long);
+    assert!(c_long >= 0.99, "CD-200 cosine {c_long}");
+    // and CD-1 is a biased, cruder estimate on this machine
+    let (short, _, _) = cd_estimate(&rbm, &v, 1, &mut Rng::new(5)).unwrap();
+    assert!(
+        cosine(&short) < c_long,
+        "CD-1 {} vs CD-200 {c_long}",
+        cosine(&short)
+    );
+}
+
+#[test]
+fn cd_training_on_the_loop_lowers_reconstruction_error_and_is_deterministic() {
+    let x = common::pool2(&common::mnist_train(300));
+    let train_once = |persistent: bool| {
+        let spec = RbmSpec {
+            visible: 196,
+            hidden: 64,
+            visible_units: Units::Bernoulli,
+            hidden_units: Units::Bernoulli,
+        };
+        let mut rbm = Rbm::new(spec, 0).unwrap();
+        let before = rbm.reconstruction_error(&x).unwrap();
+        let config = CdConfig {
+            steps: 1,
+            persistent,
+            weight_decay: 1e-4,
+        };
+        let mut learner = RbmLearner::new(&mut rbm, config).unwrap();
+        let lens = [64 * 196, 196, 64];
+        let state = TrainState::new(
+            OptimizerKind::Sgd {
+                momentum: 0.5,
+                nesterov: false,
+            },
+            &lens,
+            1,
+        );
+        let loop_config = LoopConfig {
+            epochs: 8,
+            batch_size: 20,
+            learning_rate: 0.1,
+            schedule: Schedule::Constant,
+            threads: 2,
+            drop_last: false,
+            shuffle: Shuffle::FromIdentity,
+            selection: SelectionRule {
+                window: 1,
+                keep_best: false,
+                patience: None,
+            },
+            weight_average: 0.0,
+        };
+        let report = train::run(
+            &mut learner,
+            Examples::unlabelled(&x),
+            Some(Examples::unlabelled(&x)),
+            &loop_config,
+            state,
+            &mut Silent,
+        )
+        .unwrap();
+        let after = rbm.reconstruction_error(&x).unwrap();
+        assert!(
+            report
+                .history
+                .iter()
+                .all(|m| m.validation_free_energy.is_some()),
+            "free energy is monitored"
+        );
+        (before, after, rbm)
+    };
+    for persistent in [false, true] {
+        let (before, after, a) = train_once(persistent);
+        assert!(after < 0.5 * before, "PCD {persistent}: {before} → {after}");
+        let (_, _, b) = train_once(persistent);
+        assert_eq!(a, b, "same seed, same threads, same RBM");
+    }
+    let mut rbm = Rbm::new(
+        RbmSpec {
+            visible: 3,
+            hidden: 2,
+            visible_units: Units::Bernoulli,
+            hidden_units: Units::Bernoulli,
+        },
+        0,
+    )
+    .unwrap();
+    let bad = CdConfig {
+        steps: 0,
+        persistent: false,
+        weight_decay: 0.0,
+    };
+    let err = RbmLearner::new(&mut rbm, bad).err().unwrap().to_string();
+    assert!(err.contains("train.cd_steps"), "{err}");
+}
