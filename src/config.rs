@@ -10,6 +10,7 @@ use crate::limits;
 use crate::model::AutoencoderSpec;
 use crate::nn::{Activation, Init, OptimizerKind};
 use crate::objective::{CodeDistribution, CodePenalty, Corruption, Likelihood, Objective};
+use crate::train::rbm_stack::RbmStackConfig;
 use crate::train::{Schedule, TrainConfig};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -239,6 +240,77 @@ pub struct RegularizerSection {
     pub directions: Option<usize>,
 }
 
+/// `[pretrain]`: how the encoder's layers are initialized before end-to-end training.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PretrainSection {
+    /// `rbm` (a stack of RBMs, Hinton & Salakhutdinov 2006) or `autoencoder` (greedy
+    /// one-layer autoencoders with the run's objective).
+    pub kind: PretrainKind,
+    /// Epochs per layer.
+    #[serde(default = "default_pretrain_epochs")]
+    pub epochs: usize,
+    /// `rbm`: Gibbs steps of CD-k.
+    #[serde(default = "default_cd_steps")]
+    pub cd_steps: usize,
+    /// `rbm`: persistent CD.
+    #[serde(default)]
+    pub persistent: bool,
+    /// `rbm`: learning rate (Bernoulli hidden units).
+    #[serde(default = "default_rbm_learning_rate")]
+    pub learning_rate: f32,
+    /// `rbm`: learning rate of a top RBM with linear hidden units.
+    #[serde(default = "default_rbm_linear_learning_rate")]
+    pub linear_learning_rate: f32,
+    /// `rbm`: weight decay.
+    #[serde(default = "default_rbm_weight_decay")]
+    pub weight_decay: f32,
+    /// `rbm`: examples per update.
+    #[serde(default = "default_rbm_batch_size")]
+    pub batch_size: usize,
+}
+
+/// `pretrain.kind`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PretrainKind {
+    /// A stack of RBMs trained by contrastive divergence, unrolled.
+    Rbm,
+    /// Greedy one-layer autoencoders.
+    Autoencoder,
+}
+
+fn default_pretrain_epochs() -> usize {
+    RbmStackConfig::default().epochs
+}
+fn default_cd_steps() -> usize {
+    RbmStackConfig::default().cd_steps
+}
+fn default_rbm_learning_rate() -> f32 {
+    RbmStackConfig::default().learning_rate
+}
+fn default_rbm_linear_learning_rate() -> f32 {
+    RbmStackConfig::default().linear_learning_rate
+}
+fn default_rbm_weight_decay() -> f32 {
+    RbmStackConfig::default().weight_decay
+}
+fn default_rbm_batch_size() -> usize {
+    RbmStackConfig::default().batch_size
+}
+
+/// Checked pretraining.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Pretraining {
+    /// Greedy one-layer autoencoders for this many epochs each.
+    Autoencoder {
+        /// Epochs per layer.
+        epochs: usize,
+    },
+    /// A stack of RBMs.
+    Rbm(RbmStackConfig),
+}
+
 /// A whole configuration file.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -246,6 +318,8 @@ pub struct RunConfig {
     pub model: ModelSection,
     #[serde(default)]
     pub train: TrainSection,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pretrain: Option<PretrainSection>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub corruption: Option<CorruptionSection>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -266,8 +340,8 @@ pub struct CheckedRun {
     pub spec: AutoencoderSpec,
     /// How to train it.
     pub train: TrainConfig,
-    /// Epochs of greedy layer-wise pretraining per encoder layer (0 = none).
-    pub pretrain_epochs: usize,
+    /// How the layers are initialized before training, if at all.
+    pub pretrain: Option<Pretraining>,
 }
 
 impl RunConfig {
@@ -371,11 +445,69 @@ impl RunConfig {
                 "the contractive estimate's tangent buffers",
             )?;
         }
+        let pretrain = self.pretraining()?;
+        if matches!(pretrain, Some(Pretraining::Rbm(_))) {
+            // the stack's shape rules, before any data is read or any RBM is trained
+            let model = crate::model::Autoencoder::new(spec.clone(), 0)?;
+            crate::train::rbm_stack::check_unrollable(&model, &crate::linalg::Matrix::zeros(0, 0))?;
+        }
         Ok(CheckedRun {
             spec,
             train,
-            pretrain_epochs: self.train.pretrain_epochs,
+            pretrain,
         })
+    }
+
+    /// `[pretrain]` (or the older `train.pretrain_epochs`), checked.
+    pub fn pretraining(&self) -> Result<Option<Pretraining>> {
+        let t = &self.train;
+        match (&self.pretrain, t.pretrain_epochs) {
+            (Some(_), e) if e > 0 => Err(Error::config(
+                "train.pretrain_epochs",
+                "give either [pretrain] or train.pretrain_epochs, not both",
+            )),
+            (None, 0) => Ok(None),
+            (None, epochs) => Ok(Some(Pretraining::Autoencoder { epochs })),
+            (Some(p), _) => {
+                if p.epochs == 0 {
+                    return Err(Error::config("pretrain.epochs", "must be at least 1"));
+                }
+                Ok(Some(match p.kind {
+                    PretrainKind::Autoencoder => Pretraining::Autoencoder { epochs: p.epochs },
+                    PretrainKind::Rbm => {
+                        if p.cd_steps == 0 {
+                            return Err(Error::config("pretrain.cd_steps", "must be at least 1"));
+                        }
+                        if p.batch_size == 0 {
+                            return Err(Error::config("pretrain.batch_size", "must be at least 1"));
+                        }
+                        for (key, v) in [
+                            ("pretrain.learning_rate", p.learning_rate),
+                            ("pretrain.linear_learning_rate", p.linear_learning_rate),
+                        ] {
+                            if !(v > 0.0 && v.is_finite()) {
+                                return Err(Error::config(key, "must be a positive number"));
+                            }
+                        }
+                        if !(p.weight_decay >= 0.0 && p.weight_decay.is_finite()) {
+                            return Err(Error::config("pretrain.weight_decay", "must be ≥ 0"));
+                        }
+                        Pretraining::Rbm(RbmStackConfig {
+                            epochs: p.epochs,
+                            cd_steps: p.cd_steps,
+                            persistent: p.persistent,
+                            learning_rate: p.learning_rate,
+                            linear_learning_rate: p.linear_learning_rate,
+                            weight_decay: p.weight_decay,
+                            batch_size: p.batch_size,
+                            seed: t.seed,
+                            threads: t.threads,
+                            ..RbmStackConfig::default()
+                        })
+                    }
+                }))
+            }
+        }
     }
 
     /// The training configuration.

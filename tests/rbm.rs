@@ -282,3 +282,61 @@ fn cd_training_on_the_loop_lowers_reconstruction_error_and_is_deterministic() {
     let err = RbmLearner::new(&mut rbm, bad).err().unwrap().to_string();
     assert!(err.contains("train.cd_steps"), "{err}");
 }
+
+/// H&S's unrolling: after stacked RBM pretraining, the autoencoder's reconstruction is the
+/// stack's up-pass (hidden probabilities, linear at a linear code) then its down-pass.
+#[test]
+fn the_unrolled_autoencoder_is_the_stacks_up_pass_then_down_pass() {
+    use autoencoder::model::Autoencoder;
+    use autoencoder::nn::{Activation, Init};
+    use autoencoder::train::rbm_stack::{pretrain_rbm_stack, RbmStackConfig};
+    use autoencoder::{AutoencoderSpec, Likelihood};
+    let x = common::pool2(&common::mnist_train(200));
+    for (code_activation, tied) in [(Activation::Linear, false), (Activation::Sigmoid, true)] {
+        let mut spec = AutoencoderSpec::new(196, &[64, 32], 8, Likelihood::Bernoulli);
+        spec.code_activation = code_activation;
+        spec.tied = tied;
+        spec.init = Init::Glorot;
+        let mut model = Autoencoder::new(spec, 0).unwrap();
+        let config = RbmStackConfig {
+            epochs: 2,
+            batch_size: 50,
+            threads: 2,
+            ..RbmStackConfig::default()
+        };
+        let stack = pretrain_rbm_stack(&mut model, &x, &config, &mut Silent).unwrap();
+        assert_eq!(stack.len(), 3);
+        assert_eq!(
+            stack[2].spec().hidden_units,
+            if code_activation == Activation::Linear {
+                Units::Gaussian
+            } else {
+                Units::Bernoulli
+            }
+        );
+        let mut h = x.clone();
+        for rbm in &stack {
+            h = rbm.hidden_means(&h).unwrap();
+        }
+        assert_eq!(h, model.encode(&x).unwrap(), "the encoder is the up-pass");
+        for rbm in stack.iter().rev() {
+            h = rbm.visible_means(&h).unwrap();
+        }
+        let r = model.reconstruct(&x).unwrap();
+        let worst = r
+            .as_slice()
+            .iter()
+            .zip(h.as_slice())
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        assert!(worst < 1e-5, "tied {tied}: worst difference {worst}");
+    }
+    // a ReLU network cannot be unrolled from logistic RBMs
+    let mut spec = AutoencoderSpec::new(196, &[64], 8, Likelihood::Bernoulli);
+    spec.activation = Activation::Relu;
+    let mut model = Autoencoder::new(spec, 0).unwrap();
+    let err = pretrain_rbm_stack(&mut model, &x, &RbmStackConfig::default(), &mut Silent)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("model.activation"), "{err}");
+}

@@ -10,6 +10,7 @@ pub mod checkpoint;
 pub mod contrastive_divergence;
 pub mod learner;
 pub mod pretrain;
+pub mod rbm_stack;
 pub mod schedule;
 
 pub use checkpoint::{load_checkpoint, save_checkpoint, CHECKPOINT_FILE};

@@ -193,6 +193,19 @@ fn bad_configs_models_and_outputs_fail_cleanly() {
             "[model]\ncode = 4\ncode_distribution = \"gaussian\"\n[train]\nimportance_samples = 5\nkl_warmup_epochs = 3\n",
             "train.kl_warmup_epochs",
         ),
+        (
+            "[model]\ncode = 4\n[pretrain]\nkind = \"rbm\"\ncd_steps = 0\n",
+            "pretrain.cd_steps",
+        ),
+        (
+            "[model]\ncode = 4\n[pretrain]\nkind = \"rbm\"\n[train]\npretrain_epochs = 2\n",
+            "train.pretrain_epochs",
+        ),
+        (
+            "[model]\nlayers = [8]\ncode = 4\nactivation = \"relu\"\n[pretrain]\nkind = \"rbm\"\n",
+            "model.activation",
+        ),
+        ("[model]\ncode = 4\n[pretrain]\nkind = \"boltzmann\"\n", "pretrain.kind"),
     ] {
         std::fs::write(&config, text).unwrap();
         let out = train(&config, &data, &dir.join("r"));

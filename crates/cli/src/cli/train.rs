@@ -1,7 +1,7 @@
 //! `autoencoder train`.
 
 use super::progress::Progress;
-use autoencoder::config::{CheckedRun, RunConfig};
+use autoencoder::config::{CheckedRun, Pretraining, RunConfig};
 use autoencoder::model::Autoencoder;
 use autoencoder::report::run::write_report;
 use autoencoder::train::{self, EpochMetrics, Observer, TrainState};
@@ -68,8 +68,10 @@ struct PretrainLines {
     layer: usize,
 }
 
-impl Observer for PretrainLines {
-    fn epoch(&mut self, m: &EpochMetrics, _: &Autoencoder, _: &TrainState) -> Result<()> {
+/// Pretraining's progress: a line per epoch of each layer (autoencoder or RBM; an RBM's loss
+/// is its reconstruction error).
+impl<M> Observer<M> for PretrainLines {
+    fn epoch(&mut self, m: &EpochMetrics, _: &M, _: &TrainState) -> Result<()> {
         if m.epoch == 1 {
             self.layer += 1;
         }
@@ -107,7 +109,7 @@ pub fn run(args: Args) -> Result<()> {
     let CheckedRun {
         spec,
         train: train_config,
-        pretrain_epochs,
+        pretrain,
     } = config
         .check(data.features.cols())
         .map_err(|e| prefix(&config_path, e))?;
@@ -173,21 +175,37 @@ pub fn run(args: Args) -> Result<()> {
         (model, state)
     } else {
         let mut model = Autoencoder::new(spec, train_config.seed)?;
-        if pretrain_epochs > 0 {
-            let pre = autoencoder::TrainConfig {
-                epochs: pretrain_epochs,
-                ..train_config.clone()
-            };
-            let mut progress = PretrainLines {
-                quiet: args.quiet,
-                layer: 0,
-            };
-            autoencoder::train::pretrain::greedy_layerwise(
-                &mut model,
-                &train_x,
-                &pre,
-                &mut progress,
-            )?;
+        match pretrain {
+            Some(Pretraining::Autoencoder { epochs }) => {
+                let pre = autoencoder::TrainConfig {
+                    epochs,
+                    ..train_config.clone()
+                };
+                let mut progress = PretrainLines {
+                    quiet: args.quiet,
+                    layer: 0,
+                };
+                autoencoder::train::pretrain::greedy_layerwise(
+                    &mut model,
+                    &train_x,
+                    &pre,
+                    &mut progress,
+                )?;
+            }
+            Some(Pretraining::Rbm(rbm_config)) => {
+                let mut progress = PretrainLines {
+                    quiet: args.quiet,
+                    layer: 0,
+                };
+                autoencoder::train::rbm_stack::pretrain_rbm_stack(
+                    &mut model,
+                    &train_x,
+                    &rbm_config,
+                    &mut progress,
+                )
+                .map_err(|e| prefix(&config_path, e))?;
+            }
+            None => {}
         }
         let state = train::initial_state(&model, &train_config);
         (model, state)

@@ -1,0 +1,248 @@
+//! A deep autoencoder initialized from a stack of RBMs (Hinton & Salakhutdinov 2006, *Science*
+//! 313:504; *Deep Learning* §14.9, §20.3): RBM `l` is trained by contrastive divergence on the
+//! hidden probabilities of RBM `l − 1` (the data for the first), then the stack is unrolled,
+//!
+//! ```text
+//! encoder layer l:            h_l = σ(W_l h_{l−1} + c_l)        (linear for a linear code)
+//! decoder layer L − 1 − l:    h_{l−1} = σ(W_lᵀ h_l + b_l)
+//! ```
+//!
+//! and the whole autoencoder is fine-tuned by backprop. As in their code: batches of 100,
+//! learning rate 0.1 (0.001 for the linear top layer, whose hidden units are Gaussian), weight
+//! decay 0.0002, momentum 0.5 for the first 5 epochs and 0.9 after.
+
+use super::contrastive_divergence::{CdConfig, RbmLearner};
+use super::learner::Examples;
+use super::{run, LoopConfig, Observer, Schedule, SelectionRule, Shuffle, TrainState};
+use crate::error::{Error, Result};
+use crate::linalg::Matrix;
+use crate::model::rbm::{Rbm, RbmSpec, Units};
+use crate::model::{Autoencoder, Half};
+use crate::nn::{Activation, OptimizerKind};
+use crate::objective::CodeDistribution;
+
+/// Hyperparameters of stacked RBM pretraining (`[pretrain] kind = "rbm"`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct RbmStackConfig {
+    /// Epochs per RBM.
+    pub epochs: usize,
+    /// Gibbs steps of CD-k.
+    pub cd_steps: usize,
+    /// PCD instead of CD.
+    pub persistent: bool,
+    /// Learning rate of RBMs with Bernoulli hidden units.
+    pub learning_rate: f32,
+    /// Learning rate of the top RBM when its hidden units are linear.
+    pub linear_learning_rate: f32,
+    /// Weight decay on the RBMs' weights.
+    pub weight_decay: f32,
+    /// Examples per update.
+    pub batch_size: usize,
+    /// Momentum for the first `momentum_switch_epoch` epochs, and after.
+    pub initial_momentum: f32,
+    pub final_momentum: f32,
+    pub momentum_switch_epoch: usize,
+    /// Seed of the RBMs' initial weights and their chains.
+    pub seed: u64,
+    /// Worker threads (0 = all cores).
+    pub threads: usize,
+}
+
+impl Default for RbmStackConfig {
+    fn default() -> Self {
+        RbmStackConfig {
+            epochs: 50,
+            cd_steps: 1,
+            persistent: false,
+            learning_rate: 0.1,
+            linear_learning_rate: 0.001,
+            weight_decay: 0.0002,
+            batch_size: 100,
+            initial_momentum: 0.5,
+            final_momentum: 0.9,
+            momentum_switch_epoch: 5,
+            seed: 0,
+            threads: 0,
+        }
+    }
+}
+
+/// Checks that `model` can be unrolled from RBMs: a deterministic code, sigmoid hidden layers
+/// (an RBM's hidden units are logistic), a sigmoid or linear code, a mirrored decoder, and for
+/// a Bernoulli first RBM data in [0, 1]. Errors name the key.
+pub fn check_unrollable(model: &Autoencoder, x: &Matrix) -> Result<()> {
+    let spec = model.spec();
+    if spec.code_distribution != CodeDistribution::Deterministic {
+        return Err(Error::config(
+            "pretrain.kind",
+            "RBM pretraining needs a deterministic code",
+        ));
+    }
+    if !spec.encoder_layers.is_empty() && spec.activation != Activation::Sigmoid {
+        return Err(Error::config(
+            "model.activation",
+            "RBM pretraining needs sigmoid hidden layers (an RBM's hidden units are logistic)",
+        ));
+    }
+    if !matches!(
+        spec.code_activation,
+        Activation::Sigmoid | Activation::Linear
+    ) {
+        return Err(Error::config(
+            "model.code_activation",
+            "RBM pretraining needs a sigmoid code (Bernoulli hidden units) or a linear one (Gaussian)",
+        ));
+    }
+    let mirrored = spec.decoder_hidden()
+        == spec
+            .encoder_layers
+            .iter()
+            .rev()
+            .copied()
+            .collect::<Vec<_>>();
+    if !mirrored {
+        return Err(Error::config(
+            "model.decoder_layers",
+            "RBM pretraining unrolls the stack into a mirrored decoder",
+        ));
+    }
+    if x.as_slice().iter().any(|v| !(0.0..=1.0).contains(v)) {
+        return Err(Error::config(
+            "pretrain.kind",
+            "the first RBM has Bernoulli visible units: the data must lie in [0, 1]",
+        ));
+    }
+    Ok(())
+}
+
+/// Trains one RBM per encoder layer of `model` on `x` and unrolls the stack into `model`'s
+/// encoder and decoder. Returns the RBMs, bottom first.
+pub fn pretrain_rbm_stack(
+    model: &mut Autoencoder,
+    x: &Matrix,
+    config: &RbmStackConfig,
+    observer: &mut dyn Observer<Rbm>,
+) -> Result<Vec<Rbm>> {
+    check_unrollable(model, x)?;
+    if config.epochs == 0 || config.cd_steps == 0 || config.batch_size == 0 {
+        return Err(Error::config(
+            "pretrain",
+            "epochs, cd_steps and batch_size must each be at least 1",
+        ));
+    }
+    let spec = model.spec().clone();
+    let widths = spec.encoder_widths();
+    let layers = widths.len() - 1;
+    let mut input = x.clone();
+    let mut stack = Vec::with_capacity(layers);
+    for l in 0..layers {
+        let top = l + 1 == layers;
+        let hidden_units = if top && spec.code_activation == Activation::Linear {
+            Units::Gaussian
+        } else {
+            Units::Bernoulli
+        };
+        let rbm_spec = RbmSpec {
+            visible: widths[l],
+            hidden: widths[l + 1],
+            visible_units: Units::Bernoulli,
+            hidden_units,
+        };
+        let mut rbm = Rbm::new(rbm_spec, config.seed.wrapping_add(l as u64))?;
+        let learning_rate = if hidden_units == Units::Gaussian {
+            config.linear_learning_rate
+        } else {
+            config.learning_rate
+        };
+        train_rbm(&mut rbm, &input, config, learning_rate, l as u64, observer)?;
+        // unroll: the encoder reads W (hidden × visible = outputs × inputs); the decoder layer
+        // reads Wᵀ (visible × hidden), or W itself transposed when tied
+        model.set_layer(Half::Encoder, l, Some(&rbm.weight), &rbm.hidden_bias)?;
+        let d = layers - 1 - l;
+        let transposed = (!spec.tied).then(|| transpose(&rbm.weight, widths[l + 1], widths[l]));
+        model.set_layer(Half::Decoder, d, transposed.as_deref(), &rbm.visible_bias)?;
+        if !top {
+            input = rbm.hidden_means(&input)?;
+        }
+        stack.push(rbm);
+    }
+    Ok(stack)
+}
+
+/// CD training of one RBM on the one loop: momentum `initial` for the first epochs, then
+/// `final` (the velocity carries over).
+fn train_rbm(
+    rbm: &mut Rbm,
+    x: &Matrix,
+    config: &RbmStackConfig,
+    learning_rate: f32,
+    stream: u64,
+    observer: &mut dyn Observer<Rbm>,
+) -> Result<()> {
+    let cd = CdConfig {
+        steps: config.cd_steps,
+        persistent: config.persistent,
+        weight_decay: config.weight_decay,
+    };
+    let lens = [
+        rbm.weight.len(),
+        rbm.visible_bias.len(),
+        rbm.hidden_bias.len(),
+    ];
+    let sgd = |momentum: f32| OptimizerKind::Sgd {
+        momentum,
+        nesterov: false,
+    };
+    let mut state = TrainState::new(
+        sgd(config.initial_momentum),
+        &lens,
+        config.seed ^ (0xB0_17 + stream),
+    );
+    let switch = config.momentum_switch_epoch.min(config.epochs);
+    for (until, momentum) in [
+        (switch, config.initial_momentum),
+        (config.epochs, config.final_momentum),
+    ] {
+        if state.epochs_done >= until {
+            continue;
+        }
+        state.optimizer.kind = sgd(momentum);
+        let loop_config = LoopConfig {
+            epochs: until,
+            batch_size: config.batch_size,
+            learning_rate,
+            schedule: Schedule::Constant,
+            threads: config.threads,
+            drop_last: false,
+            shuffle: Shuffle::FromIdentity,
+            selection: SelectionRule {
+                window: 1,
+                keep_best: false,
+                patience: None,
+            },
+            weight_average: 0.0,
+        };
+        let mut learner = RbmLearner::new(rbm, cd)?;
+        let report = run(
+            &mut learner,
+            Examples::unlabelled(x),
+            None,
+            &loop_config,
+            state,
+            observer,
+        )?;
+        state = report.state;
+    }
+    Ok(())
+}
+
+/// The `cols × rows` transpose of a row-major `rows × cols` matrix.
+fn transpose(a: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    let mut t = vec![0.0f32; a.len()];
+    for r in 0..rows {
+        for c in 0..cols {
+            t[c * rows + r] = a[r * cols + c];
+        }
+    }
+    t
+}
