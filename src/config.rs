@@ -11,7 +11,7 @@ use crate::model::AutoencoderSpec;
 use crate::nn::{Activation, Init, OptimizerKind};
 use crate::objective::{CodeDistribution, CodePenalty, Corruption, Likelihood, Objective};
 use crate::train::rbm_stack::RbmStackConfig;
-use crate::train::{Schedule, TrainConfig};
+use crate::train::{Rule, Schedule, TrainConfig};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -169,6 +169,20 @@ pub struct TrainSection {
     /// Epochs of greedy layer-wise pretraining per encoder layer before training the whole
     /// network (0 = none).
     pub pretrain_epochs: usize,
+    /// `backprop` or `recirculation`.
+    pub rule: RuleName,
+    /// Recirculation's regression `λ`: `x(1) = λ x(0) + (1 − λ) g(h(0))`.
+    pub recirculation_lambda: f32,
+}
+
+/// `train.rule`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleName {
+    /// Gradient descent by backprop.
+    Backprop,
+    /// Hinton & McClelland (1988).
+    Recirculation,
 }
 
 /// The defaults of the keys `[train]` shares with [`TrainConfig`] are [`TrainConfig`]'s: one
@@ -210,6 +224,8 @@ impl Default for TrainSection {
                 Binarize::None
             },
             pretrain_epochs: 0,
+            rule: RuleName::Backprop,
+            recirculation_lambda: 0.75,
         }
     }
 }
@@ -706,6 +722,20 @@ impl RunConfig {
             objective,
             dynamic_binarization,
             kl_warmup_epochs: t.kl_warmup_epochs,
+            rule: match t.rule {
+                RuleName::Backprop => Rule::Backprop,
+                RuleName::Recirculation => {
+                    if !(0.0..1.0).contains(&t.recirculation_lambda) {
+                        return Err(Error::config(
+                            "train.recirculation_lambda",
+                            "must be in [0, 1) (the paper's 0.75)",
+                        ));
+                    }
+                    Rule::Recirculation {
+                        lambda: t.recirculation_lambda,
+                    }
+                }
+            },
         };
         config.validate()?;
         Ok(config)

@@ -125,6 +125,17 @@ impl Autoencoder {
         }
     }
 
+    /// The indices in [`Autoencoder::tensors`] of layer `index` of `half`'s weight and bias
+    /// (for learners that update layers by their own rule).
+    pub fn tensor_indices(&self, half: Half, index: usize) -> Option<(usize, usize)> {
+        let l = match half {
+            Half::Encoder if index < self.encoder_len => index,
+            Half::Decoder if index < self.decoder_len() => self.encoder_len + index,
+            _ => return None,
+        };
+        Some((self.layers[l].weight, self.layers[l].bias))
+    }
+
     /// Overwrites the parameters of layer `index` of `half` with `weight` and `bias` (laid out
     /// as [`LayerView`] says, untransposed). A tied decoder layer takes only its bias (`weight`
     /// must then be `None`): its weight is the encoder's. Sizes must match exactly.

@@ -11,6 +11,7 @@ pub mod contrastive_divergence;
 pub mod learner;
 pub mod pretrain;
 pub mod rbm_stack;
+pub mod recirculation;
 pub mod schedule;
 
 pub use checkpoint::{load_checkpoint, save_checkpoint, CHECKPOINT_FILE};
@@ -55,6 +56,23 @@ pub struct TrainConfig {
     pub dynamic_binarization: bool,
     /// Epochs over which the KL weight of a Gaussian code rises linearly from 0 to `β`.
     pub kl_warmup_epochs: usize,
+    /// The learning rule.
+    #[serde(default)]
+    pub rule: Rule,
+}
+
+/// How an autoencoder's parameters are updated from a minibatch.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Rule {
+    /// Gradient descent on the objective, by backprop ([`backprop`]).
+    #[default]
+    Backprop,
+    /// Hinton & McClelland's recirculation with regression `lambda` ([`recirculation`]).
+    Recirculation {
+        /// The share of `x(0)` in the reconstruction `x(1)`.
+        lambda: f32,
+    },
 }
 
 impl Default for TrainConfig {
@@ -73,6 +91,7 @@ impl Default for TrainConfig {
             objective: Objective::plain(),
             dynamic_binarization: false,
             kl_warmup_epochs: 0,
+            rule: Rule::Backprop,
         }
     }
 }
@@ -296,7 +315,8 @@ pub fn initial_state(model: &Autoencoder, config: &TrainConfig) -> TrainState {
     TrainState::new(config.optimizer, &model.tensor_lengths(), config.seed)
 }
 
-/// Trains `model` by backprop on its objective ([`backprop::AutoencoderLearner`]) on `train`
+/// Trains `model` by its rule (backprop on its objective, [`backprop::AutoencoderLearner`], or
+/// recirculation, [`recirculation::RecirculationLearner`]) on `train`
 /// (validating on `validation` when given), continuing from `state` (from [`initial_state`]
 /// or a checkpoint). On a non-finite loss or parameter the model is restored to its
 /// parameters at the start of that epoch and an error is returned.
@@ -309,15 +329,42 @@ pub fn fit(
     observer: &mut dyn Observer,
 ) -> Result<TrainReport> {
     config.validate()?;
-    let mut learner = backprop::AutoencoderLearner::new(model, config);
-    run(
-        &mut learner,
+    let (train, validation) = (
         Examples::unlabelled(train),
         validation.map(Examples::unlabelled),
-        &config.loop_config(),
-        state,
-        observer,
-    )
+    );
+    let loop_config = config.loop_config();
+    match config.rule {
+        Rule::Backprop => {
+            let mut learner = backprop::AutoencoderLearner::new(model, config);
+            run(
+                &mut learner,
+                train,
+                validation,
+                &loop_config,
+                state,
+                observer,
+            )
+        }
+        Rule::Recirculation { lambda } => {
+            if config.dynamic_binarization || config.kl_warmup_epochs > 0 {
+                return Err(Error::config(
+                    "train.rule",
+                    "recirculation takes neither binarize = \"dynamic\" nor a KL warm-up",
+                ));
+            }
+            let mut learner =
+                recirculation::RecirculationLearner::new(model, lambda, &config.objective)?;
+            run(
+                &mut learner,
+                train,
+                validation,
+                &loop_config,
+                state,
+                observer,
+            )
+        }
+    }
 }
 
 /// Runs the loop for `learner` on `train` (validating on `validation` when given) from
