@@ -7,9 +7,11 @@
 
 use crate::error::{Error, Result};
 use crate::limits;
+use crate::model::rbm::{RbmSpec, Units};
 use crate::model::AutoencoderSpec;
 use crate::nn::{Activation, Init, OptimizerKind};
 use crate::objective::{CodeDistribution, CodePenalty, Corruption, Likelihood, Objective};
+use crate::train::contrastive_divergence::CdConfig;
 use crate::train::rbm_stack::RbmStackConfig;
 use crate::train::{Rule, Schedule, TrainConfig};
 use serde::{Deserialize, Serialize};
@@ -35,11 +37,24 @@ fn shorten_f32_floats(value: &mut toml::Value) {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelSection {
+    /// `autoencoder` (the default) or `rbm`.
+    #[serde(default, skip_serializing_if = "ModelKind::is_autoencoder")]
+    pub kind: ModelKind,
     /// Encoder hidden sizes; the decoder mirrors them unless `decoder_layers` is given.
     #[serde(default)]
     pub layers: Vec<usize>,
-    /// Code size.
+    /// Code size (autoencoders; required there).
+    #[serde(default)]
     pub code: usize,
+    /// `rbm`: number of hidden units.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hidden: Option<usize>,
+    /// `rbm`: `bernoulli` or `gaussian` (unit variance, for standardized data) visible units.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visible_units: Option<Units>,
+    /// `rbm`: `bernoulli` or `gaussian` (linear) hidden units.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hidden_units: Option<Units>,
     /// Hidden activation.
     #[serde(default = "default_activation")]
     pub activation: Activation,
@@ -61,6 +76,35 @@ pub struct ModelSection {
     /// `deterministic` or `gaussian` (a VAE: the encoder outputs mean and log-variance).
     #[serde(default)]
     pub code_distribution: CodeDistribution,
+}
+
+/// `model.kind`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelKind {
+    /// An autoencoder (`code`, `layers`, …).
+    #[default]
+    Autoencoder,
+    /// A restricted Boltzmann machine (`hidden`, `visible_units`, `hidden_units`), trained by
+    /// contrastive divergence (`train.cd_steps`, `train.persistent`).
+    Rbm,
+}
+
+impl ModelKind {
+    fn is_autoencoder(&self) -> bool {
+        *self == ModelKind::Autoencoder
+    }
+}
+
+/// A checked RBM run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CheckedRbm {
+    /// The RBM to build.
+    pub spec: RbmSpec,
+    /// The loop's settings, optimizer and seed (its objective parts unused).
+    pub train: TrainConfig,
+    /// How the model term is estimated.
+    pub cd: CdConfig,
 }
 
 /// `train.optimizer`.
@@ -171,6 +215,10 @@ pub struct TrainSection {
     pub pretrain_epochs: usize,
     /// `backprop` or `recirculation`.
     pub rule: RuleName,
+    /// RBMs: Gibbs steps `k` of CD-k.
+    pub cd_steps: usize,
+    /// RBMs: persistent CD.
+    pub persistent: bool,
     /// Recirculation's regression `λ`: `x(1) = λ x(0) + (1 − λ) g(h(0))`.
     pub recirculation_lambda: f32,
 }
@@ -226,6 +274,8 @@ impl Default for TrainSection {
             pretrain_epochs: 0,
             rule: RuleName::Backprop,
             recirculation_lambda: 0.75,
+            cd_steps: 1,
+            persistent: false,
         }
     }
 }
@@ -429,9 +479,77 @@ impl RunConfig {
         Ok(spec)
     }
 
+    /// The check of an RBM run (`model.kind = "rbm"`) on data of width `input_size`.
+    pub fn check_rbm(&self, input_size: usize) -> Result<CheckedRbm> {
+        let m = &self.model;
+        if m.kind != ModelKind::Rbm {
+            return Err(Error::config("model.kind", "this run is not an RBM"));
+        }
+        if !m.layers.is_empty() || m.code != 0 {
+            return Err(Error::config(
+                "model.hidden",
+                "an RBM has one hidden layer: give hidden = N, not layers or code",
+            ));
+        }
+        let hidden = m
+            .hidden
+            .ok_or_else(|| Error::config("model.hidden", "an RBM needs hidden = N"))?;
+        let spec = RbmSpec {
+            visible: input_size,
+            hidden,
+            visible_units: m.visible_units.unwrap_or_default(),
+            hidden_units: m.hidden_units.unwrap_or_default(),
+        };
+        spec.validate()?;
+        if self.pretrain.is_some() || self.corruption.is_some() {
+            return Err(Error::config(
+                "model.kind",
+                "an RBM takes neither [pretrain] nor [corruption]",
+            ));
+        }
+        let train = self.train_config()?;
+        let mut weight_decay = 0.0;
+        for (i, r) in self.regularizer.iter().enumerate() {
+            match r.kind {
+                RegularizerKind::WeightDecay => weight_decay += r.weight,
+                _ => {
+                    return Err(Error::config(
+                        format!("regularizer[{i}].kind"),
+                        "an RBM takes weight_decay only",
+                    ))
+                }
+            }
+        }
+        if self.train.cd_steps == 0 {
+            return Err(Error::config("train.cd_steps", "must be at least 1"));
+        }
+        limits::check_threads("train.threads", train.threads)?;
+        let (d, h, b) = (input_size as u128, hidden as u128, train.batch_size as u128);
+        limits::check_floats(
+            "model.hidden",
+            5 * d * h + b * (4 * d + 4 * h),
+            "the RBM, its optimizer state and an update's buffers",
+        )?;
+        Ok(CheckedRbm {
+            spec,
+            cd: CdConfig {
+                steps: self.train.cd_steps,
+                persistent: self.train.persistent,
+                weight_decay,
+            },
+            train,
+        })
+    }
+
     /// The one check: the spec for data of width `input_size` and the training configuration,
     /// with every buffer a training step allocates bounded by the memory this machine has.
     pub fn check(&self, input_size: usize) -> Result<CheckedRun> {
+        if self.model.kind == ModelKind::Rbm {
+            return Err(Error::config(
+                "model.kind",
+                "an RBM run is checked by check_rbm",
+            ));
+        }
         let spec = self.spec(input_size)?;
         let train = self.train_config()?;
         limits::check_threads("train.threads", train.threads)?;

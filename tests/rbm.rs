@@ -340,3 +340,39 @@ fn the_unrolled_autoencoder_is_the_stacks_up_pass_then_down_pass() {
         .to_string();
     assert!(err.contains("model.activation"), "{err}");
 }
+
+#[test]
+fn ais_matches_the_exact_log_partition() {
+    use autoencoder::analysis::ais;
+    let (d, m) = (10, 8);
+    let rbm = random_rbm(d, m, Units::Bernoulli, Units::Bernoulli, 0.5, 21);
+    let exact = rbm.exact_log_partition().unwrap();
+    let mut rng = Rng::new(3);
+    let data = Matrix::from_vec(
+        50,
+        d,
+        (0..50 * d)
+            .map(|_| if rng.uniform() < 0.3 { 1.0 } else { 0.0 })
+            .collect(),
+    );
+    let est = ais::log_partition(&rbm, &data, 200, 1000, 7).unwrap();
+    assert!(
+        (est.log_partition - exact).abs() < 0.05,
+        "AIS {} ± {} vs exact {exact}",
+        est.log_partition,
+        est.stderr
+    );
+    assert!(
+        est.stderr > 0.0 && est.stderr < 0.05,
+        "stderr {}",
+        est.stderr
+    );
+    // a crude schedule is visibly worse or at best as good: the test can fail
+    let crude = ais::log_partition(&rbm, &data, 5, 3, 7).unwrap();
+    assert!(
+        crude.stderr >= est.stderr,
+        "{} vs {}",
+        crude.stderr,
+        est.stderr
+    );
+}

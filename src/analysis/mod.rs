@@ -1,6 +1,8 @@
-//! Tools that read trained models and never train them: Jacobians now; tangent planes, the
+//! Tools that read trained models and never train them: Jacobians, AIS estimates of an RBM's
+//! partition function; tangent planes, the
 //! denoising score and sampling chains as the chapter's §14.5–14.7 arrive.
 
+pub mod ais;
 pub mod jacobian;
 
 pub use jacobian::{encoder_jacobian, mean_jacobian_norm};

@@ -1,6 +1,7 @@
 //! Saving and loading models (`model.safetensors` + `spec.json`) and optimizer state
 //! (`optimizer.safetensors`), all written atomically.
 
+use super::rbm::{Rbm, RbmSpec};
 use super::{Autoencoder, AutoencoderSpec, Tensor};
 use crate::error::{Error, Result};
 use crate::fsutil::{atomic_write, read};
@@ -94,11 +95,84 @@ pub fn save_model(model: &Autoencoder, dir: &Path) -> Result<()> {
     atomic_write(&weights_path, &bytes)
 }
 
+/// Any model a run folder can hold.
+#[derive(Clone, Debug, PartialEq)]
+pub enum AnyModel {
+    /// An autoencoder (`spec.json` is its [`AutoencoderSpec`]).
+    Autoencoder(Autoencoder),
+    /// An RBM (`spec.json` is its [`RbmSpec`] with `"kind": "rbm"`).
+    Rbm(Rbm),
+}
+
+/// Writes an RBM's `model.safetensors` (`weight` hidden × visible, `visible_bias`,
+/// `hidden_bias`) and `spec.json` into `dir`, each atomically.
+pub fn save_rbm(rbm: &Rbm, dir: &Path) -> Result<()> {
+    crate::fsutil::create_dir(dir)?;
+    let mut spec = serde_json::to_value(rbm.spec()).map_err(|e| Error::Invalid(e.to_string()))?;
+    spec["kind"] = "rbm".into();
+    let spec_json =
+        serde_json::to_string_pretty(&spec).map_err(|e| Error::Invalid(e.to_string()))?;
+    let s = rbm.spec();
+    let weights_path = dir.join(WEIGHTS_FILE);
+    let list: Vec<(String, Vec<usize>, &[f32])> = vec![
+        ("weight".into(), vec![s.hidden, s.visible], &rbm.weight),
+        ("visible_bias".into(), vec![s.visible], &rbm.visible_bias),
+        ("hidden_bias".into(), vec![s.hidden], &rbm.hidden_bias),
+    ];
+    let meta = HashMap::from([("format".to_string(), "autoencoder-rbm-v1".to_string())]);
+    let bytes = serialize(&list, meta, &weights_path)?;
+    atomic_write(&dir.join(SPEC_FILE), spec_json.as_bytes())?;
+    atomic_write(&weights_path, &bytes)
+}
+
+/// Loads whatever model a folder holds.
+pub fn load_any(dir: &Path) -> Result<AnyModel> {
+    let spec_path = dir.join(SPEC_FILE);
+    let spec_bytes = read(&spec_path)?;
+    let bad = |e: serde_json::Error| Error::format(&spec_path, format!("invalid spec: {e}"));
+    let mut value: serde_json::Value = serde_json::from_slice(&spec_bytes).map_err(bad)?;
+    let is_rbm = value.get("kind").and_then(|k| k.as_str()) == Some("rbm");
+    if !is_rbm {
+        return load_model(dir).map(AnyModel::Autoencoder);
+    }
+    if let Some(map) = value.as_object_mut() {
+        map.remove("kind");
+    }
+    let spec: RbmSpec = serde_json::from_value(value).map_err(bad)?;
+    let weights_path = dir.join(WEIGHTS_FILE);
+    let (tensors, _) = deserialize(&weights_path, &read(&weights_path)?)?;
+    let take = |name: &str| {
+        tensors
+            .iter()
+            .find(|t| t.name == name)
+            .map(|t| t.data.clone())
+            .ok_or_else(|| Error::format(&weights_path, format!("tensor {name} is missing")))
+    };
+    Rbm::from_parts(
+        spec,
+        take("weight")?,
+        take("visible_bias")?,
+        take("hidden_bias")?,
+    )
+    .map(AnyModel::Rbm)
+    .map_err(|e| Error::format(&weights_path, e.to_string()))
+}
+
 /// Loads a model folder written by [`save_model`], refusing names or shapes that do not match
-/// the spec.
+/// the spec (and an RBM's folder, with a message saying so).
 pub fn load_model(dir: &Path) -> Result<Autoencoder> {
     let spec_path = dir.join(SPEC_FILE);
     let spec_bytes = read(&spec_path)?;
+    if serde_json::from_slice::<serde_json::Value>(&spec_bytes)
+        .ok()
+        .and_then(|v| v.get("kind").and_then(|k| k.as_str()).map(|k| k == "rbm"))
+        == Some(true)
+    {
+        return Err(Error::format(
+            &spec_path,
+            "this folder holds an RBM; this command needs an autoencoder",
+        ));
+    }
     let spec: AutoencoderSpec = serde_json::from_slice(&spec_bytes)
         .map_err(|e| Error::format(&spec_path, format!("invalid spec: {e}")))?;
     let weights_path = dir.join(WEIGHTS_FILE);

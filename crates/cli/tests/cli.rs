@@ -797,3 +797,102 @@ fn demo_bench_and_sample_run() {
     ]));
     assert!(grid.exists());
 }
+
+/// An RBM from a config: train, eval (exact and AIS log Z), encode, reconstruct, sample by
+/// Gibbs chains; its refusals name the key.
+#[test]
+fn rbm_runs_end_to_end() {
+    let dir = tmp("rbm");
+    let data = small_npy(&dir);
+    let config = dir.join("rbm.toml");
+    std::fs::write(
+        &config,
+        "[model]\nkind = \"rbm\"\nhidden = 12\n[train]\nepochs = 4\nbatch_size = 20\noptimizer = \"sgd\"\nlearning_rate = 0.05\ncd_steps = 1\n",
+    )
+    .unwrap();
+    let run = dir.join("run");
+    assert_success(&train(&config, &data, &run));
+    let spec = std::fs::read_to_string(run.join("spec.json")).unwrap();
+    assert!(spec.contains("\"kind\": \"rbm\""), "{spec}");
+    let eval = |extra: &[&str]| {
+        let mut a = vec!["eval", "--model", s(&run), "--data", s(&data), "--json"];
+        a.extend_from_slice(extra);
+        let out = ae(&a);
+        assert_success(&out);
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let exact = eval(&["--exact"]);
+    let ais = eval(&["--ais-runs", "50", "--ais-betas", "3000"]);
+    let (z, z_ais) = (
+        exact["log_partition"].as_f64().unwrap(),
+        ais["log_partition"].as_f64().unwrap(),
+    );
+    let stderr = ais["log_partition_stderr"].as_f64().unwrap();
+    assert!(
+        (z - z_ais).abs() < 1.0 + 3.0 * stderr,
+        "exact {z} vs AIS {z_ais} ± {stderr}"
+    );
+    let ll = exact["log_likelihood_per_example"].as_f64().unwrap();
+    assert!(ll < 0.0 && ll > -200.0, "{exact}");
+    for (cmd, cols) in [("encode", 12), ("reconstruct", 196)] {
+        let out = dir.join(format!("{cmd}.npy"));
+        assert_success(&ae(&[
+            cmd,
+            "--model",
+            s(&run),
+            "--data",
+            s(&data),
+            "--out",
+            s(&out),
+        ]));
+        assert_eq!(
+            autoencoder::data::load(&out, None).unwrap().features.cols(),
+            cols
+        );
+    }
+    let samples = dir.join("samples.npy");
+    assert_success(&ae(&[
+        "sample",
+        "--model",
+        s(&run),
+        "--n",
+        "4",
+        "--chain-steps",
+        "20",
+        "--out",
+        s(&samples),
+    ]));
+    assert_eq!(
+        autoencoder::data::load(&samples, None)
+            .unwrap()
+            .features
+            .rows(),
+        4
+    );
+    assert_clean_error(
+        &ae(&[
+            "probe",
+            "--model",
+            s(&run),
+            "--train",
+            s(&data),
+            "--test",
+            s(&data),
+        ]),
+        &["RBM"],
+    );
+    for (text, key) in [
+        (
+            "[model]\nkind = \"rbm\"\nhidden = 4\n[train]\ncd_steps = 0\n",
+            "train.cd_steps",
+        ),
+        ("[model]\nkind = \"rbm\"\n", "model.hidden"),
+        (
+            "[model]\nkind = \"rbm\"\nhidden = 4\nvisible_units = \"poisson\"\n",
+            "model.visible_units",
+        ),
+    ] {
+        std::fs::write(&config, text).unwrap();
+        assert_clean_error(&train(&config, &data, &dir.join("bad")), &[key]);
+    }
+}

@@ -1,9 +1,13 @@
 //! `autoencoder train`.
 
 use super::progress::Progress;
-use autoencoder::config::{CheckedRun, Pretraining, RunConfig};
+use autoencoder::config::{CheckedRbm, CheckedRun, ModelKind, Pretraining, RunConfig};
+use autoencoder::model::persist;
+use autoencoder::model::rbm::{Rbm, Units};
 use autoencoder::model::Autoencoder;
 use autoencoder::report::run::write_report;
+use autoencoder::train::contrastive_divergence::RbmLearner;
+use autoencoder::train::Examples;
 use autoencoder::train::{self, EpochMetrics, Observer, TrainState};
 use autoencoder::train::{load_checkpoint, save_checkpoint};
 use autoencoder::{Error, Result};
@@ -105,6 +109,9 @@ pub fn run(args: Args) -> Result<()> {
     }
     // the sections alone first, so a bad config is reported before any data is read
     config.train_config().map_err(|e| prefix(&config_path, e))?;
+    if config.model.kind == ModelKind::Rbm {
+        return run_rbm(&args, &config, &config_path, &out);
+    }
     let data = super::load_data(&args.data, args.label_column.as_deref())?;
     let CheckedRun {
         spec,
@@ -239,6 +246,105 @@ pub fn run(args: Args) -> Result<()> {
         &data.features,
         data.labels.as_deref(),
     )?;
+    if !args.quiet {
+        eprintln!("wrote {} ({:?})", out.display(), report.stop);
+    }
+    Ok(())
+}
+
+/// Progress and metrics of an RBM run: reconstruction error (train, validation) and the
+/// validation free energy per epoch.
+struct RbmLines {
+    progress: Progress,
+}
+
+impl Observer<Rbm> for RbmLines {
+    fn batch(&mut self, epoch: usize, batch: usize, batches: usize, loss: f64) {
+        self.progress.batch(epoch, batch, batches, loss);
+    }
+    fn epoch(&mut self, m: &EpochMetrics, _: &Rbm, _: &TrainState) -> Result<()> {
+        let val = match (m.validation_squared_error, m.validation_free_energy) {
+            (Some(e), Some(f)) => format!("  val recon err {e:.4}  val free energy {f:.4}"),
+            _ => String::new(),
+        };
+        self.progress.epoch_line(&format!(
+            "epoch {:>3}  recon err {:.4}{val}  lr {:.2e}  {:.1}s",
+            m.epoch, m.train_loss, m.learning_rate, m.seconds
+        ));
+        Ok(())
+    }
+}
+
+/// `train` of `model.kind = "rbm"`: contrastive divergence on the one loop.
+fn run_rbm(
+    args: &Args,
+    config: &RunConfig,
+    config_path: &std::path::Path,
+    out: &std::path::Path,
+) -> Result<()> {
+    if args.resume.is_some() {
+        return Err(Error::Invalid(
+            "--resume: RBM runs cannot be resumed yet; start a new run".into(),
+        ));
+    }
+    let data = super::load_data(&args.data, args.label_column.as_deref())?;
+    let CheckedRbm {
+        spec,
+        train: tc,
+        cd,
+    } = config
+        .check_rbm(data.features.cols())
+        .map_err(|e| prefix(config_path, e))?;
+    if spec.visible_units == Units::Bernoulli
+        && data
+            .features
+            .as_slice()
+            .iter()
+            .any(|v| !(0.0..=1.0).contains(v))
+    {
+        return Err(Error::format(
+            &args.data,
+            "values outside [0, 1]: Bernoulli visible units need data in [0, 1] (or model.visible_units = \"gaussian\" for standardized data)",
+        ));
+    }
+    super::ensure_writable_dir(out)?;
+    let (train_x, val_x) = match &args.val {
+        Some(p) => (
+            data.features.clone(),
+            Some(super::load_data(p, args.label_column.as_deref())?.features),
+        ),
+        None => train::split_validation(&data.features, tc.validation_fraction, tc.seed),
+    };
+    let mut rbm = Rbm::new(spec, tc.seed)?;
+    let lens = [
+        rbm.weight.len(),
+        rbm.visible_bias.len(),
+        rbm.hidden_bias.len(),
+    ];
+    let state = TrainState::new(tc.optimizer, &lens, tc.seed);
+    autoencoder::fsutil::atomic_write(&out.join("config.toml"), config.to_toml()?.as_bytes())?;
+    let mut observer = RbmLines {
+        progress: Progress::new(args.quiet, tc.epochs),
+    };
+    let result = {
+        let mut learner = RbmLearner::new(&mut rbm, cd).map_err(|e| prefix(config_path, e))?;
+        train::run(
+            &mut learner,
+            Examples::unlabelled(&train_x),
+            val_x.as_ref().map(Examples::unlabelled),
+            &tc.loop_config(),
+            state,
+            &mut observer,
+        )
+    };
+    persist::save_rbm(&rbm, out)?;
+    let report = result?;
+    let lines: String = report
+        .history
+        .iter()
+        .map(|m| serde_json::to_string(m).unwrap_or_default() + "\n")
+        .collect();
+    autoencoder::fsutil::atomic_write(&out.join("metrics.jsonl"), lines.as_bytes())?;
     if !args.quiet {
         eprintln!("wrote {} ({:?})", out.display(), report.stop);
     }

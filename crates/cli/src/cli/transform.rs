@@ -21,13 +21,17 @@ pub struct Args {
 }
 
 pub fn run(args: Args, reconstruct: bool) -> Result<()> {
-    let model = persist::load_model(&args.model)?;
+    let model = persist::load_any(&args.model)?;
     let input = super::load_features(&args.data, args.label_column.as_deref())?;
     let wrap = |e: autoencoder::Error| autoencoder::Error::format(&args.data, e.to_string());
-    let out = if reconstruct {
-        model.reconstruct(&input).map_err(wrap)?
-    } else {
-        model.encode(&input).map_err(wrap)?
+    let out = match (&model, reconstruct) {
+        (persist::AnyModel::Autoencoder(m), true) => m.reconstruct(&input).map_err(wrap)?,
+        (persist::AnyModel::Autoencoder(m), false) => m.encode(&input).map_err(wrap)?,
+        // an RBM's code is E[h | v]; its reconstruction E[v | E[h | v]]
+        (persist::AnyModel::Rbm(r), true) => r
+            .visible_means(&r.hidden_means(&input).map_err(wrap)?)
+            .map_err(wrap)?,
+        (persist::AnyModel::Rbm(r), false) => r.hidden_means(&input).map_err(wrap)?,
     };
     data::save_matrix(&args.out, &out)
 }
