@@ -198,6 +198,19 @@ impl Autoencoder {
     pub fn tensors_mut(&mut self) -> &mut [Tensor] {
         &mut self.tensors
     }
+    /// The parameter tensors' entries, in order (a learner's parameters).
+    pub fn parameter_slices(&self) -> Vec<&[f32]> {
+        self.tensors.iter().map(|t| t.data.as_slice()).collect()
+    }
+
+    /// The same, mutable.
+    pub fn parameter_slices_mut(&mut self) -> Vec<&mut [f32]> {
+        self.tensors
+            .iter_mut()
+            .map(|t| t.data.as_mut_slice())
+            .collect()
+    }
+
     /// Lengths of the parameter tensors (for optimizer state).
     pub fn tensor_lengths(&self) -> Vec<usize> {
         self.tensors.iter().map(|t| t.data.len()).collect()

@@ -135,6 +135,11 @@ impl AutoencoderSpec {
         self.encoder_layers.iter().rev().copied().collect()
     }
 
+    /// Whether the decoder's hidden widths are the encoder's reversed (by default or given).
+    pub fn is_mirrored(&self) -> bool {
+        self.decoder_hidden() == self.mirrored_decoder()
+    }
+
     /// The decoder's hidden widths after resolving the mirror default.
     pub fn decoder_hidden(&self) -> Vec<usize> {
         self.decoder_layers

@@ -33,6 +33,21 @@ impl<'a> AutoencoderLearner<'a> {
     }
 }
 
+/// An autoencoder's validation, whatever its rule: the likelihood loss (the selection score)
+/// and the squared error of its reconstructions.
+pub(crate) fn reconstruction_validation(
+    model: &Autoencoder,
+    data: &Examples<'_>,
+) -> Result<Validation> {
+    let e = model.evaluate(data.x)?;
+    Ok(Validation {
+        score: e.loss_per_example,
+        loss: Some(e.loss_per_example),
+        squared_error: Some(e.squared_error_per_example),
+        ..Validation::default()
+    })
+}
+
 impl Learner for AutoencoderLearner<'_> {
     type Model = Autoencoder;
     /// The backend is made on the loop's pool, so it sees that pool's threads.
@@ -55,19 +70,11 @@ impl Learner for AutoencoderLearner<'_> {
     }
 
     fn parameters(&self) -> Vec<&[f32]> {
-        self.model
-            .tensors()
-            .iter()
-            .map(|t| t.data.as_slice())
-            .collect()
+        self.model.parameter_slices()
     }
 
     fn parameters_mut(&mut self) -> Vec<&mut [f32]> {
-        self.model
-            .tensors_mut()
-            .iter_mut()
-            .map(|t| t.data.as_mut_slice())
-            .collect()
+        self.model.parameter_slices_mut()
     }
 
     fn begin_epoch(&mut self, epochs_done: usize, _epochs: usize) {
@@ -97,13 +104,7 @@ impl Learner for AutoencoderLearner<'_> {
     }
 
     fn validate(&self, data: &Examples<'_>) -> Result<Validation> {
-        let e = self.model.evaluate(data.x)?;
-        Ok(Validation {
-            score: e.loss_per_example,
-            loss: Some(e.loss_per_example),
-            squared_error: Some(e.squared_error_per_example),
-            ..Validation::default()
-        })
+        reconstruction_validation(self.model, data)
     }
 
     fn divergence_message(&self, epoch: usize, what: &str) -> String {

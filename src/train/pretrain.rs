@@ -27,14 +27,7 @@ pub fn greedy_layerwise(
     }
     let widths = spec.encoder_widths();
     let layers = widths.len() - 1;
-    let mirrored = spec.decoder_layers.is_none()
-        || spec.decoder_hidden()
-            == spec
-                .encoder_layers
-                .iter()
-                .rev()
-                .copied()
-                .collect::<Vec<_>>();
+    let mirrored = spec.is_mirrored();
     let mut input = x.clone();
     for l in 0..layers {
         let act = if l + 1 == layers {

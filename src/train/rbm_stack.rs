@@ -93,14 +93,7 @@ pub fn check_unrollable(model: &Autoencoder, x: &Matrix) -> Result<()> {
             "RBM pretraining needs a sigmoid code (Bernoulli hidden units) or a linear one (Gaussian)",
         ));
     }
-    let mirrored = spec.decoder_hidden()
-        == spec
-            .encoder_layers
-            .iter()
-            .rev()
-            .copied()
-            .collect::<Vec<_>>();
-    if !mirrored {
+    if !spec.is_mirrored() {
         return Err(Error::config(
             "model.decoder_layers",
             "RBM pretraining unrolls the stack into a mirrored decoder",

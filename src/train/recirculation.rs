@@ -155,19 +155,11 @@ impl Learner for RecirculationLearner<'_> {
     }
 
     fn parameters(&self) -> Vec<&[f32]> {
-        self.model
-            .tensors()
-            .iter()
-            .map(|t| t.data.as_slice())
-            .collect()
+        self.model.parameter_slices()
     }
 
     fn parameters_mut(&mut self) -> Vec<&mut [f32]> {
-        self.model
-            .tensors_mut()
-            .iter_mut()
-            .map(|t| t.data.as_mut_slice())
-            .collect()
+        self.model.parameter_slices_mut()
     }
 
     fn step(
@@ -278,13 +270,7 @@ impl Learner for RecirculationLearner<'_> {
     }
 
     fn validate(&self, data: &Examples<'_>) -> Result<Validation> {
-        let e = self.model.evaluate(data.x)?;
-        Ok(Validation {
-            score: e.loss_per_example,
-            loss: Some(e.loss_per_example),
-            squared_error: Some(e.squared_error_per_example),
-            ..Validation::default()
-        })
+        super::backprop::reconstruction_validation(self.model, data)
     }
 
     fn divergence_message(&self, epoch: usize, what: &str) -> String {
