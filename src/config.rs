@@ -581,9 +581,9 @@ impl RunConfig {
         }
         let pretrain = self.pretraining()?;
         if matches!(pretrain, Some(Pretraining::Rbm(_))) {
-            // the stack's shape rules, before any data is read or any RBM is trained
-            let model = crate::model::Autoencoder::new(spec.clone(), 0)?;
-            crate::train::rbm_stack::check_unrollable(&model, &crate::linalg::Matrix::zeros(0, 0))?;
+            // the stack's shape rules, before any data is read or any RBM is trained (the data's
+            // range is checked when it is)
+            crate::train::rbm_stack::check_unrollable(&spec, &crate::linalg::Matrix::zeros(0, 0))?;
         }
         Ok(CheckedRun {
             spec,

@@ -1,5 +1,13 @@
 //! Weight decay `Ω = (λ/2) Σ ‖W‖²` over weight matrices (biases are not decayed).
 
+/// Adds only the gradient `λ·w` of `(λ/2)‖w‖²` to `grad`, for rules that do not report the
+/// penalty's value (contrastive divergence, recirculation).
+pub fn add_grad(weight: f32, param: &[f32], grad: &mut [f32]) {
+    for (g, w) in grad.iter_mut().zip(param) {
+        *g += weight * *w;
+    }
+}
+
 /// Adds `λ·w` to `grad` and returns `(λ/2) Σ w²` for one weight tensor.
 pub fn value_and_grad(weight: f32, param: &[f32], grad: &mut [f32]) -> f64 {
     let mut sum = 0.0f64;

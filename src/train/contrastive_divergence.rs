@@ -22,6 +22,7 @@ use crate::linalg::gemm::View;
 use crate::linalg::{Backend, Cpu, Matrix, Rng};
 use crate::model::rbm::Rbm;
 use crate::nn::Optimizer;
+use crate::objective::weight_decay;
 
 /// How the model term is estimated.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -177,9 +178,7 @@ fn cd_gradient(
         scale,
     );
     if config.weight_decay > 0.0 {
-        for (g, w) in ws.grad_w.iter_mut().zip(&rbm.weight) {
-            *g += config.weight_decay * w;
-        }
+        weight_decay::add_grad(config.weight_decay, &rbm.weight, &mut ws.grad_w);
     }
     ws.grad_b.fill(0.0);
     for (data, model) in v0.chunks_exact(d).zip(v_chain.chunks_exact(d)) {

@@ -17,7 +17,7 @@ use super::{run, LoopConfig, Observer, Schedule, SelectionRule, Shuffle, TrainSt
 use crate::error::{Error, Result};
 use crate::linalg::Matrix;
 use crate::model::rbm::{Rbm, RbmSpec, Units};
-use crate::model::{Autoencoder, Half};
+use crate::model::{Autoencoder, AutoencoderSpec, Half};
 use crate::nn::{Activation, OptimizerKind};
 use crate::objective::CodeDistribution;
 
@@ -67,11 +67,10 @@ impl Default for RbmStackConfig {
     }
 }
 
-/// Checks that `model` can be unrolled from RBMs: a deterministic code, sigmoid hidden layers
+/// Checks that a model of `spec` can be unrolled from RBMs: a deterministic code, sigmoid hidden layers
 /// (an RBM's hidden units are logistic), a sigmoid or linear code, a mirrored decoder, and for
 /// a Bernoulli first RBM data in [0, 1]. Errors name the key.
-pub fn check_unrollable(model: &Autoencoder, x: &Matrix) -> Result<()> {
-    let spec = model.spec();
+pub fn check_unrollable(spec: &AutoencoderSpec, x: &Matrix) -> Result<()> {
     if spec.code_distribution != CodeDistribution::Deterministic {
         return Err(Error::config(
             "pretrain.kind",
@@ -116,7 +115,7 @@ pub fn pretrain_rbm_stack(
     config: &RbmStackConfig,
     observer: &mut dyn Observer<Rbm>,
 ) -> Result<Vec<Rbm>> {
-    check_unrollable(model, x)?;
+    check_unrollable(model.spec(), x)?;
     if config.epochs == 0 || config.cd_steps == 0 || config.batch_size == 0 {
         return Err(Error::config(
             "pretrain",

@@ -27,8 +27,9 @@ use crate::error::{Error, Result};
 use crate::linalg::gemm::View;
 use crate::linalg::{Backend, Cpu, Rng};
 use crate::model::{Autoencoder, Half};
+use crate::nn::dense::column_sums_add;
 use crate::nn::{Activation, Optimizer};
-use crate::objective::{CodeDistribution, Objective};
+use crate::objective::{weight_decay, CodeDistribution, Objective};
 
 /// A one-hidden-layer autoencoder trained by recirculation.
 pub struct RecirculationLearner<'a> {
@@ -230,17 +231,13 @@ impl Learner for RecirculationLearner<'_> {
             false,
             scale,
         );
-        column_means(dh, m, scale, &mut ws.grad_c);
-        column_means(&ws.dx[..rows * d], d, scale, &mut ws.grad_b);
+        column_means(dh, scale, &mut ws.grad_c);
+        column_means(&ws.dx[..rows * d], scale, &mut ws.grad_b);
         let [wh, c, wv, b] = ws.tensors;
         if self.weight_decay != 0.0 {
             let tensors = self.model.tensors();
-            for (g, w) in ws.grad_wh.iter_mut().zip(&tensors[wh].data) {
-                *g += self.weight_decay * w;
-            }
-            for (g, w) in ws.grad_wv.iter_mut().zip(&tensors[wv].data) {
-                *g += self.weight_decay * w;
-            }
+            weight_decay::add_grad(self.weight_decay, &tensors[wh].data, &mut ws.grad_wh);
+            weight_decay::add_grad(self.weight_decay, &tensors[wv].data, &mut ws.grad_wv);
         }
         let threads = ws.backend.threads();
         optimizer.begin_step();
@@ -280,13 +277,9 @@ impl Learner for RecirculationLearner<'_> {
     }
 }
 
-/// `out[j] = scale · Σ_r rows[r, j]`.
-fn column_means(rows: &[f32], cols: usize, scale: f32, out: &mut [f32]) {
+/// `out[j] = scale · Σ_r rows[r, j]` (`out.len()` columns).
+fn column_means(rows: &[f32], scale: f32, out: &mut [f32]) {
     out.fill(0.0);
-    for row in rows.chunks_exact(cols) {
-        for (o, v) in out.iter_mut().zip(row) {
-            *o += v;
-        }
-    }
+    column_sums_add(rows, out);
     out.iter_mut().for_each(|o| *o *= scale);
 }
