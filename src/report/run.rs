@@ -5,6 +5,7 @@ use crate::baselines::Pca;
 use crate::error::Result;
 use crate::fsutil::create_dir;
 use crate::linalg::{Matrix, Rng};
+use crate::model::rbm::{Rbm, Units};
 use crate::model::Autoencoder;
 use crate::train::EpochMetrics;
 use std::path::Path;
@@ -88,4 +89,93 @@ pub fn write_report(
         labels.map(|l| &l[..n.min(l.len())]),
         &report.join("codes.png"),
     )
+}
+
+/// Writes `report/` of a standalone RBM: reconstruction error per epoch (train, validation);
+/// for square image data, originals vs one-step reconstructions `E[v | E[h | v]]` and the
+/// filters (rows of `W`).
+pub fn write_rbm_report(
+    dir: &Path,
+    rbm: &Rbm,
+    history: &[EpochMetrics],
+    sample: &Matrix,
+) -> Result<()> {
+    let report = dir.join("report");
+    create_dir(&report)?;
+    let train: Vec<f64> = history.iter().map(|m| m.train_loss).collect();
+    let val: Vec<f64> = history
+        .iter()
+        .filter_map(|m| m.validation_squared_error)
+        .collect();
+    super::plots::loss_curves(&train, &val, &report.join("loss.png"))?;
+    let spec = rbm.spec();
+    let side = (spec.visible as f64).sqrt() as usize;
+    if side * side == spec.visible && side >= 4 && sample.cols() == spec.visible {
+        let sample = sample.slice_rows(0, sample.rows().min(16));
+        let recon = rbm.visible_means(&rbm.hidden_means(&sample)?)?;
+        super::plots::reconstruction_grid(
+            &sample,
+            &recon,
+            16,
+            &report.join("reconstructions.png"),
+        )?;
+        super::plots::filters(
+            &rbm.weight,
+            spec.hidden,
+            spec.visible,
+            100,
+            &report.join("filters.png"),
+        )?;
+    }
+    Ok(())
+}
+
+/// One RBM of a pretraining stack, as `report/pretraining.json` lists it.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct StackLayer {
+    /// 1 for the RBM on the data.
+    pub layer: usize,
+    pub visible: usize,
+    pub hidden: usize,
+    pub hidden_units: Units,
+    /// Mean over the sample of `‖v − E[v | E[h | v]]‖²`, on the input this RBM learned from
+    /// (the data, or the previous RBM's hidden probabilities).
+    pub reconstruction_error: f64,
+}
+
+/// Writes `report/pretraining.json` (each RBM's shape and reconstruction error on `sample`
+/// propagated up the stack) and, for square image data, `report/rbm1_filters.png`.
+pub fn write_stack_report(dir: &Path, stack: &[Rbm], sample: &Matrix) -> Result<Vec<StackLayer>> {
+    let report = dir.join("report");
+    create_dir(&report)?;
+    let mut input = sample.slice_rows(0, sample.rows().min(2000));
+    let mut layers = Vec::with_capacity(stack.len());
+    for (l, rbm) in stack.iter().enumerate() {
+        let spec = rbm.spec();
+        layers.push(StackLayer {
+            layer: l + 1,
+            visible: spec.visible,
+            hidden: spec.hidden,
+            hidden_units: spec.hidden_units,
+            reconstruction_error: rbm.reconstruction_error(&input)?,
+        });
+        input = rbm.hidden_means(&input)?;
+    }
+    let json = serde_json::to_string_pretty(&layers)
+        .map_err(|e| crate::error::Error::Invalid(format!("pretraining report: {e}")))?;
+    crate::fsutil::atomic_write(&report.join("pretraining.json"), json.as_bytes())?;
+    if let Some(first) = stack.first() {
+        let spec = first.spec();
+        let side = (spec.visible as f64).sqrt() as usize;
+        if side * side == spec.visible && side >= 4 {
+            super::plots::filters(
+                &first.weight,
+                spec.hidden,
+                spec.visible,
+                100,
+                &report.join("rbm1_filters.png"),
+            )?;
+        }
+    }
+    Ok(layers)
 }

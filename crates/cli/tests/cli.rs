@@ -801,6 +801,37 @@ fn demo_bench_and_sample_run() {
     assert!(grid.exists());
 }
 
+/// A deep autoencoder pretrained as a stack of RBMs reports each RBM: its shape, unit type and
+/// reconstruction error, and the first RBM's filters.
+#[test]
+fn rbm_pretraining_reports_the_stack() {
+    let dir = tmp("rbm_stack_report");
+    let data = small_npy(&dir);
+    let config = dir.join("stack.toml");
+    std::fs::write(
+        &config,
+        "[model]\nlayers = [16]\ncode = 4\nactivation = \"sigmoid\"\ncode_activation = \"linear\"\n[pretrain]\nkind = \"rbm\"\nepochs = 2\nbatch_size = 20\n[train]\nepochs = 1\n",
+    )
+    .unwrap();
+    let run = dir.join("run");
+    assert_success(&train(&config, &data, &run));
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run.join("report/pretraining.json")).unwrap())
+            .unwrap();
+    let layers = json.as_array().unwrap();
+    assert_eq!(layers.len(), 2, "{json}");
+    assert_eq!(layers[0]["visible"], 196);
+    assert_eq!(layers[0]["hidden"], 16);
+    assert_eq!(layers[0]["hidden_units"], "bernoulli");
+    assert_eq!(layers[1]["hidden"], 4);
+    assert_eq!(layers[1]["hidden_units"], "gaussian");
+    for l in layers {
+        let e = l["reconstruction_error"].as_f64().unwrap();
+        assert!(e.is_finite() && e > 0.0, "{json}");
+    }
+    assert!(run.join("report/rbm1_filters.png").exists());
+}
+
 /// An RBM from a config: train, eval (exact and AIS log Z), encode, reconstruct, sample by
 /// Gibbs chains; its refusals name the key.
 #[test]
@@ -817,6 +848,10 @@ fn rbm_runs_end_to_end() {
     assert_success(&train(&config, &data, &run));
     let spec = std::fs::read_to_string(run.join("spec.json")).unwrap();
     assert!(spec.contains("\"kind\": \"rbm\""), "{spec}");
+    for png in ["loss", "filters", "reconstructions"] {
+        let bytes = std::fs::read(run.join(format!("report/{png}.png"))).unwrap();
+        assert_eq!(&bytes[1..4], b"PNG", "{png}");
+    }
     let eval = |extra: &[&str]| {
         let mut a = vec!["eval", "--model", s(&run), "--data", s(&data), "--json"];
         a.extend_from_slice(extra);

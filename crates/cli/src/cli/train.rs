@@ -204,13 +204,21 @@ pub fn run(args: Args) -> Result<()> {
                     quiet: args.quiet,
                     layer: 0,
                 };
-                autoencoder::train::rbm_stack::pretrain_rbm_stack(
+                let stack = autoencoder::train::rbm_stack::pretrain_rbm_stack(
                     &mut model,
                     &train_x,
                     &rbm_config,
                     &mut progress,
                 )
                 .map_err(|e| prefix(&config_path, e))?;
+                for layer in autoencoder::report::run::write_stack_report(&out, &stack, &train_x)? {
+                    if !args.quiet {
+                        eprintln!(
+                            "RBM {} ({}-{}): reconstruction error {:.4}",
+                            layer.layer, layer.visible, layer.hidden, layer.reconstruction_error
+                        );
+                    }
+                }
             }
             None => {}
         }
@@ -345,6 +353,7 @@ fn run_rbm(
         .map(|m| serde_json::to_string(m).unwrap_or_default() + "\n")
         .collect();
     autoencoder::fsutil::atomic_write(&out.join("metrics.jsonl"), lines.as_bytes())?;
+    autoencoder::report::run::write_rbm_report(out, &rbm, &report.history, &data.features)?;
     if !args.quiet {
         eprintln!("wrote {} ({:?})", out.display(), report.stop);
     }
