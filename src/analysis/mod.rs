@@ -3,6 +3,7 @@
 //! denoising score and sampling chains as the chapter's §14.5–14.7 arrive.
 
 pub mod ais;
+pub mod embedding_quality;
 pub mod jacobian;
 
 pub use jacobian::{encoder_jacobian, mean_jacobian_norm};

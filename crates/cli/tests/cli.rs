@@ -934,3 +934,95 @@ fn rbm_runs_end_to_end() {
         assert_clean_error(&train(&config, &data, &dir.join("bad")), &[key]);
     }
 }
+
+/// `embedding-quality` of PCA's 2-D map of 600 images: a map equal to the data is perfectly
+/// trustworthy; PCA's is less so and keeps some classes; each test point among the same
+/// training points finds itself (1-NN accuracy 1); mismatched files are one-line errors.
+#[test]
+fn embedding_quality_of_a_pca_map() {
+    let dir = tmp("embedding_quality");
+    let data = small_npy(&dir);
+    let x = autoencoder::data::load(&data, None).unwrap().features;
+    let labels = autoencoder::data::idx::read_labels(&common::repo_path(
+        "data/mnist/train-labels-idx1-ubyte.gz",
+    ))
+    .unwrap()[..600]
+        .to_vec();
+    let labels_path = dir.join("labels.npy");
+    std::fs::write(&labels_path, autoencoder::data::npy::encode_i64(&labels)).unwrap();
+    let map = autoencoder::baselines::Pca::fit(&x, 2)
+        .unwrap()
+        .transform(&x)
+        .unwrap();
+    let low = dir.join("low.npy");
+    std::fs::write(&low, autoencoder::data::npy::encode_f32(&map)).unwrap();
+    let quality = |args: &[&str]| {
+        let mut a = vec!["embedding-quality", "--json"];
+        a.extend_from_slice(args);
+        let out = ae(&a);
+        assert_success(&out);
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let same = quality(&["--high", s(&data), "--low", s(&data), "--k", "5"]);
+    assert_eq!(same["trustworthiness"], 1.0, "{same}");
+    assert_eq!(same["continuity"], 1.0, "{same}");
+    let plot = dir.join("map.png");
+    let pca = quality(&[
+        "--high",
+        s(&data),
+        "--low",
+        s(&low),
+        "--labels",
+        s(&labels_path),
+        "--plot",
+        s(&plot),
+    ]);
+    let t = pca["trustworthiness"].as_f64().unwrap();
+    assert!(t > 0.6 && t < 0.99, "{pca}");
+    let acc = pca["knn_accuracy"].as_f64().unwrap();
+    assert!(acc > 0.2 && acc < 0.8, "{pca}");
+    assert!(plot.exists());
+    let itself = quality(&[
+        "--low",
+        s(&low),
+        "--labels",
+        s(&labels_path),
+        "--train-low",
+        s(&low),
+        "--train-labels",
+        s(&labels_path),
+        "--k",
+        "1",
+    ]);
+    assert_eq!(itself["knn_test_accuracy"], 1.0, "{itself}");
+    assert_clean_error(
+        &ae(&[
+            "embedding-quality",
+            "--high",
+            s(&low),
+            "--low",
+            s(&data),
+            "--plot",
+            s(&plot),
+        ]),
+        &["small.npy", "2-D"],
+    );
+    let short = dir.join("short.npy");
+    std::fs::write(&short, autoencoder::data::npy::encode_i64(&labels[..10])).unwrap();
+    assert_clean_error(
+        &ae(&["embedding-quality", "--low", s(&low), "--labels", s(&short)]),
+        &["short.npy", "10 labels for 600 points"],
+    );
+    assert_clean_error(
+        &ae(&[
+            "embedding-quality",
+            "--high",
+            s(&data),
+            "--low",
+            s(&low),
+            "--k",
+            "400",
+        ]),
+        &["low.npy", "k = 400"],
+    );
+}

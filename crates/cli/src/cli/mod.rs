@@ -2,6 +2,7 @@
 
 mod bench;
 mod demo;
+mod embedding_quality;
 mod eval;
 mod hash;
 mod pca;
@@ -55,6 +56,9 @@ enum Command {
     Search(search::Args),
     /// Retrieval quality of codes: precision@k, mAP@k, precision–recall over radii.
     Retrieval(retrieval::Args),
+    /// Quality of a map: trustworthiness, continuity, k-NN accuracy (leave-one-out, and of test
+    /// points against training points).
+    EmbeddingQuality(embedding_quality::Args),
 }
 
 /// Runs the CLI; returns the process exit code.
@@ -80,6 +84,7 @@ pub fn run() -> i32 {
         Command::Hash(a) => hash::run(a),
         Command::Search(a) => search::run(a),
         Command::Retrieval(a) => retrieval::run(a),
+        Command::EmbeddingQuality(a) => embedding_quality::run(a),
     };
     match result {
         Ok(()) => 0,
