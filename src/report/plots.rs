@@ -12,12 +12,22 @@ const MARGIN: i64 = 20;
 /// Training (blue) and validation (orange) loss per epoch, with a title, a legend and the
 /// axis ranges written on the axes.
 pub fn loss_curves(train: &[f64], validation: &[f64], path: &Path) -> Result<()> {
+    curves(
+        "LOSS PER EPOCH",
+        &[("TRAIN", train), ("VALIDATION", validation)],
+        path,
+    )
+}
+
+/// Named series of one value per epoch, in the palette's colours, on shared axes: a title, a
+/// legend and the axis ranges written on the axes. Non-finite values break their line.
+pub fn curves(title: &str, series: &[(&str, &[f64])], path: &Path) -> Result<()> {
     let (w, h) = (720i64, 440i64);
-    let (left, right, top, bottom) = (70i64, 20i64, 40i64, 40i64);
+    let (left, right, top, bottom) = (70i64, 20i64, 56i64, 40i64);
     let mut c = Canvas::new(w as usize, h as usize);
-    let all: Vec<f64> = train
+    let all: Vec<f64> = series
         .iter()
-        .chain(validation)
+        .flat_map(|(_, s)| s.iter())
         .copied()
         .filter(|v| v.is_finite())
         .collect();
@@ -28,13 +38,18 @@ pub fn loss_curves(train: &[f64], validation: &[f64], path: &Path) -> Result<()>
         });
     let (lo, hi) = if lo.is_finite() { (lo, hi) } else { (0.0, 1.0) };
     let span = if hi > lo { hi - lo } else { 1.0 };
-    let n = train.len().max(validation.len()).max(2);
+    let n = series
+        .iter()
+        .map(|(_, s)| s.len())
+        .max()
+        .unwrap_or(0)
+        .max(2);
     let px = |i: usize| left + ((w - left - right) as f64 * i as f64 / (n - 1) as f64) as i64;
     let py = |v: f64| h - bottom - ((h - top - bottom) as f64 * (v - lo) / span) as i64;
     let black = [0, 0, 0];
     c.line(left, h - bottom, w - right, h - bottom, black, 1);
     c.line(left, top, left, h - bottom, black, 1);
-    draw_text(&mut c, left, 12, "LOSS PER EPOCH", black, 3);
+    draw_text(&mut c, left, 8, &title.to_uppercase(), black, 3);
     draw_text(&mut c, 4, top - 2, &format_value(hi), black, 2);
     draw_text(&mut c, 4, h - bottom - 10, &format_value(lo), black, 2);
     draw_text(&mut c, left, h - bottom + 8, "1", black, 2);
@@ -47,29 +62,33 @@ pub fn loss_curves(train: &[f64], validation: &[f64], path: &Path) -> Result<()>
         black,
         2,
     );
-    let mut legend_x = w - right - 260;
-    for (series, colour, name) in [
-        (train, PALETTE[0], "TRAIN"),
-        (validation, PALETTE[1], "VALIDATION"),
-    ] {
-        // A non-finite value (a diverged validation loss) breaks the line rather than
-        // sending it off the canvas.
-        for i in (1..series.len()).filter(|&i| series[i - 1].is_finite() && series[i].is_finite()) {
+    // the legend, right-aligned on its own row under the title
+    let names: Vec<String> = series.iter().map(|(name, _)| name.to_uppercase()).collect();
+    let legend_width: i64 = names.iter().map(|n| 40 + text_width(n, 2)).sum();
+    let mut legend_x = (w - right - legend_width).max(left);
+    let mut legend_y = 32;
+    for (k, ((_, values), name)) in series.iter().zip(&names).enumerate() {
+        let colour = PALETTE[k % PALETTE.len()];
+        for i in (1..values.len()).filter(|&i| values[i - 1].is_finite() && values[i].is_finite()) {
             c.line(
                 px(i - 1),
-                py(series[i - 1]),
+                py(values[i - 1]),
                 px(i),
-                py(series[i]),
+                py(values[i]),
                 colour,
                 2,
             );
         }
-        if series.len() == 1 && series[0].is_finite() {
-            c.fill_rect(px(0) - 2, py(series[0]) - 2, 5, 5, colour);
+        if values.len() == 1 && values[0].is_finite() {
+            c.fill_rect(px(0) - 2, py(values[0]) - 2, 5, 5, colour);
         }
-        if !series.is_empty() {
-            c.fill_rect(legend_x, 14, 12, 10, colour);
-            draw_text(&mut c, legend_x + 18, 14, name, black, 2);
+        if !values.is_empty() {
+            if legend_x + 40 + text_width(name, 2) > w {
+                legend_x = left + 10;
+                legend_y += 14;
+            }
+            c.fill_rect(legend_x, legend_y, 12, 10, colour);
+            draw_text(&mut c, legend_x + 18, legend_y, name, black, 2);
             legend_x += 40 + text_width(name, 2);
         }
     }

@@ -1026,3 +1026,61 @@ fn embedding_quality_of_a_pca_map() {
         &["low.npy", "k = 400"],
     );
 }
+
+/// `plot` draws one metric of several runs; a key no line has, or labels that do not match
+/// the runs, are one-line errors naming the file or flag.
+#[test]
+fn plot_draws_curves_of_several_runs() {
+    let dir = tmp("plot");
+    let a = dir.join("a.jsonl");
+    let b = dir.join("b.jsonl");
+    std::fs::write(
+        &a,
+        "{\"epoch\":1,\"validation_loss\":3.0}\n{\"epoch\":2,\"validation_loss\":2.0}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        &b,
+        "{\"epoch\":1,\"validation_loss\":null}\n{\"epoch\":2,\"validation_loss\":2.5}\n",
+    )
+    .unwrap();
+    let out = dir.join("curves.png");
+    assert_success(&ae(&[
+        "plot",
+        "--metrics",
+        s(&a),
+        s(&b),
+        "--label",
+        "A",
+        "B",
+        "--out",
+        s(&out),
+    ]));
+    let bytes = std::fs::read(&out).unwrap();
+    assert_eq!(&bytes[1..4], b"PNG");
+    assert_clean_error(
+        &ae(&[
+            "plot",
+            "--metrics",
+            s(&a),
+            "--key",
+            "train_loss",
+            "--out",
+            s(&out),
+        ]),
+        &["a.jsonl", "train_loss"],
+    );
+    assert_clean_error(
+        &ae(&[
+            "plot",
+            "--metrics",
+            s(&a),
+            s(&b),
+            "--label",
+            "A",
+            "--out",
+            s(&out),
+        ]),
+        &["--label", "1 names for 2"],
+    );
+}

@@ -6,6 +6,7 @@ mod embedding_quality;
 mod eval;
 mod hash;
 mod pca;
+mod plot;
 mod probe;
 mod progress;
 mod retrieval;
@@ -59,6 +60,8 @@ enum Command {
     /// Quality of a map: trustworthiness, continuity, k-NN accuracy (leave-one-out, and of test
     /// points against training points).
     EmbeddingQuality(embedding_quality::Args),
+    /// Plot one metric per epoch of several runs on shared axes (PNG).
+    Plot(plot::Args),
 }
 
 /// Runs the CLI; returns the process exit code.
@@ -85,6 +88,7 @@ pub fn run() -> i32 {
         Command::Search(a) => search::run(a),
         Command::Retrieval(a) => retrieval::run(a),
         Command::EmbeddingQuality(a) => embedding_quality::run(a),
+        Command::Plot(a) => plot::run(a),
     };
     match result {
         Ok(()) => 0,

@@ -1,0 +1,97 @@
+//! `autoencoder plot`: one metric per epoch from several runs' `metrics.jsonl`, on shared axes
+//! (e.g. two learning rules' validation errors).
+
+use autoencoder::{Error, Result};
+use std::path::{Path, PathBuf};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Run folders or metrics.jsonl files, one curve each.
+    #[arg(long, required = true, num_args = 1..)]
+    metrics: Vec<PathBuf>,
+    /// The field of each line to plot (train_loss, validation_loss, validation_squared_error, …).
+    #[arg(long, default_value = "validation_loss")]
+    key: String,
+    /// Curve names, in the order of --metrics (default: the run folders' names).
+    #[arg(long, num_args = 1..)]
+    label: Vec<String>,
+    /// Title (default: the key).
+    #[arg(long)]
+    title: Option<String>,
+    /// Output PNG.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+fn read_series(path: &Path, key: &str) -> Result<Vec<f64>> {
+    let file = if path.is_dir() {
+        path.join("metrics.jsonl")
+    } else {
+        path.to_path_buf()
+    };
+    let text = std::fs::read_to_string(&file).map_err(|e| Error::io(&file, e))?;
+    let mut values = Vec::new();
+    for (n, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let v: serde_json::Value = serde_json::from_str(line)
+            .map_err(|e| Error::format(&file, format!("line {}: {e}", n + 1)))?;
+        match v.get(key) {
+            Some(serde_json::Value::Number(x)) => values.push(x.as_f64().unwrap_or(f64::NAN)),
+            // a metric missing from an epoch (e.g. no validation that epoch) breaks the line
+            Some(serde_json::Value::Null) | None => values.push(f64::NAN),
+            Some(other) => {
+                return Err(Error::format(
+                    &file,
+                    format!("line {}: {key} is {other}, not a number", n + 1),
+                ))
+            }
+        }
+    }
+    if values.iter().all(|v| !v.is_finite()) {
+        return Err(Error::format(
+            &file,
+            format!("no line has a numeric {key:?}"),
+        ));
+    }
+    Ok(values)
+}
+
+pub fn run(args: Args) -> Result<()> {
+    if !args.label.is_empty() && args.label.len() != args.metrics.len() {
+        return Err(Error::Invalid(format!(
+            "--label: {} names for {} --metrics",
+            args.label.len(),
+            args.metrics.len()
+        )));
+    }
+    let series: Vec<(String, Vec<f64>)> = args
+        .metrics
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let name = args.label.get(i).cloned().unwrap_or_else(|| {
+                let base = if p.is_dir() {
+                    p.as_path()
+                } else {
+                    p.parent().unwrap_or(p)
+                };
+                base.file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| p.display().to_string())
+            });
+            Ok((name, read_series(p, &args.key)?))
+        })
+        .collect::<Result<_>>()?;
+    let borrowed: Vec<(&str, &[f64])> = series
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_slice()))
+        .collect();
+    let title = args
+        .title
+        .clone()
+        .unwrap_or_else(|| args.key.replace('_', " "));
+    autoencoder::report::plots::curves(&title, &borrowed, &args.out)
+}
