@@ -310,6 +310,34 @@ mod tests {
         assert!(trustworthiness(&x, &y, 20).is_err());
     }
 
+    /// scikit-learn 1.9.1's `trustworthiness(x, y, n_neighbors=5)` and with x and y swapped,
+    /// on these formula inputs (computed once in float64 from the same f32 values).
+    #[test]
+    fn trustworthiness_equals_scikit_learns() {
+        let (n, d) = (60, 8);
+        let x = Matrix::from_vec(
+            n,
+            d,
+            (0..n * d)
+                .map(|e| {
+                    let (i, j) = ((e / d) as f64, (e % d) as f64);
+                    (0.7 * i * (j + 1.0) + 0.3 * j).sin() as f32
+                })
+                .collect(),
+        );
+        let y = Matrix::from_vec(
+            n,
+            2,
+            (0..n)
+                .flat_map(|i| [(0.7 * i as f64).sin() as f32, (1.3 * i as f64).cos() as f32])
+                .collect(),
+        );
+        let t = trustworthiness(&x, &y, 5).unwrap();
+        let c = continuity(&x, &y, 5).unwrap();
+        assert!((t - 0.6483974358974359).abs() < 1e-6, "{t}");
+        assert!((c - 0.7203846153846154).abs() < 1e-6, "{c}");
+    }
+
     #[test]
     fn knn_votes_and_accuracy() {
         assert_eq!(vote([3, 1, 3, 1].into_iter()), 1);
