@@ -1,7 +1,7 @@
 //! `autoencoder train`.
 
 use super::progress::Progress;
-use autoencoder::config::{CheckedRbm, CheckedRun, ModelKind, Pretraining, RunConfig};
+use autoencoder::config::{CheckedRbm, ModelKind, RunConfig};
 use autoencoder::model::persist;
 use autoencoder::model::rbm::{Rbm, Units};
 use autoencoder::model::Autoencoder;
@@ -113,13 +113,10 @@ pub fn run(args: Args) -> Result<()> {
         return run_rbm(&args, &config, &config_path, &out);
     }
     let data = super::load_data(&args.data, args.label_column.as_deref())?;
-    let CheckedRun {
-        spec,
-        train: train_config,
-        pretrain,
-    } = config
+    let checked = config
         .check(data.features.cols())
         .map_err(|e| prefix(&config_path, e))?;
+    let (spec, train_config) = (checked.spec.clone(), checked.train.clone());
     super::ensure_writable_dir(&out)?;
 
     let (train_x, val_x) = match &args.val {
@@ -181,46 +178,21 @@ pub fn run(args: Args) -> Result<()> {
         }
         (model, state)
     } else {
-        let mut model = Autoencoder::new(spec, train_config.seed)?;
-        match pretrain {
-            Some(Pretraining::Autoencoder { epochs }) => {
-                let pre = autoencoder::TrainConfig {
-                    epochs,
-                    ..train_config.clone()
-                };
-                let mut progress = PretrainLines {
-                    quiet: args.quiet,
-                    layer: 0,
-                };
-                autoencoder::train::pretrain::greedy_layerwise(
-                    &mut model,
-                    &train_x,
-                    &pre,
-                    &mut progress,
-                )?;
-            }
-            Some(Pretraining::Rbm(rbm_config)) => {
-                let mut progress = PretrainLines {
-                    quiet: args.quiet,
-                    layer: 0,
-                };
-                let stack = autoencoder::train::rbm_stack::pretrain_rbm_stack(
-                    &mut model,
-                    &train_x,
-                    &rbm_config,
-                    &mut progress,
-                )
-                .map_err(|e| prefix(&config_path, e))?;
-                for layer in autoencoder::report::run::write_stack_report(&out, &stack, &train_x)? {
-                    if !args.quiet {
-                        eprintln!(
-                            "RBM {} ({}-{}): reconstruction error {:.4}",
-                            layer.layer, layer.visible, layer.hidden, layer.reconstruction_error
-                        );
-                    }
+        let mut progress = PretrainLines {
+            quiet: args.quiet,
+            layer: 0,
+        };
+        let (model, stack) = train::pretrained_model(&checked, &train_x, &mut progress)
+            .map_err(|e| prefix(&config_path, e))?;
+        if !stack.is_empty() {
+            for layer in autoencoder::report::run::write_stack_report(&out, &stack, &train_x)? {
+                if !args.quiet {
+                    eprintln!(
+                        "RBM {} ({}-{}): reconstruction error {:.4}",
+                        layer.layer, layer.visible, layer.hidden, layer.reconstruction_error
+                    );
                 }
             }
-            None => {}
         }
         let state = train::initial_state(&model, &train_config);
         (model, state)
