@@ -28,6 +28,10 @@ pub enum Error {
     /// Anything else the caller asked for that cannot be done.
     #[error("{0}")]
     Invalid(String),
+    /// The observer asked training to stop (Ctrl-C); the parameters are those after the last
+    /// whole epoch, `epochs_done` of them.
+    #[error("interrupted after {epochs_done} whole epochs")]
+    Interrupted { epochs_done: usize },
 }
 
 impl Error {

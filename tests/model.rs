@@ -270,3 +270,52 @@ fn early_stopping_keeps_the_best_validation_model() {
         );
     }
 }
+
+/// An observer that asks to stop after its `after`-th step (as Python's Ctrl-C does).
+struct StopAfter {
+    after: usize,
+    steps: usize,
+}
+
+impl train::Observer for StopAfter {
+    fn batch(&mut self, _: usize, _: usize, _: usize, _: f64) {
+        self.steps += 1;
+    }
+    fn interrupted(&mut self) -> bool {
+        self.steps >= self.after
+    }
+}
+
+/// Interrupting in the middle of epoch 3 returns `Interrupted` with the model of epoch 2,
+/// equal to a run of two epochs.
+#[test]
+fn an_interrupt_keeps_the_last_whole_epoch() {
+    let x = pool2(&mnist_train(128));
+    let spec = AutoencoderSpec::new(196, &[16], 4, Likelihood::Bernoulli);
+    let config = TrainConfig {
+        epochs: 4,
+        batch_size: 32,
+        validation_fraction: 0.0,
+        patience: None,
+        ..TrainConfig::default()
+    };
+    let mut two_epochs = Autoencoder::new(spec.clone(), 0).unwrap();
+    let two = TrainConfig {
+        epochs: 2,
+        ..config.clone()
+    };
+    train(&mut two_epochs, &x, &two);
+    let mut interrupted = Autoencoder::new(spec, 0).unwrap();
+    let state = train::initial_state(&interrupted, &config);
+    let mut observer = StopAfter {
+        after: 10,
+        steps: 0,
+    };
+    let err = train::fit(&mut interrupted, &x, None, &config, state, &mut observer).unwrap_err();
+    assert!(
+        matches!(err, autoencoder::Error::Interrupted { epochs_done: 2 }),
+        "{err}"
+    );
+    assert_eq!(observer.steps, 10);
+    assert_eq!(interrupted, two_epochs);
+}

@@ -249,6 +249,11 @@ pub trait Observer<M: ?Sized = Autoencoder>: Send {
     fn epoch(&mut self, _metrics: &EpochMetrics, _model: &M, _state: &TrainState) -> Result<()> {
         Ok(())
     }
+    /// Asked after each step: `true` stops training, back at the start of the epoch (a
+    /// Ctrl-C from Python, between batches).
+    fn interrupted(&mut self) -> bool {
+        false
+    }
 }
 
 /// An observer that does nothing.
@@ -568,6 +573,12 @@ fn run_on_pool<L: Learner>(
             }
             total += loss;
             observer.batch(epoch, b + 1, batches, loss);
+            if observer.interrupted() {
+                restore(learner, &last_good);
+                return Err(Error::Interrupted {
+                    epochs_done: state.epochs_done,
+                });
+            }
         }
         let seconds = start.elapsed().as_secs_f64();
         if learner
