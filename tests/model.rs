@@ -319,3 +319,29 @@ fn an_interrupt_keeps_the_last_whole_epoch() {
     assert_eq!(observer.steps, 10);
     assert_eq!(interrupted, two_epochs);
 }
+
+/// Per-example losses average to `evaluate`'s loss, and an image the model never saw the like
+/// of (inverted) scores worse than the training images.
+#[test]
+fn example_losses_match_evaluate_and_rank_outliers() {
+    let x = pool2(&mnist_train(256));
+    let spec = AutoencoderSpec::new(196, &[32], 8, Likelihood::Bernoulli);
+    let mut model = Autoencoder::new(spec, 0).unwrap();
+    let config = TrainConfig {
+        epochs: 5,
+        batch_size: 32,
+        validation_fraction: 0.0,
+        patience: None,
+        ..TrainConfig::default()
+    };
+    train(&mut model, &x, &config);
+    let losses = model.example_losses(&x).unwrap();
+    let mean = losses.iter().sum::<f64>() / losses.len() as f64;
+    let eval = model.evaluate(&x).unwrap().loss_per_example;
+    assert!((mean - eval).abs() < 1e-6 * eval.abs(), "{mean} vs {eval}");
+    let mut inverted = x.slice_rows(0, 16);
+    inverted.as_mut_slice().iter_mut().for_each(|v| *v = 1.0 - *v);
+    let outliers = model.example_losses(&inverted).unwrap();
+    let worst_inlier = losses[..16].iter().copied().fold(f64::MIN, f64::max);
+    assert!(outliers.iter().all(|o| *o > worst_inlier), "{outliers:?} vs {worst_inlier}");
+}

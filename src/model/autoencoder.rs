@@ -327,6 +327,18 @@ impl Autoencoder {
         self.output_preactivations(x, true)
     }
 
+    /// The likelihood loss `L(x, g(f(x)))` of each row of `x` (the code's mean for Gaussian
+    /// codes): the negative of an anomaly score.
+    pub fn example_losses(&self, x: &Matrix) -> Result<Vec<f64>> {
+        self.check_width(x, self.spec.input_size, "data")?;
+        let z = self.output_preactivations(x, false)?;
+        let mut row_loss = vec![0.0f32; x.rows()];
+        self.spec
+            .output
+            .row_losses(z.as_slice(), x.as_slice(), &mut row_loss);
+        Ok(row_loss.into_iter().map(f64::from).collect())
+    }
+
     /// Likelihood loss and squared error of the reconstructions of `x`.
     pub fn evaluate(&self, x: &Matrix) -> Result<Evaluation> {
         self.check_width(x, self.spec.input_size, "data")?;

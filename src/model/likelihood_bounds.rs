@@ -26,15 +26,15 @@ pub struct LikelihoodBounds {
 const ROWS_PER_PASS: usize = 4096;
 
 impl Autoencoder {
-    /// Estimates `−ELBO` and `−log p(x)` with `samples` importance samples per example drawn
-    /// from `q(h|x)`, seeded by `seed`. Examples run in parallel on the current rayon pool,
-    /// each on its own random stream, so the result is the same for any thread count.
-    pub fn likelihood_bounds(
+    /// `(−ELBO, −log p̂(x))` of each row of `x`, with `samples` importance samples per example
+    /// drawn from `q(h|x)`, seeded by `seed`; row `i` always uses random stream `i`, so the
+    /// values do not depend on the thread count.
+    pub fn example_likelihood_bounds(
         &self,
         x: &Matrix,
         samples: usize,
         seed: u64,
-    ) -> Result<LikelihoodBounds> {
+    ) -> Result<Vec<(f64, f64)>> {
         if self.spec().code_distribution != CodeDistribution::Gaussian {
             return Err(Error::Invalid(
                 "likelihood bounds need a model with code_distribution = \"gaussian\"".into(),
@@ -67,6 +67,19 @@ impl Autoencoder {
                 },
             )
             .collect();
+        Ok(terms)
+    }
+
+    /// Estimates `−ELBO` and `−log p(x)` with `samples` importance samples per example drawn
+    /// from `q(h|x)`, seeded by `seed`. Examples run in parallel on the current rayon pool,
+    /// each on its own random stream, so the result is the same for any thread count.
+    pub fn likelihood_bounds(
+        &self,
+        x: &Matrix,
+        samples: usize,
+        seed: u64,
+    ) -> Result<LikelihoodBounds> {
+        let terms = self.example_likelihood_bounds(x, samples, seed)?;
         let (neg_elbo, nll) = terms
             .iter()
             .fold((0.0f64, 0.0f64), |(e, n), (ei, ni)| (e + ei, n + ni));

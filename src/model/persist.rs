@@ -182,6 +182,35 @@ pub fn load_model(dir: &Path) -> Result<Autoencoder> {
         .map_err(|e| Error::format(&weights_path, e.to_string()))
 }
 
+/// The model as one safetensors buffer with its spec in the metadata (key `spec`): what the
+/// Python package's pickle holds.
+pub fn model_to_bytes(model: &Autoencoder) -> Result<Vec<u8>> {
+    let spec_json =
+        serde_json::to_string(model.spec()).map_err(|e| Error::Invalid(e.to_string()))?;
+    let list: Vec<(String, Vec<usize>, &[f32])> = model
+        .tensors()
+        .iter()
+        .map(|t| (t.name.clone(), t.shape.clone(), t.data.as_slice()))
+        .collect();
+    let meta = HashMap::from([
+        ("format".to_string(), "autoencoder-v1".to_string()),
+        ("spec".to_string(), spec_json),
+    ]);
+    serialize(&list, meta, Path::new("<model bytes>"))
+}
+
+/// The inverse of [`model_to_bytes`], with the same checks as [`load_model`].
+pub fn model_from_bytes(bytes: &[u8]) -> Result<Autoencoder> {
+    let source = Path::new("<model bytes>");
+    let (tensors, meta) = deserialize(source, bytes)?;
+    let spec_json = meta
+        .get("spec")
+        .ok_or_else(|| Error::format(source, "no spec in the metadata"))?;
+    let spec: AutoencoderSpec = serde_json::from_str(spec_json)
+        .map_err(|e| Error::format(source, format!("invalid spec: {e}")))?;
+    Autoencoder::from_tensors(spec, tensors).map_err(|e| Error::format(source, e.to_string()))
+}
+
 /// Writes optimizer state (slot tensors named after the model's tensors) to `path`.
 pub fn save_optimizer(opt: &Optimizer, model: &Autoencoder, path: &Path) -> Result<()> {
     let mut list = Vec::new();
@@ -235,4 +264,28 @@ pub fn load_optimizer(model: &Autoencoder, path: &Path) -> Result<Optimizer> {
         }
     }
     Ok(opt)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Likelihood;
+
+    #[test]
+    fn model_bytes_round_trip_and_refuse_damage() {
+        let spec = AutoencoderSpec::new(6, &[5], 3, Likelihood::Bernoulli);
+        let model = Autoencoder::new(spec, 4).unwrap();
+        let bytes = model_to_bytes(&model).unwrap();
+        assert_eq!(model_from_bytes(&bytes).unwrap(), model);
+        assert!(model_from_bytes(&bytes[..bytes.len() / 2]).is_err());
+        // weights without a spec
+        let list: Vec<(String, Vec<usize>, &[f32])> = model
+            .tensors()
+            .iter()
+            .map(|t| (t.name.clone(), t.shape.clone(), t.data.as_slice()))
+            .collect();
+        let bare = serialize(&list, HashMap::new(), Path::new("x")).unwrap();
+        let err = model_from_bytes(&bare).unwrap_err().to_string();
+        assert!(err.contains("no spec"), "{err}");
+    }
 }
