@@ -340,8 +340,14 @@ fn example_losses_match_evaluate_and_rank_outliers() {
     let eval = model.evaluate(&x).unwrap().loss_per_example;
     assert!((mean - eval).abs() < 1e-6 * eval.abs(), "{mean} vs {eval}");
     let mut inverted = x.slice_rows(0, 16);
-    inverted.as_mut_slice().iter_mut().for_each(|v| *v = 1.0 - *v);
+    inverted
+        .as_mut_slice()
+        .iter_mut()
+        .for_each(|v| *v = 1.0 - *v);
     let outliers = model.example_losses(&inverted).unwrap();
     let worst_inlier = losses[..16].iter().copied().fold(f64::MIN, f64::max);
-    assert!(outliers.iter().all(|o| *o > worst_inlier), "{outliers:?} vs {worst_inlier}");
+    assert!(
+        outliers.iter().all(|o| *o > worst_inlier),
+        "{outliers:?} vs {worst_inlier}"
+    );
 }

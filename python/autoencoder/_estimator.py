@@ -1,0 +1,412 @@
+"""The `Autoencoder` estimator: scikit-learn's conventions on the Rust engine.
+
+`__init__` stores hyperparameters only (every key of the TOML config's `[model]`, `[train]`,
+`[corruption]`, `[[regularizer]]` and `[pretrain]` sections, as keyword arguments; `None` means
+the config's own default, so the CLI and Python share one set of defaults). `fit` validates the
+data, builds the config and trains; fitted state lives in trailing-underscore attributes.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+import warnings
+
+import numpy as np
+
+from . import _native
+
+# Keyword arguments and the config section each belongs to.
+_MODEL_KEYS = (
+    "layers",
+    "code",
+    "activation",
+    "code_activation",
+    "output",
+    "tied",
+    "decoder_layers",
+    "init",
+    "code_distribution",
+)
+_TRAIN_KEYS = (
+    "epochs",
+    "batch_size",
+    "optimizer",
+    "learning_rate",
+    "momentum",
+    "nesterov",
+    "beta1",
+    "beta2",
+    "eps",
+    "seed",
+    "validation_fraction",
+    "patience",
+    "schedule",
+    "step_every",
+    "step_gamma",
+    "min_learning_rate",
+    "stage_growth",
+    "stage_decay",
+    "threads",
+    "drop_last",
+    "beta",
+    "importance_samples",
+    "kl_warmup_epochs",
+    "binarize",
+    "rule",
+    "recirculation_lambda",
+)
+
+
+def _as_float32_2d(X, name="X"):
+    """A C-contiguous float32 2-D array (no copy when X already is one)."""
+    if hasattr(X, "toarray") and not isinstance(X, np.ndarray):
+        raise TypeError(f"{name}: sparse input is not supported; pass a dense array")
+    try:
+        a = np.asarray(X)
+    except Exception as e:  # ragged lists and the like
+        raise ValueError(f"{name}: cannot be read as a 2-D array of numbers ({e})") from None
+    if a.dtype.kind not in "biuf":
+        try:
+            a = a.astype(np.float32)
+        except (TypeError, ValueError):
+            raise ValueError(f"{name}: dtype {a.dtype} is not numeric") from None
+    if a.ndim != 2:
+        raise ValueError(
+            f"{name}: expected a 2-D array (n_samples, n_features), got {a.ndim}-D; "
+            "reshape a single sample with X.reshape(1, -1)"
+        )
+    if a.shape[0] == 0:
+        raise ValueError(f"{name}: 0 samples; at least 1 is required")
+    if a.shape[1] == 0:
+        raise ValueError(f"{name}: 0 features; at least 1 is required")
+    return np.ascontiguousarray(a, dtype=np.float32)
+
+
+class _Params:
+    """get_params/set_params as scikit-learn's BaseEstimator has them, for when it is absent."""
+
+    @classmethod
+    def _get_param_names(cls):
+        sig = inspect.signature(cls.__init__)
+        return sorted(p.name for p in sig.parameters.values() if p.name != "self")
+
+    def get_params(self, deep=True):
+        """The hyperparameters, as passed to `__init__`."""
+        return {name: getattr(self, name) for name in self._get_param_names()}
+
+    def set_params(self, **params):
+        """Sets hyperparameters; unknown names raise `ValueError`."""
+        valid = set(self._get_param_names())
+        for key, value in params.items():
+            if key not in valid:
+                raise ValueError(f"Invalid parameter {key!r} for estimator {type(self).__name__}")
+            setattr(self, key, value)
+        return self
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items() if v is not None)
+        return f"{type(self).__name__}({args})"
+
+
+try:  # with scikit-learn installed, a real BaseEstimator (clone, pipelines, tags, HTML repr)
+    from sklearn.base import BaseEstimator as _Base
+    from sklearn.base import TransformerMixin as _Transformer
+
+    _BASES = (_Transformer, _Base)
+except ImportError:  # pragma: no cover - exercised where scikit-learn is absent
+    _BASES = (_Params,)
+
+
+class Autoencoder(*_BASES):
+    """An autoencoder of Goodfellow, Bengio & Courville ch. 14, trained by the Rust engine.
+
+    Every keyword is a key of the CLI's TOML config (see the README); `None` keeps the
+    config's default. Sections: `[model]` (layers, code, activation, code_activation,
+    output, tied, decoder_layers, init, code_distribution); `[train]` (epochs, batch_size,
+    optimizer, learning_rate, …, threads, rule); `corruption` (e.g. "masking") with
+    `corruption_level`; `regularizers`, a list of dicts such as
+    `{"kind": "contractive", "weight": 0.1}`; `pretrain`, a dict such as `{"kind": "rbm"}`.
+
+    Anomaly detection follows PyOD: `contamination` (or `threshold_percentile`) sets
+    `threshold_` from the training scores; `decision_function` is higher for more abnormal
+    samples and `predict` gives 0 (inlier) or 1 (outlier).
+
+    Fitted attributes: `model_` (the engine's model), `n_features_in_`, `history_` (one dict
+    per epoch), `decision_scores_` and `threshold_` (training data).
+    """
+
+    def __init__(
+        self,
+        *,
+        layers=None,
+        code=None,
+        activation=None,
+        code_activation=None,
+        output=None,
+        tied=None,
+        decoder_layers=None,
+        init=None,
+        code_distribution=None,
+        epochs=None,
+        batch_size=None,
+        optimizer=None,
+        learning_rate=None,
+        momentum=None,
+        nesterov=None,
+        beta1=None,
+        beta2=None,
+        eps=None,
+        seed=None,
+        validation_fraction=None,
+        patience=None,
+        schedule=None,
+        step_every=None,
+        step_gamma=None,
+        min_learning_rate=None,
+        stage_growth=None,
+        stage_decay=None,
+        threads=None,
+        drop_last=None,
+        beta=None,
+        importance_samples=None,
+        kl_warmup_epochs=None,
+        binarize=None,
+        rule=None,
+        recirculation_lambda=None,
+        corruption=None,
+        corruption_level=None,
+        regularizers=None,
+        pretrain=None,
+        contamination=0.1,
+        threshold_percentile=None,
+        verbose=False,
+    ):
+        self.layers = layers
+        self.code = code
+        self.activation = activation
+        self.code_activation = code_activation
+        self.output = output
+        self.tied = tied
+        self.decoder_layers = decoder_layers
+        self.init = init
+        self.code_distribution = code_distribution
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.momentum = momentum
+        self.nesterov = nesterov
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.eps = eps
+        self.seed = seed
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.schedule = schedule
+        self.step_every = step_every
+        self.step_gamma = step_gamma
+        self.min_learning_rate = min_learning_rate
+        self.stage_growth = stage_growth
+        self.stage_decay = stage_decay
+        self.threads = threads
+        self.drop_last = drop_last
+        self.beta = beta
+        self.importance_samples = importance_samples
+        self.kl_warmup_epochs = kl_warmup_epochs
+        self.binarize = binarize
+        self.rule = rule
+        self.recirculation_lambda = recirculation_lambda
+        self.corruption = corruption
+        self.corruption_level = corruption_level
+        self.regularizers = regularizers
+        self.pretrain = pretrain
+        self.contamination = contamination
+        self.threshold_percentile = threshold_percentile
+        self.verbose = verbose
+
+    # --- configs ---------------------------------------------------------------------------
+
+    def _config(self):
+        """The config dict (the TOML config's sections) that these hyperparameters give."""
+        model = {k: getattr(self, k) for k in _MODEL_KEYS if getattr(self, k) is not None}
+        for k in ("layers", "decoder_layers"):
+            if k in model:
+                model[k] = [int(v) for v in model[k]]
+        train = {k: getattr(self, k) for k in _TRAIN_KEYS if getattr(self, k) is not None}
+        config = {"model": model, "train": train}
+        if self.corruption is not None:
+            config["corruption"] = {"kind": self.corruption, "level": self.corruption_level if self.corruption_level is not None else 0.0}
+        elif self.corruption_level is not None:
+            raise ValueError("corruption_level is set but corruption is not (e.g. corruption='masking')")
+        if self.regularizers:
+            config["regularizer"] = [dict(r) for r in self.regularizers]
+        if self.pretrain is not None:
+            config["pretrain"] = dict(self.pretrain)
+        return config
+
+    @classmethod
+    def from_config(cls, path, **overrides):
+        """An estimator with the hyperparameters of a CLI TOML config file."""
+        config = json.loads(_native.config_toml_to_json(os.fspath(path)))
+        if config.get("model", {}).get("kind", "autoencoder") != "autoencoder":
+            raise ValueError(f"{path}: model.kind = {config['model']['kind']!r}; Autoencoder needs an autoencoder config")
+        params = {}
+        for k, v in config.get("model", {}).items():
+            if k in _MODEL_KEYS:
+                params[k] = v
+        for k, v in config.get("train", {}).items():
+            if k in _TRAIN_KEYS:
+                params[k] = v
+        if config.get("corruption"):
+            params["corruption"] = config["corruption"]["kind"]
+            params["corruption_level"] = config["corruption"]["level"]
+        if config.get("regularizer"):
+            params["regularizers"] = config["regularizer"]
+        if config.get("pretrain"):
+            params["pretrain"] = config["pretrain"]
+        params.update(overrides)
+        return cls(**params)
+
+    # --- fitting ---------------------------------------------------------------------------
+
+    def fit(self, X, y=None, X_val=None):
+        """Trains on `X` (n_samples × n_features), validating on `X_val` or on the config's
+        held-out fraction. `y` is ignored. Ctrl-C stops between batches and keeps the model
+        of the last whole epoch (then re-raises KeyboardInterrupt)."""
+        X = _as_float32_2d(X)
+        X_val = None if X_val is None else _as_float32_2d(X_val, "X_val")
+        self._check_anomaly_params()
+        model, history, stopped = _native.NativeModel.fit(
+            json.dumps(self._config()), X, X_val, bool(self.verbose)
+        )
+        self.model_ = model
+        self.n_features_in_ = X.shape[1]
+        self.history_ = json.loads(history)
+        self._set_threshold(X)
+        if stopped == "interrupted":
+            raise KeyboardInterrupt("training interrupted; the model of the last whole epoch is kept")
+        if stopped is not None:
+            warnings.warn(stopped, RuntimeWarning, stacklevel=2)
+        return self
+
+    def _check_anomaly_params(self):
+        if self.threshold_percentile is not None:
+            if not 0.0 <= float(self.threshold_percentile) <= 100.0:
+                raise ValueError(f"threshold_percentile = {self.threshold_percentile}: must be in [0, 100]")
+        elif not 0.0 < float(self.contamination) <= 0.5:
+            raise ValueError(f"contamination = {self.contamination}: must be in (0, 0.5]")
+
+    def _set_threshold(self, X):
+        self.decision_scores_ = self.decision_function(X)
+        pct = self.threshold_percentile if self.threshold_percentile is not None else 100.0 * (1.0 - float(self.contamination))
+        self.threshold_ = float(np.percentile(self.decision_scores_, pct))
+
+    def _check_fitted(self):
+        if not hasattr(self, "model_"):
+            raise _not_fitted_error(self)
+
+    def _check_X(self, X, name="X"):
+        self._check_fitted()
+        X = _as_float32_2d(X, name)
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(f"{name} has {X.shape[1]} features, but {type(self).__name__} is expecting {self.n_features_in_} features as input")
+        return X
+
+    def _threads(self, threads):
+        return int(threads if threads is not None else (self.threads or 0))
+
+    # --- the verbs -------------------------------------------------------------------------
+
+    def transform(self, X, threads=None):
+        """The codes `h = f(x)` (the mean of a Gaussian code)."""
+        X = self._check_X(X)
+        return self.model_.encode(X, self._threads(threads))
+
+    def fit_transform(self, X, y=None, **fit_params):
+        """`fit`, then `transform` of the same data."""
+        return self.fit(X, y, **fit_params).transform(X)
+
+    def inverse_transform(self, H, threads=None):
+        """Decodes codes: `g(h)` (the decoder's means)."""
+        self._check_fitted()
+        H = _as_float32_2d(H, "codes")
+        if H.shape[1] != self.model_.code_size:
+            raise ValueError(f"codes have {H.shape[1]} columns, the model's code has {self.model_.code_size}")
+        return self.model_.decode(H, self._threads(threads))
+
+    def reconstruct(self, X, threads=None):
+        """`g(f(x))`."""
+        X = self._check_X(X)
+        return self.model_.reconstruct(X, self._threads(threads))
+
+    def score_samples(self, X, samples=16, seed=0, threads=None):
+        """Higher is more normal: the negative reconstruction loss of each sample (for a
+        Gaussian-code model, the negative `−log p(x)` estimate with `samples` importance
+        samples; 1 = the ELBO)."""
+        X = self._check_X(X)
+        if json.loads(self.model_.spec_json()).get("code_distribution") == "gaussian":
+            return -self.model_.example_nll(X, int(samples), int(seed), self._threads(threads))
+        return -self.model_.example_losses(X, self._threads(threads))
+
+    def score(self, X, y=None):
+        """Mean of `score_samples` (higher is better)."""
+        return float(np.mean(self.score_samples(X)))
+
+    def decision_function(self, X):
+        """Anomaly score, higher = more abnormal (PyOD's convention): `−score_samples`."""
+        return -self.score_samples(X)
+
+    def predict(self, X):
+        """1 for outliers (decision function above `threshold_`), 0 for inliers."""
+        self._check_fitted()
+        return (self.decision_function(X) > self.threshold_).astype(np.int64)
+
+    def sample(self, n, seed=0):
+        """`n` draws of a Gaussian-code model (decoder means of prior codes)."""
+        self._check_fitted()
+        return self.model_.sample(int(n), int(seed))
+
+    # --- persistence -----------------------------------------------------------------------
+
+    def save(self, path):
+        """Writes a CLI run folder (model.safetensors, spec.json, config.toml)."""
+        self._check_fitted()
+        self.model_.save(os.fspath(path), json.dumps(self._config()))
+        return self
+
+    @classmethod
+    def load(cls, path):
+        """Loads a run folder written by the CLI's `train` or by `save`."""
+        path = os.fspath(path)
+        config_path = os.path.join(path, "config.toml")
+        est = cls.from_config(config_path) if os.path.exists(config_path) else cls()
+        est.model_ = _native.NativeModel.load(path)
+        est.n_features_in_ = est.model_.input_size
+        est.history_ = []
+        return est
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        if "model_" in state:
+            state["model_"] = state["model_"].to_bytes()
+        return state
+
+    def __setstate__(self, state):
+        if "model_" in state:
+            state["model_"] = _native.NativeModel.from_bytes(state["model_"])
+        self.__dict__.update(state)
+
+
+def _not_fitted_error(est):
+    try:
+        from sklearn.exceptions import NotFittedError
+    except ImportError:  # scikit-learn is optional
+
+        class NotFittedError(ValueError, AttributeError):
+            pass
+
+    return NotFittedError(
+        f"This {type(est).__name__} instance is not fitted yet. Call 'fit' with appropriate arguments before using this estimator."
+    )

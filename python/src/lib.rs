@@ -1,0 +1,411 @@
+//! `autoencoder._native`: the Rust engine behind the Python package's estimators.
+//!
+//! Thin on purpose: the estimator logic (hyperparameters, validation of arguments,
+//! scikit-learn conventions) is Python in `autoencoder/`; this module turns numpy arrays into
+//! the library's matrices and back, runs the library's own training path
+//! ([`train::pretrained_model`] then [`train::fit`], as the CLI's `train` does, so the same
+//! config, data and thread count give the same weights), and maps every library error to a
+//! one-line `ValueError`. The GIL is released while the engine works; during `fit` the
+//! calling thread wakes every 50 ms to let Python see Ctrl-C, which stops training between
+//! batches.
+
+use autoencoder::config::RunConfig;
+use autoencoder::model::persist;
+use autoencoder::objective::CodeDistribution;
+use autoencoder::train::{self, EpochMetrics, Observer, TrainState};
+use autoencoder::{Autoencoder, Error, Matrix};
+use numpy::ndarray::Array2;
+use numpy::{IntoPyArray, PyArray1, PyArray2, PyReadonlyArray2, PyUntypedArrayMethods};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+/// A library error as Python's `ValueError`, on one line as the CLI prints it.
+fn value_error(e: Error) -> PyErr {
+    PyValueError::new_err(
+        e.to_string()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" "),
+    )
+}
+
+/// Copies a 2-D float32 array (any strides) into a matrix, refusing NaN and infinity.
+fn to_matrix(x: &PyReadonlyArray2<'_, f32>, what: &str) -> PyResult<Matrix> {
+    let shape = x.shape();
+    let (n, d) = (shape[0], shape[1]);
+    let data = match x.as_slice() {
+        Ok(s) => s.to_vec(),
+        Err(_) => x.as_array().iter().copied().collect(),
+    };
+    let m = Matrix::from_vec(n, d, data);
+    if !m.all_finite() {
+        return Err(PyValueError::new_err(format!(
+            "Input {what} contains NaN or infinity"
+        )));
+    }
+    Ok(m)
+}
+
+/// Hands a matrix's buffer to numpy without copying.
+fn to_numpy(py: Python<'_>, m: Matrix) -> Bound<'_, PyArray2<f32>> {
+    let (n, d) = (m.rows(), m.cols());
+    Array2::from_shape_vec((n, d), m.into_vec())
+        .expect("a matrix's buffer has rows × cols entries")
+        .into_pyarray(py)
+}
+
+/// Runs `f` on a pool of `threads` workers (0 = the global pool).
+fn with_threads<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> PyResult<T> {
+    if threads == 0 {
+        return Ok(f());
+    }
+    autoencoder::limits::check_threads("threads", threads).map_err(value_error)?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| PyValueError::new_err(format!("cannot start {threads} threads: {e}")))?;
+    Ok(pool.install(f))
+}
+
+fn parse_config(config_json: &str) -> PyResult<RunConfig> {
+    let de = &mut serde_json::Deserializer::from_str(config_json);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let key = e.path().to_string();
+        let mut reason = e.into_inner().to_string();
+        // the position in the JSON text means nothing to a caller who passed keywords
+        if let Some(at) = reason.rfind(" at line ") {
+            reason.truncate(at);
+        }
+        PyValueError::new_err(format!("{key}: {reason}"))
+    })
+}
+
+/// Training's link to Python: per-epoch history and lines, and the Ctrl-C flag.
+struct PyObserver<'a> {
+    verbose: bool,
+    stop: &'a AtomicBool,
+    history: Vec<EpochMetrics>,
+    pretraining: bool,
+}
+
+impl<M> Observer<M> for PyObserver<'_> {
+    fn epoch(&mut self, m: &EpochMetrics, _: &M, _: &TrainState) -> autoencoder::Result<()> {
+        if !self.pretraining {
+            self.history.push(m.clone());
+        }
+        if self.verbose {
+            let what = if self.pretraining { "pretrain " } else { "" };
+            let val = m
+                .validation_loss
+                .map(|v| format!("  val loss {v:.4}"))
+                .unwrap_or_default();
+            let line = format!(
+                "{what}epoch {:>3}  train loss {:.4}{val}  {:.1}s\n",
+                m.epoch, m.train_loss, m.seconds
+            );
+            // through sys.stderr, so notebooks show it
+            Python::attach(|py| {
+                if let Ok(err) = py.import("sys").and_then(|s| s.getattr("stderr")) {
+                    let _ = err.call_method1("write", (line,));
+                }
+            });
+        }
+        Ok(())
+    }
+    fn interrupted(&mut self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+}
+
+/// A trained autoencoder.
+#[pyclass(module = "autoencoder._native", name = "NativeModel", frozen)]
+struct NativeModel {
+    model: Autoencoder,
+}
+
+#[pymethods]
+impl NativeModel {
+    /// Trains a model from a config (the TOML config's sections as JSON) on `x`, validating on
+    /// `x_val` or on the config's held-out fraction. Returns `(model, history_json, stopped)`,
+    /// `stopped` being `None`, `"interrupted"` (Ctrl-C; the model of the last whole epoch) or
+    /// the message of a non-finite loss (the last good model).
+    #[staticmethod]
+    #[pyo3(signature = (config_json, x, x_val=None, verbose=false))]
+    fn fit(
+        py: Python<'_>,
+        config_json: &str,
+        x: PyReadonlyArray2<'_, f32>,
+        x_val: Option<PyReadonlyArray2<'_, f32>>,
+        verbose: bool,
+    ) -> PyResult<(NativeModel, String, Option<String>)> {
+        let config = parse_config(config_json)?;
+        let x = to_matrix(&x, "X")?;
+        let x_val = x_val.map(|v| to_matrix(&v, "X_val")).transpose()?;
+        if x.rows() == 0 {
+            return Err(PyValueError::new_err("X has no rows"));
+        }
+        let checked = config.check(x.cols()).map_err(value_error)?;
+        if let Some(v) = &x_val {
+            if v.cols() != x.cols() {
+                return Err(PyValueError::new_err(format!(
+                    "X_val has {} columns, X has {}",
+                    v.cols(),
+                    x.cols()
+                )));
+            }
+        }
+        let stop = AtomicBool::new(false);
+        let finished = AtomicBool::new(false);
+        let outcome = py.detach(|| {
+            std::thread::scope(|scope| {
+                let worker = scope.spawn(|| {
+                    let (train_x, val_x) = match x_val {
+                        Some(v) => (x, Some(v)),
+                        None => train::split_validation(
+                            &x,
+                            checked.train.validation_fraction,
+                            checked.train.seed,
+                        ),
+                    };
+                    let mut observer = PyObserver {
+                        verbose,
+                        stop: &stop,
+                        history: Vec::new(),
+                        pretraining: true,
+                    };
+                    let result = train::pretrained_model(&checked, &train_x, &mut observer).map(
+                        |(mut model, _)| {
+                            observer.pretraining = false;
+                            let state = train::initial_state(&model, &checked.train);
+                            let fitted = train::fit(
+                                &mut model,
+                                &train_x,
+                                val_x.as_ref(),
+                                &checked.train,
+                                state,
+                                &mut observer,
+                            );
+                            (model, fitted)
+                        },
+                    );
+                    finished.store(true, Ordering::Release);
+                    (result, observer.history)
+                });
+                // Python runs signal handlers on the main thread only: look every 50 ms.
+                while !finished.load(Ordering::Acquire) {
+                    std::thread::sleep(Duration::from_millis(50));
+                    if Python::attach(|py| py.check_signals()).is_err() {
+                        stop.store(true, Ordering::Relaxed);
+                    }
+                }
+                worker.join()
+            })
+        });
+        let (result, history) =
+            outcome.map_err(|_| PyValueError::new_err("training stopped on an internal error"))?;
+        let (model, fitted) = result.map_err(value_error)?;
+        let stopped = match fitted {
+            Ok(_) => None,
+            Err(Error::Interrupted { .. }) => Some("interrupted".to_string()),
+            Err(e @ Error::NonFinite(_)) => Some(e.to_string()),
+            Err(e) => return Err(value_error(e)),
+        };
+        let history = serde_json::to_string(&history)
+            .map_err(|e| PyValueError::new_err(format!("history: {e}")))?;
+        Ok((NativeModel { model }, history, stopped))
+    }
+
+    /// Codes `f(x)` (the mean for Gaussian codes).
+    #[pyo3(signature = (x, threads=0))]
+    fn encode<'py>(
+        &self,
+        py: Python<'py>,
+        x: PyReadonlyArray2<'py, f32>,
+        threads: usize,
+    ) -> PyResult<Bound<'py, PyArray2<f32>>> {
+        let x = to_matrix(&x, "X")?;
+        let out = py
+            .detach(|| with_threads(threads, || self.model.encode(&x)))?
+            .map_err(value_error)?;
+        Ok(to_numpy(py, out))
+    }
+
+    /// Decoder means `g(h)`.
+    #[pyo3(signature = (h, threads=0))]
+    fn decode<'py>(
+        &self,
+        py: Python<'py>,
+        h: PyReadonlyArray2<'py, f32>,
+        threads: usize,
+    ) -> PyResult<Bound<'py, PyArray2<f32>>> {
+        let h = to_matrix(&h, "codes")?;
+        let out = py
+            .detach(|| with_threads(threads, || self.model.decode(&h)))?
+            .map_err(value_error)?;
+        Ok(to_numpy(py, out))
+    }
+
+    /// Reconstructions `g(f(x))`.
+    #[pyo3(signature = (x, threads=0))]
+    fn reconstruct<'py>(
+        &self,
+        py: Python<'py>,
+        x: PyReadonlyArray2<'py, f32>,
+        threads: usize,
+    ) -> PyResult<Bound<'py, PyArray2<f32>>> {
+        let x = to_matrix(&x, "X")?;
+        let out = py
+            .detach(|| with_threads(threads, || self.model.reconstruct(&x)))?
+            .map_err(value_error)?;
+        Ok(to_numpy(py, out))
+    }
+
+    /// Per-example likelihood loss `L(x, g(f(x)))`.
+    #[pyo3(signature = (x, threads=0))]
+    fn example_losses<'py>(
+        &self,
+        py: Python<'py>,
+        x: PyReadonlyArray2<'py, f32>,
+        threads: usize,
+    ) -> PyResult<Bound<'py, PyArray1<f64>>> {
+        let x = to_matrix(&x, "X")?;
+        let out = py
+            .detach(|| with_threads(threads, || self.model.example_losses(&x)))?
+            .map_err(value_error)?;
+        Ok(out.into_pyarray(py))
+    }
+
+    /// Per-example `−log p̂(x)` (IWAE with `samples` samples; 1 = the ELBO) of a Gaussian-code
+    /// model.
+    #[pyo3(signature = (x, samples, seed, threads=0))]
+    fn example_nll<'py>(
+        &self,
+        py: Python<'py>,
+        x: PyReadonlyArray2<'py, f32>,
+        samples: usize,
+        seed: u64,
+        threads: usize,
+    ) -> PyResult<Bound<'py, PyArray1<f64>>> {
+        let x = to_matrix(&x, "X")?;
+        let out = py
+            .detach(|| {
+                with_threads(threads, || {
+                    self.model.example_likelihood_bounds(&x, samples, seed)
+                })
+            })?
+            .map_err(value_error)?;
+        Ok(out
+            .into_iter()
+            .map(|(_, nll)| nll)
+            .collect::<Vec<f64>>()
+            .into_pyarray(py))
+    }
+
+    /// `n` draws from a Gaussian-code model: decoder means of codes from the prior N(0, I).
+    fn sample<'py>(
+        &self,
+        py: Python<'py>,
+        n: usize,
+        seed: u64,
+    ) -> PyResult<Bound<'py, PyArray2<f32>>> {
+        if self.model.spec().code_distribution != CodeDistribution::Gaussian {
+            return Err(PyValueError::new_err(
+                "sample needs a generative model (code_distribution = \"gaussian\")",
+            ));
+        }
+        let k = self.model.spec().code_size;
+        let width = k.max(self.model.spec().input_size) as u128;
+        autoencoder::limits::check_floats("n", n as u128 * width, "samples")
+            .map_err(value_error)?;
+        let mut rng = autoencoder::linalg::Rng::new(seed);
+        let mut codes = vec![0.0f32; n * k];
+        rng.fill_normal(&mut codes);
+        let out = py
+            .detach(|| self.model.decode(&Matrix::from_vec(n, k, codes)))
+            .map_err(value_error)?;
+        Ok(to_numpy(py, out))
+    }
+
+    /// Writes the CLI's run-folder files (`model.safetensors`, `spec.json`, and
+    /// `config.toml` when a config is given).
+    #[pyo3(signature = (dir, config_json=None))]
+    fn save(&self, dir: PathBuf, config_json: Option<&str>) -> PyResult<()> {
+        persist::save_model(&self.model, &dir).map_err(value_error)?;
+        if let Some(c) = config_json {
+            let toml = parse_config(c)?.to_toml().map_err(value_error)?;
+            autoencoder::fsutil::atomic_write(&dir.join("config.toml"), toml.as_bytes())
+                .map_err(value_error)?;
+        }
+        Ok(())
+    }
+
+    /// Loads a run folder written by the CLI or by `save`.
+    #[staticmethod]
+    fn load(dir: PathBuf) -> PyResult<NativeModel> {
+        let model = persist::load_model(&dir).map_err(value_error)?;
+        Ok(NativeModel { model })
+    }
+
+    /// The model as bytes (pickle's state).
+    fn to_bytes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        let bytes = persist::model_to_bytes(&self.model).map_err(value_error)?;
+        Ok(PyBytes::new(py, &bytes))
+    }
+
+    /// The inverse of `to_bytes`.
+    #[staticmethod]
+    fn from_bytes(bytes: &[u8]) -> PyResult<NativeModel> {
+        let model = persist::model_from_bytes(bytes).map_err(value_error)?;
+        Ok(NativeModel { model })
+    }
+
+    /// The architecture as `spec.json` holds it.
+    fn spec_json(&self) -> PyResult<String> {
+        serde_json::to_string(self.model.spec())
+            .map_err(|e| PyValueError::new_err(format!("spec: {e}")))
+    }
+
+    /// Every parameter tensor as `(name, float32 array)`, in the file's order.
+    fn tensors<'py>(&self, py: Python<'py>) -> Vec<(String, Bound<'py, PyArray1<f32>>)> {
+        self.model
+            .tensors()
+            .iter()
+            .map(|t| (t.name.clone(), t.data.clone().into_pyarray(py)))
+            .collect()
+    }
+
+    #[getter]
+    fn input_size(&self) -> usize {
+        self.model.spec().input_size
+    }
+
+    #[getter]
+    fn code_size(&self) -> usize {
+        self.model.spec().code_size
+    }
+}
+
+/// The config's TOML text as JSON (for `Autoencoder.from_config`), checked as the CLI checks.
+#[pyfunction]
+fn config_toml_to_json(path: PathBuf) -> PyResult<String> {
+    let config = RunConfig::load(&path).map_err(value_error)?;
+    config.train_config().map_err(|e| {
+        value_error(match e {
+            Error::Config { key, reason } => Error::format(&path, format!("{key}: {reason}")),
+            other => other,
+        })
+    })?;
+    serde_json::to_string(&config).map_err(|e| PyValueError::new_err(format!("{e}")))
+}
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<NativeModel>()?;
+    m.add_function(wrap_pyfunction!(config_toml_to_json, m)?)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

@@ -1,0 +1,186 @@
+"""The Python package against the engine, the CLI and scikit-learn's conventions."""
+
+import gzip
+import json
+import os
+import pickle
+import shutil
+import subprocess
+import threading
+import _thread
+
+import numpy as np
+import pytest
+
+from autoencoder import Autoencoder
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+def mnist(n=600, part="train"):
+    """The first n images of the repo's MNIST subset, float32 in [0, 1], and their labels."""
+    with gzip.open(os.path.join(REPO, "data", "mnist", f"{part}-images-idx3-ubyte.gz")) as f:
+        raw = f.read()
+    x = np.frombuffer(raw, np.uint8, n * 784, 16).reshape(n, 784).astype(np.float32) / 255.0
+    with gzip.open(os.path.join(REPO, "data", "mnist", f"{part}-labels-idx1-ubyte.gz")) as f:
+        labels = np.frombuffer(f.read(), np.uint8, n, 8).astype(np.int64)
+    return x, labels
+
+
+def small(**kw):
+    params = dict(layers=[32], code=8, epochs=3, batch_size=50, seed=1)
+    params.update(kw)
+    return Autoencoder(**params)
+
+
+def cli_binary():
+    path = os.environ.get("AUTOENCODER_BIN") or os.path.join(REPO, "target", "release", "autoencoder")
+    if not os.path.exists(path):
+        pytest.fail(f"the CLI binary {path} is missing: run `cargo build --release` first (or set AUTOENCODER_BIN)")
+    return path
+
+
+def weights(est):
+    return {name: np.asarray(t) for name, t in est.model_.tensors()}
+
+
+def test_fit_transform_shapes_history_and_determinism():
+    x, _ = mnist(400)
+    a = small().fit(x)
+    assert a.transform(x).shape == (400, 8)
+    assert a.transform(x).dtype == np.float32
+    assert a.reconstruct(x).shape == (400, 784)
+    assert a.inverse_transform(a.transform(x[:5])).shape == (5, 784)
+    assert len(a.history_) == 3 and a.history_[-1]["train_loss"] < a.history_[0]["train_loss"]
+    b = small().fit(x)
+    for name, w in weights(a).items():
+        assert np.array_equal(w, weights(b)[name]), name
+    c = small(seed=2).fit(x)
+    assert not np.array_equal(weights(a)["encoder.0.weight"], weights(c)["encoder.0.weight"])
+
+
+def test_weights_equal_the_clis_for_the_same_config(tmp_path):
+    x, _ = mnist(500)
+    np.save(tmp_path / "x.npy", x)
+    config = tmp_path / "c.toml"
+    config.write_text(
+        "[model]\nlayers = [32]\ncode = 8\n[train]\nepochs = 2\nbatch_size = 50\nseed = 3\n"
+        "[corruption]\nkind = \"masking\"\nlevel = 0.25\n[[regularizer]]\nkind = \"weight_decay\"\nweight = 0.0001\n"
+    )
+    run = tmp_path / "run"
+    subprocess.run(
+        [cli_binary(), "train", "--quiet", "--config", str(config), "--data", str(tmp_path / "x.npy"), "--out", str(run)],
+        check=True,
+    )
+    cli = Autoencoder.load(run)
+    ours = Autoencoder.from_config(config).fit(x)
+    assert ours.corruption == "masking" and ours.regularizers == [{"kind": "weight_decay", "weight": 0.0001}]
+    cli_w, ours_w = weights(cli), weights(ours)
+    assert cli_w.keys() == ours_w.keys()
+    for name in cli_w:
+        assert cli_w[name].tobytes() == ours_w[name].tobytes(), name
+    assert np.array_equal(cli.transform(x), ours.transform(x))
+
+
+def test_save_load_and_pickle_give_identical_outputs(tmp_path):
+    x, _ = mnist(300)
+    a = small(corruption="masking", corruption_level=0.2).fit(x)
+    a.save(tmp_path / "m")
+    assert {"model.safetensors", "spec.json", "config.toml"} <= set(os.listdir(tmp_path / "m"))
+    b = Autoencoder.load(tmp_path / "m")
+    assert b.corruption == "masking" and b.layers == [32]
+    c = pickle.loads(pickle.dumps(a))
+    for other in (b, c):
+        assert np.array_equal(a.transform(x), other.transform(x))
+        assert np.array_equal(a.reconstruct(x), other.reconstruct(x))
+    assert c.threshold_ == a.threshold_
+    # the saved folder is a CLI run folder: the CLI encodes it the same way
+    np.save(tmp_path / "x.npy", x)
+    subprocess.run(
+        [cli_binary(), "encode", "--model", str(tmp_path / "m"), "--data", str(tmp_path / "x.npy"), "--out", str(tmp_path / "h.npy")],
+        check=True,
+    )
+    assert np.array_equal(np.load(tmp_path / "h.npy"), a.transform(x))
+
+
+def test_bad_input_is_a_value_error_naming_what_is_wrong():
+    x, _ = mnist(200)
+    bad = x.copy()
+    bad[3, 5] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        small().fit(bad)
+    with pytest.raises(ValueError, match="2-D"):
+        small().fit(x[0])
+    with pytest.raises(ValueError, match="train.epochs"):
+        small(epochs=-1).fit(x)
+    with pytest.raises(ValueError, match="model.activation"):
+        small(activation="nope").fit(x)
+    with pytest.raises(ValueError, match="corruption_level is set"):
+        small(corruption_level=0.3).fit(x)
+    with pytest.raises(ValueError, match="contamination"):
+        small(contamination=0.9).fit(x)
+    with pytest.raises(ValueError, match="not fitted"):
+        small().transform(x)
+    a = small(epochs=1).fit(x)
+    with pytest.raises(ValueError, match="784 features"):
+        a.transform(x[:, :100])
+    with pytest.raises(ValueError, match="code has 8"):
+        a.inverse_transform(np.zeros((2, 3), np.float32))
+    # other dtypes and layouts are converted once
+    assert np.array_equal(a.transform(x[:10].astype(np.float64)), a.transform(x[:10]))
+    assert np.array_equal(a.transform(np.asfortranarray(x[:10])), a.transform(x[:10]))
+
+
+def test_anomaly_scores_threshold_and_predict():
+    x, _ = mnist(600)
+    a = small(epochs=5, contamination=0.05).fit(x)
+    assert a.decision_scores_.shape == (600,)
+    assert abs(a.predict(x).mean() - 0.05) < 0.01
+    inverted = 1.0 - x[:50]
+    assert a.decision_function(inverted).min() > np.median(a.decision_scores_)
+    assert a.predict(inverted).mean() == 1.0
+    assert np.allclose(a.score_samples(x), -a.decision_function(x))
+    p = small(epochs=1, threshold_percentile=50).fit(x)
+    assert abs(p.predict(x).mean() - 0.5) < 0.01
+
+
+def test_gaussian_code_samples_and_likelihood_scores():
+    x, _ = mnist(300)
+    v = small(code_distribution="gaussian", epochs=2).fit(x)
+    s = v.sample(7, seed=3)
+    assert s.shape == (7, 784) and np.all((s >= 0) & (s <= 1))
+    assert np.array_equal(s, v.sample(7, seed=3))
+    scores = v.score_samples(x[:20], samples=4)
+    assert scores.shape == (20,) and np.all(scores < 0)
+    with pytest.raises(ValueError, match="generative"):
+        small(epochs=1).fit(x).sample(3)
+
+
+def test_ctrl_c_stops_between_batches_and_keeps_the_model():
+    x, _ = mnist(600)
+    a = small(epochs=100000, batch_size=10)
+    timer = threading.Timer(1.0, _thread.interrupt_main)
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        a.fit(x)
+    timer.cancel()
+    assert 0 < len(a.history_) < 100000
+    assert a.transform(x[:3]).shape == (3, 8)
+
+
+def test_scikit_learn_clone_params_and_pipeline():
+    sklearn = pytest.importorskip("sklearn")
+    from sklearn.base import clone
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    a = small(learning_rate=3e-3)
+    b = clone(a)
+    assert b.get_params() == a.get_params() and b is not a
+    b.set_params(code=4)
+    assert b.code == 4 and a.code == 8
+    with pytest.raises(ValueError):
+        b.set_params(no_such_thing=1)
+    x, y = mnist(400)
+    pipe = make_pipeline(small(epochs=10, code=16, activation="relu"), LogisticRegression(max_iter=1000)).fit(x, y)
+    assert pipe.score(x, y) > 0.5
