@@ -3,7 +3,7 @@
 #   bench/rbm_speed.sh MNIST_DIR [ROUNDS] [PYTHON]
 # Prints one line per run: `ours|torch <median s/epoch> <all epoch seconds>`.
 set -euo pipefail
-data=${1:?MNIST folder}
+data=$(cd "${1:?MNIST folder}" && pwd)
 rounds=${2:-3}
 python=${3:-python3}
 here=$(cd "$(dirname "$0")" && pwd)

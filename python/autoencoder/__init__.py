@@ -7,6 +7,7 @@ trained by a Rust engine, with scikit-learn's verbs.
 """
 
 from ._estimator import Autoencoder
+from ._hashing import ITQ, LSH, PCAH, HammingIndex
 from ._native import __version__
 
-__all__ = ["Autoencoder", "__version__"]
+__all__ = ["Autoencoder", "LSH", "PCAH", "ITQ", "HammingIndex", "__version__"]

@@ -9,6 +9,8 @@
 //! calling thread wakes every 50 ms to let Python see Ctrl-C, which stops training between
 //! batches.
 
+mod hashing;
+
 use autoencoder::config::RunConfig;
 use autoencoder::model::persist;
 use autoencoder::objective::CodeDistribution;
@@ -24,7 +26,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 /// A library error as Python's `ValueError`, on one line as the CLI prints it.
-fn value_error(e: Error) -> PyErr {
+pub(crate) fn value_error(e: Error) -> PyErr {
     PyValueError::new_err(
         e.to_string()
             .split_whitespace()
@@ -34,7 +36,7 @@ fn value_error(e: Error) -> PyErr {
 }
 
 /// Copies a 2-D float32 array (any strides) into a matrix, refusing NaN and infinity.
-fn to_matrix(x: &PyReadonlyArray2<'_, f32>, what: &str) -> PyResult<Matrix> {
+pub(crate) fn to_matrix(x: &PyReadonlyArray2<'_, f32>, what: &str) -> PyResult<Matrix> {
     let shape = x.shape();
     let (n, d) = (shape[0], shape[1]);
     let data = match x.as_slice() {
@@ -405,6 +407,8 @@ fn config_toml_to_json(path: PathBuf) -> PyResult<String> {
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<NativeModel>()?;
+    m.add_class::<hashing::NativeHasher>()?;
+    m.add_class::<hashing::NativeHammingIndex>()?;
     m.add_function(wrap_pyfunction!(config_toml_to_json, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
