@@ -22,6 +22,15 @@ fn codes_from(codes: &PyReadonlyArray2<'_, u8>, what: &str) -> PyResult<Codes> {
     Codes::from_bytes(n, bytes, data).map_err(|e| PyValueError::new_err(format!("{what}: {e}")))
 }
 
+/// `search`'s `(distances, ids)`.
+type SearchResult<'py> = (Bound<'py, PyArray2<i32>>, Bound<'py, PyArray2<i64>>);
+/// `radius_search`'s `(lims, distances, ids)`.
+type RangeSearchResult<'py> = (
+    Bound<'py, PyArray1<i64>>,
+    Bound<'py, PyArray1<i32>>,
+    Bound<'py, PyArray1<i64>>,
+);
+
 fn packed<'py>(py: Python<'py>, codes: &Codes) -> Bound<'py, PyArray2<u8>> {
     Array2::from_shape_vec((codes.len(), codes.bytes_per_code()), codes.to_bytes())
         .expect("n × bytes packed codes")
@@ -65,7 +74,11 @@ impl NativeHasher {
         let method = Method::parse(method).map_err(value_error)?;
         let projection = projection.as_array().to_vec();
         let offset = offset.as_array().to_vec();
-        if projection.len() != dims * bits || offset.len() != bits || bits % 8 != 0 || bits == 0 {
+        if projection.len() != dims * bits
+            || offset.len() != bits
+            || !bits.is_multiple_of(8)
+            || bits == 0
+        {
             return Err(PyValueError::new_err(format!(
                 "hasher state does not fit {bits} bits of {dims} inputs"
             )));
@@ -146,7 +159,7 @@ impl NativeHammingIndex {
         py: Python<'py>,
         queries: PyReadonlyArray2<'py, u8>,
         k: usize,
-    ) -> PyResult<(Bound<'py, PyArray2<i32>>, Bound<'py, PyArray2<i64>>)> {
+    ) -> PyResult<SearchResult<'py>> {
         let q = codes_from(&queries, "queries")?;
         check_same_width(&self.codes, &q).map_err(value_error)?;
         if k == 0 {
@@ -184,11 +197,7 @@ impl NativeHammingIndex {
         py: Python<'py>,
         queries: PyReadonlyArray2<'py, u8>,
         radius: u32,
-    ) -> PyResult<(
-        Bound<'py, PyArray1<i64>>,
-        Bound<'py, PyArray1<i32>>,
-        Bound<'py, PyArray1<i64>>,
-    )> {
+    ) -> PyResult<RangeSearchResult<'py>> {
         let q = codes_from(&queries, "queries")?;
         check_same_width(&self.codes, &q).map_err(value_error)?;
         let r = py.detach(|| self.index.range(&q, radius));
