@@ -15,6 +15,7 @@ pub mod code;
 pub mod config;
 pub mod data;
 pub mod error;
+pub mod export;
 pub mod fsutil;
 pub mod hashing;
 pub mod limits;

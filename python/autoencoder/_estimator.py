@@ -368,6 +368,18 @@ class Autoencoder(*_BASES):
         self._check_fitted()
         return self.model_.sample(int(n), int(seed))
 
+    def export_onnx(self, path, part="encoder"):
+        """Writes `part` ("encoder", "decoder" or "autoencoder") as an ONNX model (opset 13,
+        symbolic batch dimension; input `x` or `h`, output `h` or `reconstruction`)."""
+        self._check_fitted()
+        data = self.model_.export_onnx(str(part))
+        path = os.fspath(path)
+        tmp = path + ".tmp"
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+        return path
+
     # --- persistence -----------------------------------------------------------------------
 
     def save(self, path):

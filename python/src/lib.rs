@@ -352,6 +352,13 @@ impl NativeModel {
         Ok(NativeModel { model })
     }
 
+    /// The ONNX model of `part` (encoder, decoder, autoencoder) as bytes.
+    fn export_onnx<'py>(&self, py: Python<'py>, part: &str) -> PyResult<Bound<'py, PyBytes>> {
+        let part = autoencoder::export::onnx::Part::parse(part).map_err(value_error)?;
+        let bytes = autoencoder::export::onnx::export(&self.model, part).map_err(value_error)?;
+        Ok(PyBytes::new(py, &bytes))
+    }
+
     /// The model as bytes (pickle's state).
     fn to_bytes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
         let bytes = persist::model_to_bytes(&self.model).map_err(value_error)?;

@@ -4,6 +4,7 @@ mod bench;
 mod demo;
 mod embedding_quality;
 mod eval;
+mod export;
 mod hash;
 mod pca;
 mod plot;
@@ -62,6 +63,8 @@ enum Command {
     EmbeddingQuality(embedding_quality::Args),
     /// Plot one metric per epoch of several runs on shared axes (PNG).
     Plot(plot::Args),
+    /// Export a model's encoder, decoder or whole autoencoder as ONNX (opset 13).
+    Export(export::Args),
 }
 
 /// Runs the CLI; returns the process exit code.
@@ -89,6 +92,7 @@ pub fn run() -> i32 {
         Command::Retrieval(a) => retrieval::run(a),
         Command::EmbeddingQuality(a) => embedding_quality::run(a),
         Command::Plot(a) => plot::run(a),
+        Command::Export(a) => export::run(a),
     };
     match result {
         Ok(()) => 0,

@@ -1,0 +1,59 @@
+"""ONNX export against our own outputs, run by onnxruntime (skipped where it is absent)."""
+
+import subprocess
+
+import numpy as np
+import pytest
+
+from autoencoder import Autoencoder
+
+from test_autoencoder import cli_binary, mnist
+
+ort = pytest.importorskip("onnxruntime")
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(layers=[64, 32], code=8),
+        dict(layers=[32], code=6, code_distribution="gaussian"),
+        dict(layers=[32], code=6, tied=True, activation="tanh"),
+        dict(layers=[32], code=6, activation="relu", output="gaussian"),
+    ],
+)
+def test_onnx_parts_equal_our_outputs(params, tmp_path):
+    x, _ = mnist(300)
+    a = Autoencoder(epochs=2, batch_size=50, seed=0, **params).fit(x)
+    h = a.transform(x)
+    for part, inp, want in [
+        ("encoder", x, h),
+        ("decoder", h, a.inverse_transform(h)),
+        ("autoencoder", x, a.reconstruct(x)),
+    ]:
+        path = a.export_onnx(tmp_path / f"{part}.onnx", part=part)
+        try:
+            import onnx
+
+            onnx.checker.check_model(onnx.load(path), full_check=True)
+        except ImportError:
+            pass
+        sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+        name = sess.get_inputs()[0].name
+        assert name == ("h" if part == "decoder" else "x")
+        got = sess.run(None, {name: inp})[0]
+        assert got.shape == want.shape
+        assert np.max(np.abs(got - want)) <= 1e-5, (part, params)
+        # the batch dimension is symbolic: any number of rows
+        assert sess.run(None, {name: inp[:3]})[0].shape[0] == 3
+
+
+def test_cli_export_equals_python_export(tmp_path):
+    x, _ = mnist(200)
+    a = Autoencoder(layers=[16], code=4, epochs=1, seed=0).fit(x)
+    a.save(tmp_path / "m")
+    out = tmp_path / "cli.onnx"
+    subprocess.run([cli_binary(), "export", "--model", str(tmp_path / "m"), "--part", "autoencoder", "--out", str(out)], check=True)
+    py = a.export_onnx(tmp_path / "py.onnx", part="autoencoder")
+    assert out.read_bytes() == open(py, "rb").read()
+    r = subprocess.run([cli_binary(), "export", "--model", str(tmp_path / "m"), "--part", "hash", "--out", str(out)], capture_output=True, text=True)
+    assert r.returncode == 2 and "#22" in r.stderr

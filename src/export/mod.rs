@@ -1,0 +1,3 @@
+//! Exports of trained models to other runtimes.
+
+pub mod onnx;

@@ -1,0 +1,461 @@
+//! ONNX export of a trained autoencoder's encoder, decoder, or both.
+//!
+//! Each dense layer `a = act(x·Wᵀ + b)` becomes one `Gemm` (`transB = 1` for the
+//! `[outputs, inputs]` weights; `0` for a tied decoder layer, whose weight is its encoder twin's
+//! read transposed) followed by its activation node (`Sigmoid`, `Tanh`, `Relu`, `Softplus`; none
+//! for linear). A Gaussian code exports its mean: the code layer keeps only the rows of `W` and
+//! `b` that give `μ` (the first `code_size` outputs), so no `Slice` is needed. The decoder ends
+//! with the output distribution's mean function (`Sigmoid` for Bernoulli outputs). The batch
+//! dimension is symbolic (`N`); opset 13, IR version 7.
+//!
+//! The messages are the subset of `onnx.proto` these graphs use, declared with `prost` (field
+//! numbers as in onnx/onnx.proto3), so no protobuf compiler is needed.
+
+use crate::error::{Error, Result};
+use crate::model::layers::LayerView;
+use crate::model::Autoencoder;
+use crate::nn::Activation;
+use crate::objective::CodeDistribution;
+use prost::Message;
+
+/// Which function of the model to export.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Part {
+    /// `x → h = f(x)` (the mean of a Gaussian code).
+    Encoder,
+    /// `h → g(h)`, the output distribution's mean.
+    Decoder,
+    /// `x → g(f(x))`.
+    Autoencoder,
+}
+
+impl Part {
+    /// Parses `encoder`, `decoder` or `autoencoder`.
+    pub fn parse(s: &str) -> Result<Part> {
+        match s {
+            "encoder" => Ok(Part::Encoder),
+            "decoder" => Ok(Part::Decoder),
+            "autoencoder" => Ok(Part::Autoencoder),
+            "hash" => Err(Error::Invalid(
+                "--part hash needs a model with a binary code layer, which this library does not train yet (semantic hashing, issue #22); LSH/PCAH/ITQ codes come from `autoencoder hash`".into(),
+            )),
+            other => Err(Error::Invalid(format!(
+                "unknown part {other:?} (expected encoder, decoder or autoencoder)"
+            ))),
+        }
+    }
+}
+
+/// `onnx.ModelProto` (subset).
+#[derive(Clone, PartialEq, Message)]
+pub struct ModelProto {
+    #[prost(int64, tag = "1")]
+    pub ir_version: i64,
+    #[prost(string, tag = "2")]
+    pub producer_name: String,
+    #[prost(string, tag = "3")]
+    pub producer_version: String,
+    #[prost(message, optional, tag = "7")]
+    pub graph: Option<GraphProto>,
+    #[prost(message, repeated, tag = "8")]
+    pub opset_import: Vec<OperatorSetIdProto>,
+}
+
+/// `onnx.OperatorSetIdProto`.
+#[derive(Clone, PartialEq, Message)]
+pub struct OperatorSetIdProto {
+    #[prost(string, tag = "1")]
+    pub domain: String,
+    #[prost(int64, tag = "2")]
+    pub version: i64,
+}
+
+/// `onnx.GraphProto` (subset).
+#[derive(Clone, PartialEq, Message)]
+pub struct GraphProto {
+    #[prost(message, repeated, tag = "1")]
+    pub node: Vec<NodeProto>,
+    #[prost(string, tag = "2")]
+    pub name: String,
+    #[prost(message, repeated, tag = "5")]
+    pub initializer: Vec<TensorProto>,
+    #[prost(message, repeated, tag = "11")]
+    pub input: Vec<ValueInfoProto>,
+    #[prost(message, repeated, tag = "12")]
+    pub output: Vec<ValueInfoProto>,
+}
+
+/// `onnx.NodeProto` (subset).
+#[derive(Clone, PartialEq, Message)]
+pub struct NodeProto {
+    #[prost(string, repeated, tag = "1")]
+    pub input: Vec<String>,
+    #[prost(string, repeated, tag = "2")]
+    pub output: Vec<String>,
+    #[prost(string, tag = "3")]
+    pub name: String,
+    #[prost(string, tag = "4")]
+    pub op_type: String,
+    #[prost(message, repeated, tag = "5")]
+    pub attribute: Vec<AttributeProto>,
+}
+
+/// `onnx.AttributeProto` (integer attributes only).
+#[derive(Clone, PartialEq, Message)]
+pub struct AttributeProto {
+    #[prost(string, tag = "1")]
+    pub name: String,
+    #[prost(int64, tag = "3")]
+    pub i: i64,
+    /// `AttributeType`: 2 = INT.
+    #[prost(int32, tag = "20")]
+    pub r#type: i32,
+}
+
+/// `onnx.TensorProto` (float tensors in `raw_data`).
+#[derive(Clone, PartialEq, Message)]
+pub struct TensorProto {
+    #[prost(int64, repeated, tag = "1")]
+    pub dims: Vec<i64>,
+    /// `DataType`: 1 = FLOAT.
+    #[prost(int32, tag = "2")]
+    pub data_type: i32,
+    #[prost(string, tag = "8")]
+    pub name: String,
+    /// Little-endian values, row-major.
+    #[prost(bytes = "vec", tag = "9")]
+    pub raw_data: Vec<u8>,
+}
+
+/// `onnx.ValueInfoProto`.
+#[derive(Clone, PartialEq, Message)]
+pub struct ValueInfoProto {
+    #[prost(string, tag = "1")]
+    pub name: String,
+    #[prost(message, optional, tag = "2")]
+    pub r#type: Option<TypeProto>,
+}
+
+/// `onnx.TypeProto` (tensor types only).
+#[derive(Clone, PartialEq, Message)]
+pub struct TypeProto {
+    #[prost(message, optional, tag = "1")]
+    pub tensor_type: Option<TensorTypeProto>,
+}
+
+/// `onnx.TypeProto.Tensor`.
+#[derive(Clone, PartialEq, Message)]
+pub struct TensorTypeProto {
+    #[prost(int32, tag = "1")]
+    pub elem_type: i32,
+    #[prost(message, optional, tag = "2")]
+    pub shape: Option<TensorShapeProto>,
+}
+
+/// `onnx.TensorShapeProto`.
+#[derive(Clone, PartialEq, Message)]
+pub struct TensorShapeProto {
+    #[prost(message, repeated, tag = "1")]
+    pub dim: Vec<Dimension>,
+}
+
+/// `onnx.TensorShapeProto.Dimension`: a fixed size or a symbolic name.
+#[derive(Clone, PartialEq, Message)]
+pub struct Dimension {
+    #[prost(int64, optional, tag = "1")]
+    pub dim_value: Option<i64>,
+    #[prost(string, optional, tag = "2")]
+    pub dim_param: Option<String>,
+}
+
+const FLOAT: i32 = 1;
+const ATTRIBUTE_INT: i32 = 2;
+
+fn batch_by(name: &str, width: usize) -> ValueInfoProto {
+    ValueInfoProto {
+        name: name.into(),
+        r#type: Some(TypeProto {
+            tensor_type: Some(TensorTypeProto {
+                elem_type: FLOAT,
+                shape: Some(TensorShapeProto {
+                    dim: vec![
+                        Dimension {
+                            dim_value: None,
+                            dim_param: Some("N".into()),
+                        },
+                        Dimension {
+                            dim_value: Some(width as i64),
+                            dim_param: None,
+                        },
+                    ],
+                }),
+            }),
+        }),
+    }
+}
+
+fn tensor(name: String, dims: &[usize], values: &[f32]) -> TensorProto {
+    TensorProto {
+        dims: dims.iter().map(|d| *d as i64).collect(),
+        data_type: FLOAT,
+        name,
+        raw_data: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+    }
+}
+
+/// Appends nodes to a graph under construction, naming values `t0`, `t1`, …
+struct Builder {
+    graph: GraphProto,
+    current: String,
+    counter: usize,
+}
+
+impl Builder {
+    fn fresh(&mut self) -> String {
+        self.counter += 1;
+        format!("t{}", self.counter)
+    }
+
+    fn node(&mut self, op: &str, inputs: Vec<String>, attribute: Vec<AttributeProto>) {
+        let out = self.fresh();
+        self.graph.node.push(NodeProto {
+            input: inputs,
+            output: vec![out.clone()],
+            name: format!("{op}_{}", self.counter),
+            op_type: op.into(),
+            attribute,
+        });
+        self.current = out;
+    }
+
+    fn activation(&mut self, act: Activation) {
+        let op = match act {
+            Activation::Sigmoid => "Sigmoid",
+            Activation::Tanh => "Tanh",
+            Activation::Relu => "Relu",
+            Activation::Softplus => "Softplus",
+            Activation::Linear => return,
+        };
+        let input = self.current.clone();
+        self.node(op, vec![input], Vec::new());
+    }
+
+    /// A dense layer; `rows` keeps only the first rows (outputs) of an untransposed weight.
+    fn dense(&mut self, name: &str, layer: &LayerView<'_>, rows: usize) {
+        let (inputs, outputs) = (layer.inputs, rows);
+        let (weight, dims, trans_b) = if layer.transposed_weight {
+            // [inputs, outputs]: keep the first `rows` columns of every row
+            let w: Vec<f32> = layer
+                .weight
+                .chunks_exact(layer.outputs)
+                .flat_map(|r| r[..outputs].iter().copied())
+                .collect();
+            (w, [inputs, outputs], 0)
+        } else {
+            (
+                layer.weight[..outputs * inputs].to_vec(),
+                [outputs, inputs],
+                1,
+            )
+        };
+        let (w_name, b_name) = (format!("{name}.weight"), format!("{name}.bias"));
+        self.graph
+            .initializer
+            .push(tensor(w_name.clone(), &dims, &weight));
+        self.graph
+            .initializer
+            .push(tensor(b_name.clone(), &[outputs], &layer.bias[..outputs]));
+        let input = self.current.clone();
+        self.node(
+            "Gemm",
+            vec![input, w_name, b_name],
+            vec![AttributeProto {
+                name: "transB".into(),
+                i: trans_b,
+                r#type: ATTRIBUTE_INT,
+            }],
+        );
+    }
+}
+
+fn encoder_nodes(model: &Autoencoder, b: &mut Builder) {
+    let code = model.code_layer();
+    let last = model.encoder_len() - 1;
+    for (l, layer) in model.encoder_layers().enumerate() {
+        let rows = if l == last && code.distribution == CodeDistribution::Gaussian {
+            code.code_size
+        } else {
+            layer.outputs
+        };
+        b.dense(&format!("encoder.{l}"), &layer, rows);
+        if !(l == last && code.distribution == CodeDistribution::Gaussian) {
+            b.activation(layer.activation);
+        }
+    }
+}
+
+fn decoder_nodes(model: &Autoencoder, b: &mut Builder) {
+    for (l, layer) in model.decoder_layers().enumerate() {
+        b.dense(&format!("decoder.{l}"), &layer, layer.outputs);
+        b.activation(layer.activation);
+    }
+    b.activation(model.spec().output.mean_activation());
+}
+
+/// The ONNX model of `part` as protobuf bytes: input `x` (or `h` for the decoder) and output
+/// `h` (or `reconstruction`), both `N × width` float32.
+pub fn export(model: &Autoencoder, part: Part) -> Result<Vec<u8>> {
+    let spec = model.spec();
+    let (input, width_in) = match part {
+        Part::Decoder => ("h", spec.code_size),
+        _ => ("x", spec.input_size),
+    };
+    let (output, width_out) = match part {
+        Part::Encoder => ("h", spec.code_size),
+        _ => ("reconstruction", spec.input_size),
+    };
+    let mut b = Builder {
+        graph: GraphProto {
+            name: format!("autoencoder_{part:?}").to_lowercase(),
+            input: vec![batch_by(input, width_in)],
+            ..GraphProto::default()
+        },
+        current: input.into(),
+        counter: 0,
+    };
+    if part != Part::Decoder {
+        encoder_nodes(model, &mut b);
+    }
+    if part != Part::Encoder {
+        decoder_nodes(model, &mut b);
+    }
+    // name the last value as the graph's output
+    if b.graph.node.is_empty() {
+        return Err(Error::Invalid("the model has no layers to export".into()));
+    }
+    let last = b.graph.node.len() - 1;
+    b.graph.node[last].output = vec![output.into()];
+    b.graph.output = vec![batch_by(output, width_out)];
+    let m = ModelProto {
+        ir_version: 7,
+        producer_name: "autoencoder".into(),
+        producer_version: env!("CARGO_PKG_VERSION").into(),
+        graph: Some(b.graph),
+        opset_import: vec![OperatorSetIdProto {
+            domain: String::new(),
+            version: 13,
+        }],
+    };
+    Ok(m.encode_to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{AutoencoderSpec, Likelihood, Matrix};
+
+    /// Runs a decoded graph of Gemm and activation nodes on `x` with plain loops: the
+    /// exported graph must compute what the model computes.
+    fn interpret(model: &ModelProto, x: &Matrix) -> Matrix {
+        let g = model.graph.as_ref().unwrap();
+        let find = |name: &str| g.initializer.iter().find(|t| t.name == name).unwrap();
+        let floats = |t: &TensorProto| -> Vec<f32> {
+            t.raw_data
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect()
+        };
+        let mut cur = x.clone();
+        for n in &g.node {
+            cur = match n.op_type.as_str() {
+                "Gemm" => {
+                    let (w, bias) = (find(&n.input[1]), find(&n.input[2]));
+                    let trans_b = n.attribute[0].i == 1;
+                    let (wv, bv) = (floats(w), floats(bias));
+                    let outs = bv.len();
+                    let ins = cur.cols();
+                    let mut out = Matrix::zeros(cur.rows(), outs);
+                    for r in 0..cur.rows() {
+                        for o in 0..outs {
+                            let mut s = bv[o];
+                            for i in 0..ins {
+                                let wi = if trans_b {
+                                    wv[o * ins + i]
+                                } else {
+                                    wv[i * outs + o]
+                                };
+                                s += cur.row(r)[i] * wi;
+                            }
+                            out.row_mut(r)[o] = s;
+                        }
+                    }
+                    out
+                }
+                op => {
+                    let f = |v: f32| match op {
+                        "Sigmoid" => 1.0 / (1.0 + (-v).exp()),
+                        "Tanh" => v.tanh(),
+                        "Relu" => v.max(0.0),
+                        "Softplus" => v.exp().ln_1p(),
+                        other => panic!("unexpected op {other}"),
+                    };
+                    let mut out = cur.clone();
+                    out.as_mut_slice().iter_mut().for_each(|v| *v = f(*v));
+                    out
+                }
+            };
+        }
+        cur
+    }
+
+    fn max_diff(a: &Matrix, b: &Matrix) -> f32 {
+        assert_eq!((a.rows(), a.cols()), (b.rows(), b.cols()));
+        a.as_slice()
+            .iter()
+            .zip(b.as_slice())
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0, f32::max)
+    }
+
+    #[test]
+    fn exported_graphs_compute_the_models_functions() {
+        let mut rng = crate::linalg::Rng::new(5);
+        let x = Matrix::from_vec(7, 12, (0..84).map(|_| rng.uniform()).collect());
+        for (tied, gaussian, act) in [
+            (false, false, Activation::Sigmoid),
+            (true, false, Activation::Tanh),
+            (false, true, Activation::Relu),
+            (false, false, Activation::Softplus),
+        ] {
+            let mut spec = AutoencoderSpec::new(12, &[9, 6], 4, Likelihood::Bernoulli);
+            spec.tied = tied;
+            spec.activation = act;
+            if gaussian {
+                spec.code_distribution = CodeDistribution::Gaussian;
+            }
+            let model = Autoencoder::new(spec, 3).unwrap();
+            let h = model.encode(&x).unwrap();
+            for (part, input, want) in [
+                (Part::Encoder, &x, h.clone()),
+                (Part::Decoder, &h, model.decode(&h).unwrap()),
+                (Part::Autoencoder, &x, model.reconstruct(&x).unwrap()),
+            ] {
+                let bytes = export(&model, part).unwrap();
+                let decoded = ModelProto::decode(bytes.as_slice()).unwrap();
+                assert_eq!(decoded.opset_import[0].version, 13);
+                let g = decoded.graph.as_ref().unwrap();
+                assert_eq!(
+                    g.input[0].name,
+                    if part == Part::Decoder { "h" } else { "x" }
+                );
+                let got = interpret(&decoded, input);
+                let d = max_diff(&got, &want);
+                assert!(
+                    d < 1e-5,
+                    "{part:?} tied {tied} gaussian {gaussian} {act:?}: {d}"
+                );
+            }
+        }
+        assert!(Part::parse("hash").unwrap_err().to_string().contains("#22"));
+    }
+}
