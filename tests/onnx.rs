@@ -1,0 +1,72 @@
+//! The ONNX export run by another runtime (tract): each part of each kind of model computes
+//! what the model computes, within 1e-5, for any batch size.
+
+mod common;
+
+use autoencoder::export::onnx::{export, Part};
+use autoencoder::nn::Activation;
+use autoencoder::objective::CodeDistribution;
+use autoencoder::{Autoencoder, AutoencoderSpec, Likelihood, Matrix};
+use tract_onnx::prelude::*;
+
+fn run_tract(bytes: &[u8], input: &Matrix) -> Matrix {
+    let model = tract_onnx::onnx()
+        .model_for_read(&mut std::io::Cursor::new(bytes))
+        .unwrap()
+        .into_optimized()
+        .unwrap()
+        .into_runnable()
+        .unwrap();
+    let x = tract_ndarray::Array2::from_shape_vec(
+        (input.rows(), input.cols()),
+        input.as_slice().to_vec(),
+    )
+    .unwrap();
+    let out = model.run(tvec!(Tensor::from(x).into())).unwrap();
+    let view = out[0].to_plain_array_view::<f32>().unwrap();
+    let shape = view.shape().to_vec();
+    Matrix::from_vec(shape[0], shape[1], view.iter().copied().collect())
+}
+
+#[test]
+fn tract_runs_every_exported_part_like_the_model() {
+    let x = common::pool2(&common::mnist_train(50));
+    for (tied, gaussian, act, output) in [
+        (false, false, Activation::Sigmoid, Likelihood::Bernoulli),
+        (true, false, Activation::Tanh, Likelihood::Bernoulli),
+        (false, true, Activation::Relu, Likelihood::Bernoulli),
+        (false, false, Activation::Softplus, Likelihood::Gaussian),
+    ] {
+        let mut spec = AutoencoderSpec::new(196, &[32, 16], 6, output);
+        spec.tied = tied;
+        spec.activation = act;
+        if gaussian {
+            spec.code_distribution = CodeDistribution::Gaussian;
+        }
+        let model = Autoencoder::new(spec, 9).unwrap();
+        let h = model.encode(&x).unwrap();
+        for (part, input, want) in [
+            (Part::Encoder, &x, h.clone()),
+            (Part::Decoder, &h, model.decode(&h).unwrap()),
+            (Part::Autoencoder, &x, model.reconstruct(&x).unwrap()),
+        ] {
+            let bytes = export(&model, part).unwrap();
+            for rows in [input.rows(), 3] {
+                let sub = input.slice_rows(0, rows);
+                let got = run_tract(&bytes, &sub);
+                let want = want.slice_rows(0, rows);
+                assert_eq!((got.rows(), got.cols()), (want.rows(), want.cols()));
+                let d = got
+                    .as_slice()
+                    .iter()
+                    .zip(want.as_slice())
+                    .map(|(a, b)| (a - b).abs())
+                    .fold(0.0f32, f32::max);
+                assert!(
+                    d <= 1e-5,
+                    "{part:?} tied {tied} gaussian {gaussian} {act:?}: {d}"
+                );
+            }
+        }
+    }
+}
