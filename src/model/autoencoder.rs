@@ -330,23 +330,24 @@ impl Autoencoder {
     /// The likelihood loss `L(x, g(f(x)))` of each row of `x` (the code's mean for Gaussian
     /// codes): the negative of an anomaly score.
     pub fn example_losses(&self, x: &Matrix) -> Result<Vec<f64>> {
+        let (_, row_loss) = self.preactivations_and_losses(x)?;
+        Ok(row_loss.into_iter().map(f64::from).collect())
+    }
+
+    /// The output pre-activations for `x` and each row's likelihood loss.
+    fn preactivations_and_losses(&self, x: &Matrix) -> Result<(Matrix, Vec<f32>)> {
         self.check_width(x, self.spec.input_size, "data")?;
         let z = self.output_preactivations(x, false)?;
         let mut row_loss = vec![0.0f32; x.rows()];
         self.spec
             .output
             .row_losses(z.as_slice(), x.as_slice(), &mut row_loss);
-        Ok(row_loss.into_iter().map(f64::from).collect())
+        Ok((z, row_loss))
     }
 
     /// Likelihood loss and squared error of the reconstructions of `x`.
     pub fn evaluate(&self, x: &Matrix) -> Result<Evaluation> {
-        self.check_width(x, self.spec.input_size, "data")?;
-        let z = self.output_preactivations(x, false)?;
-        let mut row_loss = vec![0.0f32; x.rows()];
-        self.spec
-            .output
-            .row_losses(z.as_slice(), x.as_slice(), &mut row_loss);
+        let (z, row_loss) = self.preactivations_and_losses(x)?;
         let mean_act = self.spec.output.mean_activation();
         let mut squared = 0.0f64;
         for (zr, xr) in z
