@@ -1,7 +1,7 @@
 //! Binary hashing for retrieval: the LSH / PCAH / ITQ encoders and the exact Hamming index,
 //! with packed `uint8` codes in FAISS's bit order in and out.
 
-use crate::{to_matrix, value_error};
+use crate::{row_major, to_matrix, value_error};
 use autoencoder::hashing::codes::check_same_width;
 use autoencoder::hashing::knn::MISSING;
 use autoencoder::hashing::{Codes, Encoder, FlatIndex, Method};
@@ -15,11 +15,8 @@ use pyo3::prelude::*;
 fn codes_from(codes: &PyReadonlyArray2<'_, u8>, what: &str) -> PyResult<Codes> {
     let shape = codes.shape();
     let (n, bytes) = (shape[0], shape[1]);
-    let data: Vec<u8> = match codes.as_slice() {
-        Ok(s) => s.to_vec(),
-        Err(_) => codes.as_array().iter().copied().collect(),
-    };
-    Codes::from_bytes(n, bytes, data).map_err(|e| PyValueError::new_err(format!("{what}: {e}")))
+    Codes::from_bytes(n, bytes, row_major(codes))
+        .map_err(|e| PyValueError::new_err(format!("{what}: {e}")))
 }
 
 /// `search`'s `(distances, ids)`.

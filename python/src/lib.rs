@@ -35,15 +35,18 @@ pub(crate) fn value_error(e: Error) -> PyErr {
     )
 }
 
+/// A 2-D array's entries in row-major order, whatever its strides.
+pub(crate) fn row_major<T: numpy::Element + Copy>(a: &PyReadonlyArray2<'_, T>) -> Vec<T> {
+    match a.as_slice() {
+        Ok(s) => s.to_vec(),
+        Err(_) => a.as_array().iter().copied().collect(),
+    }
+}
+
 /// Copies a 2-D float32 array (any strides) into a matrix, refusing NaN and infinity.
 pub(crate) fn to_matrix(x: &PyReadonlyArray2<'_, f32>, what: &str) -> PyResult<Matrix> {
     let shape = x.shape();
-    let (n, d) = (shape[0], shape[1]);
-    let data = match x.as_slice() {
-        Ok(s) => s.to_vec(),
-        Err(_) => x.as_array().iter().copied().collect(),
-    };
-    let m = Matrix::from_vec(n, d, data);
+    let m = Matrix::from_vec(shape[0], shape[1], row_major(x));
     if !m.all_finite() {
         return Err(PyValueError::new_err(format!(
             "Input {what} contains NaN or infinity"
@@ -58,6 +61,15 @@ fn to_numpy(py: Python<'_>, m: Matrix) -> Bound<'_, PyArray2<f32>> {
     Array2::from_shape_vec((n, d), m.into_vec())
         .expect("a matrix's buffer has rows × cols entries")
         .into_pyarray(py)
+}
+
+/// Runs engine work `f` with the GIL released, on `threads` workers (0 = the global pool).
+fn detached<T: Send>(
+    py: Python<'_>,
+    threads: usize,
+    f: impl FnOnce() -> autoencoder::Result<T> + Send,
+) -> PyResult<T> {
+    py.detach(|| with_threads(threads, f))?.map_err(value_error)
 }
 
 /// Runs `f` on a pool of `threads` workers (0 = the global pool).
@@ -230,9 +242,7 @@ impl NativeModel {
         threads: usize,
     ) -> PyResult<Bound<'py, PyArray2<f32>>> {
         let x = to_matrix(&x, "X")?;
-        let out = py
-            .detach(|| with_threads(threads, || self.model.encode(&x)))?
-            .map_err(value_error)?;
+        let out = detached(py, threads, || self.model.encode(&x))?;
         Ok(to_numpy(py, out))
     }
 
@@ -245,9 +255,7 @@ impl NativeModel {
         threads: usize,
     ) -> PyResult<Bound<'py, PyArray2<f32>>> {
         let h = to_matrix(&h, "codes")?;
-        let out = py
-            .detach(|| with_threads(threads, || self.model.decode(&h)))?
-            .map_err(value_error)?;
+        let out = detached(py, threads, || self.model.decode(&h))?;
         Ok(to_numpy(py, out))
     }
 
@@ -260,9 +268,7 @@ impl NativeModel {
         threads: usize,
     ) -> PyResult<Bound<'py, PyArray2<f32>>> {
         let x = to_matrix(&x, "X")?;
-        let out = py
-            .detach(|| with_threads(threads, || self.model.reconstruct(&x)))?
-            .map_err(value_error)?;
+        let out = detached(py, threads, || self.model.reconstruct(&x))?;
         Ok(to_numpy(py, out))
     }
 
@@ -275,9 +281,7 @@ impl NativeModel {
         threads: usize,
     ) -> PyResult<Bound<'py, PyArray1<f64>>> {
         let x = to_matrix(&x, "X")?;
-        let out = py
-            .detach(|| with_threads(threads, || self.model.example_losses(&x)))?
-            .map_err(value_error)?;
+        let out = detached(py, threads, || self.model.example_losses(&x))?;
         Ok(out.into_pyarray(py))
     }
 
@@ -293,13 +297,9 @@ impl NativeModel {
         threads: usize,
     ) -> PyResult<Bound<'py, PyArray1<f64>>> {
         let x = to_matrix(&x, "X")?;
-        let out = py
-            .detach(|| {
-                with_threads(threads, || {
-                    self.model.example_likelihood_bounds(&x, samples, seed)
-                })
-            })?
-            .map_err(value_error)?;
+        let out = detached(py, threads, || {
+            self.model.example_likelihood_bounds(&x, samples, seed)
+        })?;
         Ok(out
             .into_iter()
             .map(|(_, nll)| nll)

@@ -109,15 +109,16 @@ pub fn log_partition(
     let mut down_in = Matrix::zeros(runs, d);
     let mut log_weights = vec![0.0f64; runs];
     let schedule = beta_schedule(betas);
-    up.forward(
-        &cpu,
-        v.as_slice(),
-        runs,
-        Activation::Linear,
-        totals.as_mut_slice(),
-    );
     for k in 1..betas {
         let (prev, beta) = (schedule[k - 1], schedule[k]);
+        // totals = W v + c of the current states (the start, or after the last Gibbs step)
+        up.forward(
+            &cpu,
+            v.as_slice(),
+            runs,
+            Activation::Linear,
+            totals.as_mut_slice(),
+        );
         // log p*_β(v) − log p*_β'(v) = (β − β')(b_B − b_A)ᵀv + Σ_j softplus(β t_j) − softplus(β' t_j)
         log_weights
             .par_iter_mut()
@@ -162,13 +163,6 @@ pub fn log_partition(
                     *x = f32::from(u8::from(rng.uniform() < fastmath::sigmoid(total)));
                 }
             });
-        up.forward(
-            &cpu,
-            v.as_slice(),
-            runs,
-            Activation::Linear,
-            totals.as_mut_slice(),
-        );
     }
     let max = log_weights
         .iter()
