@@ -3,6 +3,7 @@
 pub mod csv;
 pub mod idx;
 pub mod npy;
+pub mod toy;
 
 use crate::error::{Error, Result};
 use crate::linalg::Matrix;

@@ -241,6 +241,19 @@ pub fn encode_f32(m: &Matrix) -> Vec<u8> {
     encode("<f4", &[m.rows(), m.cols()], &data)
 }
 
+/// An f32 array of any shape (C order) as `<f4` `.npy` bytes.
+pub fn encode_f32_shape(shape: &[usize], values: &[f32]) -> Vec<u8> {
+    let data: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+    encode("<f4", shape, &data)
+}
+
+/// Reads a float array of any shape as `f32` values and its shape (C order).
+pub fn read_f32_array(path: &Path) -> Result<(Vec<usize>, Vec<f32>)> {
+    let a = parse(path, &crate::fsutil::read(path)?)?;
+    let values = values_f64(&a).into_iter().map(|v| v as f32).collect();
+    Ok((a.shape, values))
+}
+
 /// A u8 array as `|u1` `.npy` bytes.
 pub fn encode_u8(shape: &[usize], data: &[u8]) -> Vec<u8> {
     encode("|u1", shape, data)

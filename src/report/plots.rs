@@ -194,6 +194,111 @@ pub fn code_map(points: &[(f32, f32)], labels: Option<&[i64]>, path: &Path) -> R
     c.save_png(path)
 }
 
+/// A vector field (a quiver plot) over the box `bounds = [x0, x1, y0, y1]`: one arrow per
+/// `(point, vector)`, lengths scaled together so the 90th-percentile length spans one grid cell
+/// of a `cells × cells` lattice (longer ones capped at 1.5 cells: far from the data a field can
+/// be huge), over an optional background `shade` (`cells_bg × cells_bg` values in
+/// [0, 1], row 0 at the bottom; darker = larger), e.g. the true density.
+pub fn vector_field(
+    title: &str,
+    bounds: [f64; 4],
+    shade: Option<(&[f64], usize)>,
+    arrows: &[([f64; 2], [f64; 2])],
+    cells: usize,
+    path: &Path,
+) -> Result<()> {
+    let size = 640i64;
+    let (left, top) = (MARGIN, 40i64);
+    let side = size - left - MARGIN;
+    let mut c = Canvas::new(size as usize, (side + top + MARGIN) as usize);
+    draw_text(&mut c, 6, 8, title, [0, 0, 0], 2);
+    let [x0, x1, y0, y1] = bounds;
+    let px = |x: f64| left as f64 + side as f64 * (x - x0) / (x1 - x0);
+    let py = |y: f64| (top + side) as f64 - side as f64 * (y - y0) / (y1 - y0);
+    if let Some((values, n)) = shade {
+        let cell = side as f64 / n as f64;
+        for gy in 0..n {
+            for gx in 0..n {
+                let v = values[gy * n + gx].clamp(0.0, 1.0);
+                let tone = |base: f64| (255.0 - (255.0 - base) * v) as u8;
+                let (xa, xb) = ((gx as f64 * cell) as i64, ((gx + 1) as f64 * cell) as i64);
+                let (ya, yb) = ((gy as f64 * cell) as i64, ((gy + 1) as f64 * cell) as i64);
+                c.fill_rect(
+                    left + xa,
+                    top + side - yb,
+                    (xb - xa).max(1),
+                    (yb - ya).max(1),
+                    [tone(120.0), tone(160.0), tone(220.0)],
+                );
+            }
+        }
+    }
+    // frame
+    for (a, b, d, e) in [
+        (left, top, left + side, top),
+        (left, top + side, left + side, top + side),
+        (left, top, left, top + side),
+        (left + side, top, left + side, top + side),
+    ] {
+        c.line(a, b, d, e, [0, 0, 0], 1);
+    }
+    let mut lengths: Vec<f64> = arrows
+        .iter()
+        .map(|(_, v)| (v[0] * v[0] + v[1] * v[1]).sqrt())
+        .filter(|l| l.is_finite())
+        .collect();
+    lengths.sort_by(f64::total_cmp);
+    let typical = lengths
+        .get((lengths.len() * 9 / 10).min(lengths.len().saturating_sub(1)))
+        .copied()
+        .unwrap_or(0.0);
+    let cell = (x1 - x0).max(y1 - y0) / cells.max(1) as f64;
+    let scale = if typical > 0.0 { cell / typical } else { 0.0 };
+    for (p, v) in arrows {
+        if !(v[0].is_finite() && v[1].is_finite()) {
+            continue;
+        }
+        let length = (v[0] * v[0] + v[1] * v[1]).sqrt();
+        let cap = if length * scale > 1.5 * cell {
+            1.5 * cell / (length * scale)
+        } else {
+            1.0
+        };
+        let v = [v[0] * cap, v[1] * cap];
+        let (ax, ay) = (px(p[0]), py(p[1]));
+        let (bx, by) = (px(p[0] + scale * v[0]), py(p[1] + scale * v[1]));
+        let colour = [150, 30, 30];
+        c.line(ax as i64, ay as i64, bx as i64, by as i64, colour, 1);
+        // arrow head: two short strokes back from the tip at ±25°
+        let (dx, dy) = (bx - ax, by - ay);
+        let len = (dx * dx + dy * dy).sqrt();
+        if len >= 3.0 {
+            let head = (0.35 * len).min(6.0);
+            for angle in [0.44f64, -0.44] {
+                let (s, co) = angle.sin_cos();
+                let (ux, uy) = (-(dx * co - dy * s) / len, -(dx * s + dy * co) / len);
+                c.line(
+                    bx as i64,
+                    by as i64,
+                    (bx + head * ux) as i64,
+                    (by + head * uy) as i64,
+                    colour,
+                    1,
+                );
+            }
+        }
+    }
+    let label = format!(
+        "X {} TO {}   Y {} TO {}",
+        format_value(x0),
+        format_value(x1),
+        format_value(y0),
+        format_value(y1)
+    );
+    draw_text(&mut c, left, top + side + 6, &label, [60, 60, 60], 1);
+    c.save_png(path)
+}
+
 /// The first `count` rows of a weight matrix (`[units, pixels]`) as square tiles, each
 /// rescaled to its own min–max.
 pub fn filters(

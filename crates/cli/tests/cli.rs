@@ -344,7 +344,12 @@ fn demo_data_is_shipped() {
 #[test]
 fn every_example_and_bench_config_resolves() {
     let mut checked = 0;
-    for dir in ["examples", "bench", "bench/configs"] {
+    for dir in [
+        "examples",
+        "bench",
+        "bench/configs",
+        "bench/configs/dae_geometry",
+    ] {
         for entry in std::fs::read_dir(repo_path(dir)).unwrap() {
             let path = entry.unwrap().path();
             if path.extension().is_some_and(|e| e == "toml") {
@@ -1082,5 +1087,229 @@ fn plot_draws_curves_of_several_runs() {
             s(&out),
         ]),
         &["--label", "1 names for 2"],
+    );
+}
+
+const RING_DAE: &str = "[model]\nlayers = [32]\ncode = 32\nactivation = \"tanh\"\ncode_activation = \"tanh\"\noutput = \"gaussian\"\n[train]\nepochs = 4\nbatch_size = 64\nlearning_rate = 3e-3\nvalidation_fraction = 0.0\n[corruption]\nkind = \"gaussian\"\nlevel = 0.1\n";
+
+#[test]
+fn toy_score_sample_and_tangent_round_trip() {
+    let dir = tmp("dae-geometry");
+    let p = |name: &str| dir.join(name);
+    assert_success(&ae(&[
+        "toy",
+        "--density",
+        "ring",
+        "--n",
+        "3000",
+        "--seed",
+        "1",
+        "--out",
+        s(&p("ring.npy")),
+        "--score",
+        s(&p("true_score.npy")),
+        "--log-density",
+        s(&p("logp.npy")),
+    ]));
+    let score = autoencoder::data::npy::read_matrix(&p("true_score.npy")).unwrap();
+    assert_eq!((score.rows(), score.cols()), (3000, 2));
+    std::fs::write(p("dae.toml"), RING_DAE).unwrap();
+    assert_success(&train(&p("dae.toml"), &p("ring.npy"), &p("run")));
+    let out = ae(&[
+        "score",
+        "--model",
+        s(&p("run")),
+        "--data",
+        s(&p("ring.npy")),
+        "--out",
+        s(&p("s.npy")),
+        "--true-density",
+        "ring",
+        "--plot",
+        s(&p("field.png")),
+    ]);
+    assert_success(&out);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(json["cosine_mean"].as_f64().unwrap() > 0.5, "{json}");
+    assert!(p("field.png").exists());
+    let out = ae(&[
+        "sample",
+        "--model",
+        s(&p("run")),
+        "--data",
+        s(&p("ring.npy")),
+        "--n",
+        "500",
+        "--chain-steps",
+        "5",
+        "--out",
+        s(&p("chain.npy")),
+        "--reference",
+        s(&p("ring.npy")),
+    ]);
+    assert_success(&out);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(json["energy_distance"].as_f64().unwrap() >= 0.0, "{json}");
+    // manifolds: tangents written as (n, d, D); local PCA compared with them
+    assert_success(&ae(&[
+        "toy",
+        "--manifold",
+        "sphere",
+        "--ambient",
+        "10",
+        "--n",
+        "800",
+        "--out",
+        s(&p("sph.npy")),
+        "--tangents",
+        s(&p("sph_t.npy")),
+    ]));
+    let (shape, _) = autoencoder::data::npy::read_f32_array(&p("sph_t.npy")).unwrap();
+    assert_eq!(shape, vec![800, 2, 10]);
+    let out = ae(&[
+        "tangent",
+        "--local-pca",
+        "12",
+        "--data",
+        s(&p("sph.npy")),
+        "--dim",
+        "2",
+        "--out",
+        s(&p("lp.npy")),
+        "--true-tangents",
+        s(&p("sph_t.npy")),
+    ]);
+    assert_success(&out);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        json["mean_principal_angle_degrees"].as_f64().unwrap() < 10.0,
+        "{json}"
+    );
+    let out = ae(&[
+        "tangent",
+        "--model",
+        s(&p("run")),
+        "--data",
+        s(&p("ring.npy")),
+        "--dim",
+        "1",
+        "--out",
+        s(&p("t.npy")),
+        "--singular-values",
+        s(&p("sv.npy")),
+        "--plot",
+        s(&p("spec.png")),
+    ]);
+    assert_success(&out);
+    let sv = autoencoder::data::npy::read_matrix(&p("sv.npy")).unwrap();
+    assert_eq!((sv.rows(), sv.cols()), (3000, 2));
+    // refusals: one line, exit 2
+    assert_clean_error(
+        &ae(&["toy", "--density", "blob", "--out", s(&p("x.npy"))]),
+        &["--density", "blob"],
+    );
+    assert_clean_error(
+        &ae(&[
+            "toy",
+            "--manifold",
+            "torus",
+            "--ambient",
+            "2",
+            "--out",
+            s(&p("x.npy")),
+        ]),
+        &["--ambient"],
+    );
+    assert_clean_error(
+        &ae(&[
+            "tangent",
+            "--model",
+            s(&p("run")),
+            "--data",
+            s(&p("ring.npy")),
+            "--dim",
+            "3",
+            "--out",
+            s(&p("t.npy")),
+        ]),
+        &["--dim 3"],
+    );
+    assert_clean_error(
+        &ae(&[
+            "tangent",
+            "--local-pca",
+            "5",
+            "--data",
+            s(&p("sph.npy")),
+            "--dim",
+            "2",
+            "--out",
+            s(&p("lp.npy")),
+            "--true-tangents",
+            s(&p("ring.npy")),
+        ]),
+        &["ring.npy", "shape"],
+    );
+}
+
+#[test]
+fn score_and_chain_refuse_models_without_gaussian_corruption() {
+    let dir = tmp("dae-refuse");
+    let p = |name: &str| dir.join(name);
+    assert_success(&ae(&[
+        "toy",
+        "--density",
+        "mixture",
+        "--n",
+        "500",
+        "--out",
+        s(&p("x.npy")),
+    ]));
+    let plain = RING_DAE.split("[corruption]").next().unwrap();
+    std::fs::write(p("plain.toml"), plain).unwrap();
+    assert_success(&train(&p("plain.toml"), &p("x.npy"), &p("plain")));
+    assert_clean_error(
+        &ae(&[
+            "score",
+            "--model",
+            s(&p("plain")),
+            "--data",
+            s(&p("x.npy")),
+            "--out",
+            s(&p("s.npy")),
+        ]),
+        &["plain", "without corruption"],
+    );
+    assert_clean_error(
+        &ae(&[
+            "sample",
+            "--model",
+            s(&p("plain")),
+            "--data",
+            s(&p("x.npy")),
+            "--out",
+            s(&p("c.npy")),
+        ]),
+        &["[corruption]"],
+    );
+    let masking = RING_DAE.replace("kind = \"gaussian\"", "kind = \"masking\"");
+    std::fs::write(p("mask.toml"), masking).unwrap();
+    assert_success(&train(&p("mask.toml"), &p("x.npy"), &p("mask")));
+    assert_clean_error(
+        &ae(&[
+            "score",
+            "--model",
+            s(&p("mask")),
+            "--data",
+            s(&p("x.npy")),
+            "--out",
+            s(&p("s.npy")),
+        ]),
+        &["Masking", "gaussian"],
+    );
+    // a denoising chain needs a start
+    assert_clean_error(
+        &ae(&["sample", "--model", s(&p("mask")), "--out", s(&p("c.npy"))]),
+        &["--from-noise"],
     );
 }

@@ -12,7 +12,10 @@ mod probe;
 mod progress;
 mod retrieval;
 mod sample;
+mod score;
 mod search;
+mod tangent;
+mod toy;
 mod train;
 mod transform;
 
@@ -42,7 +45,7 @@ enum Command {
     Encode(transform::Args),
     /// Write the reconstructions g(f(x)) of data (.npy or .csv by extension).
     Reconstruct(transform::Args),
-    /// Decode samples from the prior N(0, I) (for Gaussian-code models).
+    /// Samples: decoded prior draws (Gaussian codes), Gibbs chains (RBMs) or denoising chains.
     Sample(sample::Args),
     /// Linear probe and fine-tuned classifier on a model's codes (test error rates).
     Probe(probe::Args),
@@ -63,6 +66,12 @@ enum Command {
     EmbeddingQuality(embedding_quality::Args),
     /// Plot one metric per epoch of several runs on shared axes (PNG).
     Plot(plot::Args),
+    /// Toy data with known answers: 2-D densities (true score) or manifolds (true tangents).
+    Toy(toy::Args),
+    /// The score ∇ log p(x) a Gaussian-corruption denoising autoencoder has learned, (r(x) − x)/σ².
+    Score(score::Args),
+    /// Tangent planes from the encoder's Jacobian (or local PCA), with singular values.
+    Tangent(tangent::Args),
     /// Export a model's encoder, decoder or whole autoencoder as ONNX (opset 13).
     Export(export::Args),
 }
@@ -93,6 +102,9 @@ pub fn run() -> i32 {
         Command::EmbeddingQuality(a) => embedding_quality::run(a),
         Command::Plot(a) => plot::run(a),
         Command::Export(a) => export::run(a),
+        Command::Toy(a) => toy::run(a),
+        Command::Score(a) => score::run(a),
+        Command::Tangent(a) => tangent::run(a),
     };
     match result {
         Ok(()) => 0,
