@@ -62,7 +62,7 @@ def main():
             x = act(x @ w.T + b)
         return x
 
-    x = torch.from_numpy(load_idx_images(find_mnist(args.data, "t10k-images")))
+    x = torch.from_numpy(load_idx_images(find_mnist(args.data, "t10k")))
     jac = torch.func.vmap(torch.func.jacrev(encode))
     totals, jac_times = [], []
     for _ in range(args.repeats):
