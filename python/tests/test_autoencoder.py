@@ -158,7 +158,9 @@ def test_gaussian_code_samples_and_likelihood_scores():
 
 def test_ctrl_c_stops_between_batches_and_keeps_the_model():
     x, _ = mnist(600)
-    a = small(epochs=100000, batch_size=10)
+    # no validation split, so no early stop can end the fit before the interrupt arrives (on a
+    # fast machine patience ran out within the second)
+    a = small(epochs=100000, batch_size=10, validation_fraction=0.0)
     timer = threading.Timer(1.0, _thread.interrupt_main)
     timer.start()
     with pytest.raises(KeyboardInterrupt):
