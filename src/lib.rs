@@ -25,6 +25,7 @@ pub mod nn;
 pub mod objective;
 pub mod probe;
 pub mod report;
+pub mod sparse_coding;
 pub mod train;
 
 pub use error::{Error, Result};
