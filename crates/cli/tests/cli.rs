@@ -1313,3 +1313,98 @@ fn score_and_chain_refuse_models_without_gaussian_corruption() {
         &["--from-noise"],
     );
 }
+
+#[test]
+fn sparse_encode_writes_lasso_codes_and_refuses_bad_input() {
+    let dir = tmp("sparse-encode");
+    let p = |name: &str| dir.join(name);
+    // a 6 × 10 dictionary with unit-norm columns and data built from two atoms
+    let mut rng = autoencoder::linalg::Rng::new(1);
+    let mut d: Vec<f32> = (0..60).map(|_| rng.normal()).collect();
+    for j in 0..10 {
+        let norm: f32 = (0..6).map(|i| d[i * 10 + j].powi(2)).sum::<f32>().sqrt();
+        (0..6).for_each(|i| d[i * 10 + j] /= norm);
+    }
+    let x: Vec<f32> = (0..4 * 6)
+        .map(|k| 2.0 * d[(k % 6) * 10 + 1] - 1.5 * d[(k % 6) * 10 + 7])
+        .collect();
+    let save = |name: &str, rows: usize, cols: usize, v: Vec<f32>| {
+        autoencoder::data::save_matrix(&p(name), &autoencoder::Matrix::from_vec(rows, cols, v))
+            .unwrap()
+    };
+    save("d.npy", 6, 10, d);
+    save("x.npy", 4, 6, x);
+    let out = ae(&[
+        "sparse-encode",
+        "--dictionary",
+        s(&p("d.npy")),
+        "--data",
+        s(&p("x.npy")),
+        "--out",
+        s(&p("h.npy")),
+        "--lambda",
+        "0.01",
+        "--tolerance",
+        "1e-7",
+        "--iterations",
+        "100000",
+        "--json",
+    ]);
+    assert_success(&out);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(json["zero_fraction"].as_f64().unwrap() > 0.5, "{json}");
+    assert!(
+        json["objective_per_example"].as_f64().unwrap() < 0.1,
+        "{json}"
+    );
+    let h = autoencoder::data::npy::read_matrix(&p("h.npy")).unwrap();
+    // the two atoms that made the data carry its code (slightly shrunk by λ)
+    assert!(
+        (h.row(0)[1] - 2.0).abs() < 0.05 && (h.row(0)[7] + 1.5).abs() < 0.05,
+        "{:?}",
+        h.row(0)
+    );
+    assert_clean_error(
+        &ae(&[
+            "sparse-encode",
+            "--dictionary",
+            s(&p("x.npy")),
+            "--data",
+            s(&p("x.npy")),
+            "--out",
+            s(&p("h.npy")),
+            "--lambda",
+            "0.1",
+        ]),
+        &["x.npy", "columns"],
+    );
+    assert_clean_error(
+        &ae(&[
+            "sparse-encode",
+            "--dictionary",
+            s(&p("d.npy")),
+            "--data",
+            s(&p("x.npy")),
+            "--out",
+            s(&p("h.npy")),
+            "--lambda=-1",
+        ]),
+        &["lambda"],
+    );
+    assert_clean_error(
+        &ae(&[
+            "sparse-encode",
+            "--dictionary",
+            s(&p("d.npy")),
+            "--data",
+            s(&p("x.npy")),
+            "--out",
+            s(&p("h.npy")),
+            "--lambda",
+            "0.1",
+            "--inference",
+            "lars",
+        ]),
+        &["--inference"],
+    );
+}

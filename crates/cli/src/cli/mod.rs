@@ -14,6 +14,7 @@ mod retrieval;
 mod sample;
 mod score;
 mod search;
+mod sparse_encode;
 mod tangent;
 mod toy;
 mod train;
@@ -66,6 +67,8 @@ enum Command {
     EmbeddingQuality(embedding_quality::Args),
     /// Plot one metric per epoch of several runs on shared axes (PNG).
     Plot(plot::Args),
+    /// Lasso codes for a given dictionary by FISTA or ISTA (sparse coding, §14.8).
+    SparseEncode(sparse_encode::Args),
     /// Toy data with known answers: 2-D densities (true score) or manifolds (true tangents).
     Toy(toy::Args),
     /// The score ∇ log p(x) a Gaussian-corruption denoising autoencoder has learned, (r(x) − x)/σ².
@@ -103,6 +106,7 @@ pub fn run() -> i32 {
         Command::Plot(a) => plot::run(a),
         Command::Export(a) => export::run(a),
         Command::Toy(a) => toy::run(a),
+        Command::SparseEncode(a) => sparse_encode::run(a),
         Command::Score(a) => score::run(a),
         Command::Tangent(a) => tangent::run(a),
     };
