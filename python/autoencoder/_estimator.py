@@ -291,6 +291,24 @@ class Autoencoder(*_BASES):
             warnings.warn(stopped, RuntimeWarning, stacklevel=2)
         return self
 
+    def partial_fit(self, X, y=None):
+        """One pass over the chunk `X`, continuing the model (weights, optimizer moments, random
+        stream) of earlier `partial_fit` calls, or of `fit`; the first call on an unfitted
+        estimator starts a fresh model from `seed` (no pretraining). For data that arrives in
+        chunks: the learning rate is constant, nothing is held out, nothing stops early.
+        `threshold_` is set from this chunk's scores."""
+        X = _as_float32_2d(X)
+        self._check_anomaly_params()
+        previous = getattr(self, "model_", None)
+        if previous is not None and X.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is expecting {self.n_features_in_} features as input")
+        model, history = _native.NativeModel.partial_fit(json.dumps(self._config()), X, previous)
+        self.model_ = model
+        self.n_features_in_ = X.shape[1]
+        self.history_ = getattr(self, "history_", []) + json.loads(history)
+        self._set_threshold(X)
+        return self
+
     def _check_anomaly_params(self):
         if self.threshold_percentile is not None:
             if not 0.0 <= float(self.threshold_percentile) <= 100.0:

@@ -139,6 +139,9 @@ impl<M> Observer<M> for PyObserver<'_> {
 #[pyclass(module = "autoencoder._native", name = "NativeModel", frozen)]
 struct NativeModel {
     model: Autoencoder,
+    /// Optimizer moments, random stream and epoch count after the last `partial_fit` (so the
+    /// next chunk continues them); `None` for models from `fit` or from disk.
+    state: Option<TrainState>,
 }
 
 #[pymethods]
@@ -230,7 +233,75 @@ impl NativeModel {
         };
         let history = serde_json::to_string(&history)
             .map_err(|e| PyValueError::new_err(format!("history: {e}")))?;
-        Ok((NativeModel { model }, history, stopped))
+        Ok((NativeModel { model, state: None }, history, stopped))
+    }
+
+    /// One pass over the chunk `x`, continuing `previous` (its weights, optimizer moments and
+    /// random stream) or, without one, a fresh model from the config's seed (no pretraining).
+    /// The learning rate is the config's, constant (a schedule needs a known epoch count); no
+    /// validation, no early stopping. Returns `(model, history_json)` with this pass's metrics.
+    #[staticmethod]
+    #[pyo3(signature = (config_json, x, previous=None))]
+    fn partial_fit(
+        py: Python<'_>,
+        config_json: &str,
+        x: PyReadonlyArray2<'_, f32>,
+        previous: Option<PyRef<'_, NativeModel>>,
+    ) -> PyResult<(NativeModel, String)> {
+        let config = parse_config(config_json)?;
+        let x = to_matrix(&x, "X")?;
+        if x.rows() == 0 {
+            return Err(PyValueError::new_err("X has no rows"));
+        }
+        let checked = config.check(x.cols()).map_err(value_error)?;
+        let (mut model, state) = match &previous {
+            Some(p) => {
+                if p.model.spec().input_size != x.cols() {
+                    return Err(PyValueError::new_err(format!(
+                        "X has {} features, the model reads {}",
+                        x.cols(),
+                        p.model.spec().input_size
+                    )));
+                }
+                let state = p
+                    .state
+                    .clone()
+                    .unwrap_or_else(|| train::initial_state(&p.model, &checked.train));
+                (p.model.clone(), state)
+            }
+            None => {
+                let model = Autoencoder::new(checked.spec.clone(), checked.train.seed)
+                    .map_err(value_error)?;
+                let state = train::initial_state(&model, &checked.train);
+                (model, state)
+            }
+        };
+        drop(previous);
+        let pass = train::TrainConfig {
+            epochs: state.epochs_done + 1,
+            schedule: train::Schedule::Constant,
+            validation_fraction: 0.0,
+            patience: None,
+            ..checked.train.clone()
+        };
+        let threads = pass.threads;
+        let (report, model) = py.detach(|| {
+            with_threads(threads, || {
+                let report = train::fit(&mut model, &x, None, &pass, state, &mut train::Silent);
+                (report, model)
+            })
+        })?;
+        let report = report.map_err(value_error)?;
+        let history =
+            serde_json::to_string(&report.history[report.history.len().saturating_sub(1)..])
+                .map_err(|e| PyValueError::new_err(format!("history: {e}")))?;
+        Ok((
+            NativeModel {
+                model,
+                state: Some(report.state),
+            },
+            history,
+        ))
     }
 
     /// Codes `f(x)` (the mean for Gaussian codes).
@@ -349,7 +420,7 @@ impl NativeModel {
     #[staticmethod]
     fn load(dir: PathBuf) -> PyResult<NativeModel> {
         let model = persist::load_model(&dir).map_err(value_error)?;
-        Ok(NativeModel { model })
+        Ok(NativeModel { model, state: None })
     }
 
     /// The ONNX model of `part` (encoder, decoder, autoencoder) as bytes.
@@ -369,7 +440,7 @@ impl NativeModel {
     #[staticmethod]
     fn from_bytes(bytes: &[u8]) -> PyResult<NativeModel> {
         let model = persist::model_from_bytes(bytes).map_err(value_error)?;
-        Ok(NativeModel { model })
+        Ok(NativeModel { model, state: None })
     }
 
     /// The architecture as `spec.json` holds it.

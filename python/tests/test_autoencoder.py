@@ -186,3 +186,31 @@ def test_scikit_learn_clone_params_and_pipeline():
     x, y = mnist(400)
     pipe = make_pipeline(small(epochs=10, code=16, activation="relu"), LogisticRegression(max_iter=1000)).fit(x, y)
     assert pipe.score(x, y) > 0.5
+
+
+def test_partial_fit_learns_from_chunks_deterministically():
+    x, _ = mnist(600)
+    chunks = np.array_split(x, 4)
+
+    def run():
+        a = small(learning_rate=3e-3)
+        first = None
+        for _ in range(3):
+            for c in chunks:
+                a.partial_fit(c)
+                if first is None:
+                    first = -a.score_samples(x).mean()
+        return a, first
+
+    a, first = run()
+    assert len(a.history_) == 12
+    assert -a.score_samples(x).mean() < 0.9 * first
+    b, _ = run()
+    np.testing.assert_array_equal(a.transform(x[:5]), b.transform(x[:5]))
+    with pytest.raises(ValueError):
+        a.partial_fit(x[:, :100])
+    # continuing a fitted model
+    c = small(epochs=1).fit(x)
+    before = -c.score_samples(x).mean()
+    c.partial_fit(x)
+    assert -c.score_samples(x).mean() < before
