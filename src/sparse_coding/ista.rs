@@ -138,7 +138,31 @@ pub fn infer(
     start: Option<&Matrix>,
     options: &InferenceOptions,
 ) -> Result<Inference> {
+    infer_with_prior(coder, x, start, None, options)
+}
+
+/// [`infer`] for PSD's inner problem `‖x − D h‖² + λ‖h‖₁ + γ‖h − f‖²` when `prior = (f, γ)`
+/// (one `f` row per example): the same iteration on the augmented dictionary `[D; √γ I]` and
+/// data `[x; √γ f]`, i.e. `DᵀD + γI`, `x·D + γf` and `L + 2γ`. The objectives returned include
+/// the `γ` term.
+pub fn infer_with_prior(
+    coder: &SparseCoder,
+    x: &Matrix,
+    start: Option<&Matrix>,
+    prior: Option<(&Matrix, f32)>,
+    options: &InferenceOptions,
+) -> Result<Inference> {
     let (d, m) = (coder.inputs, coder.atoms);
+    if let Some((f, gamma)) = prior {
+        if f.rows() != x.rows() || f.cols() != m || !(gamma >= 0.0 && gamma.is_finite()) {
+            return Err(Error::Shape(format!(
+                "prior codes are {} × {} with γ = {gamma}, expected {} × {m} and γ ≥ 0",
+                f.rows(),
+                f.cols(),
+                x.rows()
+            )));
+        }
+    }
     if x.cols() != d {
         return Err(Error::Shape(format!(
             "data has {} columns, the dictionary {d} inputs",
@@ -173,7 +197,8 @@ pub fn infer(
             let rows = CHUNK.min(x.rows() - first);
             let xs = &x.as_slice()[first * d..(first + rows) * d];
             let h0 = start.map(|s| &s.as_slice()[first * m..(first + rows) * m]);
-            solve_chunk(coder, xs, rows, h0, options)
+            let f = prior.map(|(f, g)| (&f.as_slice()[first * m..(first + rows) * m], g));
+            solve_chunk(coder, xs, rows, h0, f, options)
         })
         .collect();
     let mut codes = Vec::with_capacity(x.rows() * m);
@@ -190,8 +215,8 @@ pub fn infer(
     })
 }
 
-/// `z · G` for `rows` codes.
-fn times_gram(coder: &SparseCoder, z: &[f32], rows: usize, out: &mut [f32]) {
+/// `z · (G + γI)` for `rows` codes.
+fn times_gram(coder: &SparseCoder, z: &[f32], rows: usize, gamma: f32, out: &mut [f32]) {
     let m = coder.atoms;
     gemm(
         out,
@@ -203,6 +228,9 @@ fn times_gram(coder: &SparseCoder, z: &[f32], rows: usize, out: &mut [f32]) {
         1.0,
         1,
     );
+    if gamma > 0.0 {
+        out.iter_mut().zip(z).for_each(|(o, v)| *o += gamma * v);
+    }
 }
 
 /// `E` of one row from `z`, `P = z·G`, `x·D` and `xᵀx`.
@@ -221,10 +249,12 @@ fn solve_chunk(
     x: &[f32],
     rows: usize,
     start: Option<&[f32]>,
+    prior: Option<(&[f32], f32)>,
     options: &InferenceOptions,
 ) -> (Vec<f32>, Vec<usize>, Vec<f64>) {
     let (d, m) = (coder.inputs, coder.atoms);
-    let inv_l = 1.0 / coder.lipschitz;
+    let gamma = prior.map_or(0.0, |p| p.1);
+    let inv_l = 1.0 / (coder.lipschitz + 2.0 * gamma);
     let theta = options.lambda * inv_l;
     // x·D (rows × m) and xᵀx
     let mut xd = vec![0.0f32; rows * m];
@@ -238,14 +268,24 @@ fn solve_chunk(
         1.0,
         1,
     );
-    let xx: Vec<f64> = x
+    let mut xx: Vec<f64> = x
         .chunks_exact(d)
         .map(|r| r.iter().map(|v| (*v as f64).powi(2)).sum())
         .collect();
+    if let Some((f, g)) = prior {
+        xd.iter_mut().zip(f).for_each(|(c, v)| *c += g * v);
+        for (r, total) in xx.iter_mut().enumerate() {
+            *total += g as f64
+                * f[r * m..(r + 1) * m]
+                    .iter()
+                    .map(|v| (*v as f64).powi(2))
+                    .sum::<f64>();
+        }
+    }
     let mut z: Vec<f32> = start.map_or_else(|| vec![0.0; rows * m], |s| s.to_vec());
     let mut z_prev = z.clone();
     let mut p = vec![0.0f32; rows * m];
-    times_gram(coder, &z, rows, &mut p);
+    times_gram(coder, &z, rows, gamma, &mut p);
     let mut p_prev = p.clone();
     let mut energy: Vec<f64> = (0..rows)
         .map(|r| {
@@ -279,7 +319,7 @@ fn solve_chunk(
                 candidate[j] = soft_threshold(y - inv_l * grad, theta);
             }
         }
-        times_gram(coder, &candidate, rows, &mut p_candidate);
+        times_gram(coder, &candidate, rows, gamma, &mut p_candidate);
         let mut any_active = false;
         for r in 0..rows {
             let s = r * m..(r + 1) * m;
@@ -448,6 +488,43 @@ mod tests {
             finals[1] - exact < 0.5 * (finals[0] - exact),
             "{finals:?} vs {exact}"
         );
+    }
+
+    #[test]
+    fn the_prior_term_equals_an_augmented_lasso() {
+        // ‖x − Dh‖² + λ|h| + γ‖h − f‖² = lasso on [D; √γ I] and [x; √γ f]
+        let (n, d, m) = (6, 8, 12);
+        let (dict, x) = problem(n, d, m, 4);
+        let mut rng = Rng::new(5);
+        let f = Matrix::from_vec(n, m, (0..n * m).map(|_| 0.3 * rng.normal()).collect());
+        let gamma = 0.7f32;
+        let options = InferenceOptions {
+            lambda: 0.2,
+            max_iterations: 20_000,
+            tolerance: 1e-7,
+            solver: Solver::Fista,
+        };
+        let coder = SparseCoder::new(&dict, d, m).unwrap();
+        let ours = infer_with_prior(&coder, &x, None, Some((&f, gamma)), &options).unwrap();
+        let mut big = dict.clone();
+        for i in 0..m {
+            big.extend((0..m).map(|j| if i == j { gamma.sqrt() } else { 0.0 }));
+        }
+        let mut xa = Matrix::zeros(n, d + m);
+        for r in 0..n {
+            xa.row_mut(r)[..d].copy_from_slice(x.row(r));
+            for j in 0..m {
+                xa.row_mut(r)[d + j] = gamma.sqrt() * f.row(r)[j];
+            }
+        }
+        let cd = lasso_codes(&big, &xa, m, 0.2, 1e-10, 100_000);
+        let e_cd = objective(&big, &xa, &cd, 0.2);
+        for (r, e) in e_cd.iter().enumerate() {
+            assert!((ours.objective[r] - e).abs() < 1e-4 * e.max(1.0));
+            for (a, b) in ours.codes.row(r).iter().zip(cd.row(r)) {
+                assert!((a - b).abs() < 5e-4, "{a} vs {b}");
+            }
+        }
     }
 
     #[test]

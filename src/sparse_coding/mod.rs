@@ -15,7 +15,7 @@
 pub mod coordinate_descent;
 pub mod ista;
 
-pub use ista::{infer, Inference, InferenceOptions, Solver, SparseCoder};
+pub use ista::{infer, infer_with_prior, Inference, InferenceOptions, Solver, SparseCoder};
 
 use crate::linalg::Matrix;
 
