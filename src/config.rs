@@ -49,6 +49,12 @@ pub struct ModelSection {
     /// `rbm`: number of hidden units.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hidden: Option<usize>,
+    /// `psd`: dictionary size (atoms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub atoms: Option<usize>,
+    /// `psd`: the code predictor, `psd` (g ⊙ tanh(Wx + b)), `tanh` or `none`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub predictor: Option<crate::sparse_coding::psd::Predictor>,
     /// `rbm`: `bernoulli` or `gaussian` (unit variance, for standardized data) visible units.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub visible_units: Option<Units>,
@@ -88,6 +94,9 @@ pub enum ModelKind {
     /// A restricted Boltzmann machine (`hidden`, `visible_units`, `hidden_units`), trained by
     /// contrastive divergence (`train.cd_steps`, `train.persistent`).
     Rbm,
+    /// Predictive sparse decomposition (`atoms`, `predictor`, `[psd]`): a dictionary, sparse
+    /// codes by FISTA, and an encoder that predicts them (chapter 14.8).
+    Psd,
 }
 
 impl ModelKind {
@@ -390,6 +399,59 @@ pub struct RunConfig {
     pub corruption: Option<CorruptionSection>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub regularizer: Vec<RegularizerSection>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub psd: Option<PsdSection>,
+}
+
+/// `[psd]`: the constants of eq. 14.19 and the inner solve.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PsdSection {
+    /// `λ` of `‖h‖₁`.
+    #[serde(default = "default_psd_lambda")]
+    pub lambda: f32,
+    /// `γ` of `‖h − f(x)‖²`.
+    #[serde(default = "default_psd_gamma")]
+    pub gamma: f32,
+    /// FISTA iterations per step (cap).
+    #[serde(default = "default_fista_iterations")]
+    pub fista_iterations: usize,
+    /// FISTA's relative-change tolerance.
+    #[serde(default = "default_fista_tolerance")]
+    pub tolerance: f32,
+}
+
+fn default_psd_lambda() -> f32 {
+    0.5
+}
+fn default_psd_gamma() -> f32 {
+    1.0
+}
+fn default_fista_iterations() -> usize {
+    100
+}
+fn default_fista_tolerance() -> f32 {
+    1e-4
+}
+
+impl Default for PsdSection {
+    fn default() -> Self {
+        PsdSection {
+            lambda: default_psd_lambda(),
+            gamma: default_psd_gamma(),
+            fista_iterations: default_fista_iterations(),
+            tolerance: default_fista_tolerance(),
+        }
+    }
+}
+
+/// A checked PSD run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CheckedPsd {
+    /// The model to build.
+    pub spec: crate::sparse_coding::psd::PsdSpec,
+    /// How to train it.
+    pub train: TrainConfig,
 }
 
 fn default_activation() -> Activation {
@@ -541,13 +603,82 @@ impl RunConfig {
         })
     }
 
+    /// The check of a `model.kind = "psd"` run for data of width `input_size`.
+    pub fn check_psd(&self, input_size: usize) -> Result<CheckedPsd> {
+        let m = &self.model;
+        if m.kind != ModelKind::Psd {
+            return Err(Error::config("model.kind", "this run is not PSD"));
+        }
+        if !m.layers.is_empty() || m.code != 0 || m.hidden.is_some() {
+            return Err(Error::config(
+                "model.atoms",
+                "PSD takes atoms = N (the dictionary size), not layers, code or hidden",
+            ));
+        }
+        let atoms = m
+            .atoms
+            .ok_or_else(|| Error::config("model.atoms", "PSD needs atoms = N"))?;
+        if atoms == 0 {
+            return Err(Error::config("model.atoms", "must be at least 1"));
+        }
+        if self.pretrain.is_some() || self.corruption.is_some() || !self.regularizer.is_empty() {
+            return Err(Error::config(
+                "model.kind",
+                "PSD takes none of [pretrain], [corruption], [[regularizer]]",
+            ));
+        }
+        let p = self.psd.clone().unwrap_or_default();
+        let ok = |v: f32| v >= 0.0 && v.is_finite();
+        if !ok(p.lambda) {
+            return Err(Error::config("psd.lambda", "must be ≥ 0"));
+        }
+        if !ok(p.gamma) {
+            return Err(Error::config("psd.gamma", "must be ≥ 0"));
+        }
+        if p.fista_iterations == 0 || p.fista_iterations > 1_000_000 {
+            return Err(Error::config(
+                "psd.fista_iterations",
+                "must be between 1 and 1000000",
+            ));
+        }
+        if !ok(p.tolerance) {
+            return Err(Error::config("psd.tolerance", "must be ≥ 0"));
+        }
+        let train = self.train_config()?;
+        limits::check_threads("train.threads", train.threads)?;
+        let (d, a, b) = (input_size as u128, atoms as u128, train.batch_size as u128);
+        limits::check_floats(
+            "model.atoms",
+            8 * d * a + a * a + b * (2 * d + 12 * a),
+            "the dictionary, the predictor, their optimizer state and a step's buffers",
+        )?;
+        Ok(CheckedPsd {
+            spec: crate::sparse_coding::psd::PsdSpec {
+                inputs: input_size,
+                atoms,
+                lambda: p.lambda,
+                gamma: p.gamma,
+                fista_iterations: p.fista_iterations,
+                tolerance: p.tolerance,
+                predictor: m.predictor.unwrap_or_default(),
+            },
+            train,
+        })
+    }
+
     /// The one check: the spec for data of width `input_size` and the training configuration,
     /// with every buffer a training step allocates bounded by the memory this machine has.
     pub fn check(&self, input_size: usize) -> Result<CheckedRun> {
-        if self.model.kind == ModelKind::Rbm {
+        if self.model.kind != ModelKind::Autoencoder {
             return Err(Error::config(
                 "model.kind",
-                "an RBM run is checked by check_rbm",
+                "an RBM or PSD run is checked by check_rbm or check_psd",
+            ));
+        }
+        if self.psd.is_some() || self.model.atoms.is_some() || self.model.predictor.is_some() {
+            return Err(Error::config(
+                "psd",
+                "[psd], model.atoms and model.predictor are for model.kind = \"psd\"",
             ));
         }
         let spec = self.spec(input_size)?;

@@ -15,6 +15,7 @@ fn spec(d: usize, m: usize) -> PsdSpec {
         gamma: 1.0,
         fista_iterations: 200,
         tolerance: 1e-4,
+        predictor: Default::default(),
     }
 }
 

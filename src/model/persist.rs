@@ -95,9 +95,42 @@ pub fn save_model(model: &Autoencoder, dir: &Path) -> Result<()> {
     atomic_write(&weights_path, &bytes)
 }
 
+/// Writes a PSD model's `model.safetensors` (`dictionary` inputs × atoms, `predictor.weight`
+/// atoms × inputs, `predictor.bias`, `predictor.gain`) and `spec.json` (`"kind": "psd"`) into
+/// `dir`, each atomically.
+pub fn save_psd(psd: &crate::sparse_coding::psd::Psd, dir: &Path) -> Result<()> {
+    crate::fsutil::create_dir(dir)?;
+    let mut spec = serde_json::to_value(psd.spec()).map_err(|e| Error::Invalid(e.to_string()))?;
+    spec["kind"] = "psd".into();
+    let spec_json =
+        serde_json::to_string_pretty(&spec).map_err(|e| Error::Invalid(e.to_string()))?;
+    let s = psd.spec();
+    let weights_path = dir.join(WEIGHTS_FILE);
+    let list: Vec<(String, Vec<usize>, &[f32])> = vec![
+        (
+            "dictionary".into(),
+            vec![s.inputs, s.atoms],
+            &psd.dictionary,
+        ),
+        (
+            "predictor.weight".into(),
+            vec![s.atoms, s.inputs],
+            &psd.weight,
+        ),
+        ("predictor.bias".into(), vec![s.atoms], &psd.bias),
+        ("predictor.gain".into(), vec![s.atoms], &psd.gain),
+    ];
+    let meta = HashMap::from([("format".to_string(), "autoencoder-psd-v1".to_string())]);
+    let bytes = serialize(&list, meta, &weights_path)?;
+    atomic_write(&dir.join(SPEC_FILE), spec_json.as_bytes())?;
+    atomic_write(&weights_path, &bytes)
+}
+
 /// Any model a run folder can hold.
 #[derive(Clone, Debug, PartialEq)]
 pub enum AnyModel {
+    /// A predictive sparse decomposition (`spec.json` is its spec with `"kind": "psd"`).
+    Psd(crate::sparse_coding::psd::Psd),
     /// An autoencoder (`spec.json` is its [`AutoencoderSpec`]).
     Autoencoder(Autoencoder),
     /// An RBM (`spec.json` is its [`RbmSpec`] with `"kind": "rbm"`).
@@ -131,7 +164,14 @@ pub fn load_any(dir: &Path) -> Result<AnyModel> {
     let spec_bytes = read(&spec_path)?;
     let bad = |e: serde_json::Error| Error::format(&spec_path, format!("invalid spec: {e}"));
     let mut value: serde_json::Value = serde_json::from_slice(&spec_bytes).map_err(bad)?;
-    let is_rbm = value.get("kind").and_then(|k| k.as_str()) == Some("rbm");
+    let kind = value
+        .get("kind")
+        .and_then(|k| k.as_str())
+        .map(str::to_string);
+    if kind.as_deref() == Some("psd") {
+        return load_psd(dir, value).map(AnyModel::Psd);
+    }
+    let is_rbm = kind.as_deref() == Some("rbm");
     if !is_rbm {
         return load_model(dir).map(AnyModel::Autoencoder);
     }
@@ -158,6 +198,32 @@ pub fn load_any(dir: &Path) -> Result<AnyModel> {
     .map_err(|e| Error::format(&weights_path, e.to_string()))
 }
 
+fn load_psd(dir: &Path, mut value: serde_json::Value) -> Result<crate::sparse_coding::psd::Psd> {
+    let spec_path = dir.join(SPEC_FILE);
+    if let Some(map) = value.as_object_mut() {
+        map.remove("kind");
+    }
+    let spec: crate::sparse_coding::psd::PsdSpec = serde_json::from_value(value)
+        .map_err(|e| Error::format(&spec_path, format!("invalid spec: {e}")))?;
+    let weights_path = dir.join(WEIGHTS_FILE);
+    let (tensors, _) = deserialize(&weights_path, &read(&weights_path)?)?;
+    let take = |name: &str| {
+        tensors
+            .iter()
+            .find(|t| t.name == name)
+            .map(|t| t.data.clone())
+            .ok_or_else(|| Error::format(&weights_path, format!("tensor {name} is missing")))
+    };
+    crate::sparse_coding::psd::Psd::from_parts(
+        spec,
+        take("dictionary")?,
+        take("predictor.weight")?,
+        take("predictor.bias")?,
+        take("predictor.gain")?,
+    )
+    .map_err(|e| Error::format(&weights_path, e.to_string()))
+}
+
 /// Loads a model folder written by [`save_model`], refusing names or shapes that do not match
 /// the spec (and an RBM's folder, with a message saying so).
 pub fn load_model(dir: &Path) -> Result<Autoencoder> {
@@ -165,12 +231,16 @@ pub fn load_model(dir: &Path) -> Result<Autoencoder> {
     let spec_bytes = read(&spec_path)?;
     if serde_json::from_slice::<serde_json::Value>(&spec_bytes)
         .ok()
-        .and_then(|v| v.get("kind").and_then(|k| k.as_str()).map(|k| k == "rbm"))
+        .and_then(|v| {
+            v.get("kind")
+                .and_then(|k| k.as_str())
+                .map(|k| k == "rbm" || k == "psd")
+        })
         == Some(true)
     {
         return Err(Error::format(
             &spec_path,
-            "this folder holds an RBM; this command needs an autoencoder",
+            "this folder holds an RBM or a PSD model; this command needs an autoencoder",
         ));
     }
     let spec: AutoencoderSpec = serde_json::from_slice(&spec_bytes)

@@ -22,9 +22,24 @@ use crate::linalg::gemm::{gemm, View};
 use crate::linalg::{Matrix, Rng};
 use crate::nn::Optimizer;
 use crate::train::{Batch, Examples, Learner, Validation};
+use serde::{Deserialize, Serialize};
+
+/// The encoder that predicts the codes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Predictor {
+    /// Kavukcuoglu et al.'s `g ⊙ tanh(W x + b)` (a learned gain per atom).
+    #[default]
+    Psd,
+    /// `tanh(W x + b)` (the gain fixed at 1).
+    Tanh,
+    /// No predictor: plain sparse coding / dictionary learning (`γ` is ignored, inference
+    /// starts at 0).
+    None,
+}
 
 /// Sizes and the constants of eq. 14.19.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PsdSpec {
     /// Input width `d`.
     pub inputs: usize,
@@ -38,6 +53,9 @@ pub struct PsdSpec {
     pub fista_iterations: usize,
     /// FISTA's relative-change tolerance.
     pub tolerance: f32,
+    /// The predictor.
+    #[serde(default)]
+    pub predictor: Predictor,
 }
 
 /// A PSD model: dictionary and predictor.
@@ -88,6 +106,37 @@ impl Psd {
     /// The spec.
     pub fn spec(&self) -> &PsdSpec {
         &self.spec
+    }
+
+    /// A model from its parts (checked against the spec's sizes; the dictionary's columns are
+    /// renormalized).
+    pub fn from_parts(
+        spec: PsdSpec,
+        dictionary: Vec<f32>,
+        weight: Vec<f32>,
+        bias: Vec<f32>,
+        gain: Vec<f32>,
+    ) -> Result<Psd> {
+        let mut psd = Psd::new(spec, 0)?;
+        let (d, m) = (spec.inputs, spec.atoms);
+        for (name, got, want) in [
+            ("dictionary", dictionary.len(), d * m),
+            ("predictor.weight", weight.len(), m * d),
+            ("predictor.bias", bias.len(), m),
+            ("predictor.gain", gain.len(), m),
+        ] {
+            if got != want {
+                return Err(Error::Shape(format!(
+                    "tensor {name} has {got} values, the spec needs {want}"
+                )));
+            }
+        }
+        psd.dictionary = dictionary;
+        psd.weight = weight;
+        psd.bias = bias;
+        psd.gain = gain;
+        psd.normalize_dictionary();
+        Ok(psd)
     }
 
     /// Rescales every dictionary column to unit norm (a zero column is left as it is).
@@ -162,8 +211,12 @@ impl Psd {
     /// The optimal codes of eq. 14.19 given the predictor (`h*`), by FISTA from `f(x)`; the
     /// objectives include the `γ` term.
     pub fn infer(&self, x: &Matrix) -> Result<Inference> {
-        let f = self.predict(x)?;
+        self.check(x)?;
         let coder = SparseCoder::new(&self.dictionary, self.spec.inputs, self.spec.atoms)?;
+        if self.spec.predictor == Predictor::None {
+            return infer_with_prior(&coder, x, None, None, &self.options());
+        }
+        let f = self.predict(x)?;
         infer_with_prior(
             &coder,
             x,
@@ -171,6 +224,23 @@ impl Psd {
             Some((&f, self.spec.gamma)),
             &self.options(),
         )
+    }
+
+    /// The lasso codes of the first two terms of eq. 14.19 alone (no predictor term), by
+    /// `solver` with this model's λ, cap and tolerance, warm-started at the predictor's codes
+    /// when there is a predictor.
+    pub fn sparse_codes(&self, x: &Matrix, solver: Solver) -> Result<Inference> {
+        self.check(x)?;
+        let coder = SparseCoder::new(&self.dictionary, self.spec.inputs, self.spec.atoms)?;
+        let start = match self.spec.predictor {
+            Predictor::None => None,
+            _ => Some(self.predict(x)?),
+        };
+        let options = InferenceOptions {
+            solver,
+            ..self.options()
+        };
+        infer_with_prior(&coder, x, start.as_ref(), None, &options)
     }
 }
 
@@ -203,7 +273,10 @@ pub struct PsdGradients {
 /// the module header follows).
 pub fn objective_and_gradients(model: &Psd, x: &Matrix, h: &Matrix) -> Result<(f64, PsdGradients)> {
     model.check(x)?;
-    let s = model.spec;
+    let mut s = model.spec;
+    if s.predictor == Predictor::None {
+        s.gamma = 0.0;
+    }
     let (n, d, m) = (x.rows(), s.inputs, s.atoms);
     let scale = 1.0 / n.max(1) as f32;
     // residual e = x − h Dᵀ (n × d)
@@ -324,9 +397,13 @@ impl Learner for PsdLearner<'_> {
         let threads = rayon::current_num_threads();
         let m = &mut *self.model;
         optimizer.update(0, &mut m.dictionary, &g.dictionary, learning_rate, threads);
-        optimizer.update(1, &mut m.weight, &g.weight, learning_rate, threads);
-        optimizer.update(2, &mut m.bias, &g.bias, learning_rate, threads);
-        optimizer.update(3, &mut m.gain, &g.gain, learning_rate, threads);
+        if m.spec.predictor != Predictor::None {
+            optimizer.update(1, &mut m.weight, &g.weight, learning_rate, threads);
+            optimizer.update(2, &mut m.bias, &g.bias, learning_rate, threads);
+        }
+        if m.spec.predictor == Predictor::Psd {
+            optimizer.update(3, &mut m.gain, &g.gain, learning_rate, threads);
+        }
         m.normalize_dictionary();
         Ok(loss)
     }

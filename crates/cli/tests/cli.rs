@@ -356,10 +356,10 @@ fn every_example_and_bench_config_resolves() {
                 let cfg =
                     autoencoder::config::RunConfig::load(&path).unwrap_or_else(|e| panic!("{e}"));
                 // the one check each run gets (RBMs have their own)
-                let checked_ok = if cfg.model.kind == autoencoder::config::ModelKind::Rbm {
-                    cfg.check_rbm(784).map(|_| ())
-                } else {
-                    cfg.check(784).map(|_| ())
+                let checked_ok = match cfg.model.kind {
+                    autoencoder::config::ModelKind::Rbm => cfg.check_rbm(784).map(|_| ()),
+                    autoencoder::config::ModelKind::Psd => cfg.check_psd(784).map(|_| ()),
+                    autoencoder::config::ModelKind::Autoencoder => cfg.check(784).map(|_| ()),
                 };
                 checked_ok.unwrap_or_else(|e| panic!("{}: {e}", path.display()));
                 checked += 1;
@@ -1406,5 +1406,94 @@ fn sparse_encode_writes_lasso_codes_and_refuses_bad_input() {
             "lars",
         ]),
         &["--inference"],
+    );
+}
+
+const PSD_CONFIG: &str = "[model]\nkind = \"psd\"\natoms = 32\n[train]\nepochs = 2\nbatch_size = 50\nlearning_rate = 1e-3\nvalidation_fraction = 0.1\n[psd]\nlambda = 0.5\nfista_iterations = 50\n";
+
+#[test]
+fn psd_trains_saves_and_encodes_three_ways() {
+    let dir = tmp("psd");
+    let p = |name: &str| dir.join(name);
+    let train_images = repo_path("data/mnist/train-images-idx3-ubyte.gz");
+    let test_images = repo_path("data/mnist/t10k-images-idx3-ubyte.gz");
+    std::fs::write(p("psd.toml"), PSD_CONFIG).unwrap();
+    assert_success(&train(&p("psd.toml"), &train_images, &p("run")));
+    assert!(p("run/report/dictionary.png").exists() && p("run/report/predictor.png").exists());
+    let mut objectives = Vec::new();
+    for inference in ["predictor", "fista", "ista"] {
+        let out = ae(&[
+            "encode",
+            "--model",
+            s(&p("run")),
+            "--data",
+            s(&test_images),
+            "--out",
+            s(&p("h.npy")),
+            "--inference",
+            inference,
+            "--json",
+        ]);
+        assert_success(&out);
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        objectives.push(json["objective_per_example"].as_f64().unwrap());
+        assert!(json["seconds"].as_f64().is_some() && json["zero_fraction"].as_f64().is_some());
+        assert_eq!(
+            json.get("iterations").is_some(),
+            inference != "predictor",
+            "{json}"
+        );
+        let h = autoencoder::data::npy::read_matrix(&p("h.npy")).unwrap();
+        assert_eq!(h.cols(), 32);
+    }
+    // the optimization beats the one-product prediction on eq. 14.19's first two terms
+    assert!(objectives[1] < objectives[0], "{objectives:?}");
+    // the saved model loads back: a second encode gives the same codes
+    assert_success(&ae(&[
+        "encode",
+        "--model",
+        s(&p("run")),
+        "--data",
+        s(&test_images),
+        "--out",
+        s(&p("h2.npy")),
+        "--inference",
+        "ista",
+    ]));
+    assert_eq!(
+        std::fs::read(p("h.npy")).unwrap(),
+        std::fs::read(p("h2.npy")).unwrap()
+    );
+    assert_clean_error(
+        &ae(&["eval", "--model", s(&p("run")), "--data", s(&test_images)]),
+        &["PSD", "encode"],
+    );
+    assert_clean_error(
+        &ae(&[
+            "encode",
+            "--model",
+            s(&p("run")),
+            "--data",
+            s(&test_images),
+            "--out",
+            s(&p("h.npy")),
+            "--inference",
+            "lars",
+        ]),
+        &["--inference"],
+    );
+    std::fs::write(p("bad.toml"), PSD_CONFIG.replace("atoms = 32\n", "")).unwrap();
+    assert_clean_error(
+        &train(&p("bad.toml"), &train_images, &p("bad")),
+        &["model.atoms"],
+    );
+    std::fs::write(
+        p("bad2.toml"),
+        PSD_CONFIG.replace("lambda = 0.5", "lambda = -1.0"),
+    )
+    .unwrap();
+    assert_clean_error(
+        &train(&p("bad2.toml"), &train_images, &p("bad2")),
+        &["psd.lambda"],
     );
 }

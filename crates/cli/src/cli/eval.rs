@@ -1,7 +1,7 @@
 //! `autoencoder eval`.
 
 use autoencoder::model::persist;
-use autoencoder::{Likelihood, Result};
+use autoencoder::{Error, Likelihood, Result};
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -97,6 +97,12 @@ fn eval_rbm(rbm: &autoencoder::model::rbm::Rbm, args: &Args) -> Result<()> {
 pub fn run(args: Args) -> Result<()> {
     let model = match persist::load_any(&args.model)? {
         persist::AnyModel::Rbm(rbm) => return eval_rbm(&rbm, &args),
+        persist::AnyModel::Psd(_) => {
+            return Err(Error::Invalid(format!(
+                "{}: a PSD model is evaluated by `autoencoder encode --inference predictor|fista --json`",
+                args.model.display()
+            )))
+        }
         persist::AnyModel::Autoencoder(model) => model,
     };
     let data = super::load_features(&args.data, args.label_column.as_deref())?;

@@ -59,6 +59,12 @@ pub fn run(args: Args) -> Result<()> {
     }
     let model = match persist::load_any(&args.model)? {
         persist::AnyModel::Rbm(rbm) => return sample_rbm(&rbm, &args),
+        persist::AnyModel::Psd(_) => {
+            return Err(Error::Invalid(format!(
+                "{}: a PSD model is not generative; nothing to sample",
+                args.model.display()
+            )))
+        }
         persist::AnyModel::Autoencoder(model) => model,
     };
     let corruption = if args.model.join("config.toml").exists() {

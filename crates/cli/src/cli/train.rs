@@ -112,6 +112,9 @@ pub fn run(args: Args) -> Result<()> {
     if config.model.kind == ModelKind::Rbm {
         return run_rbm(&args, &config, &config_path, &out);
     }
+    if config.model.kind == ModelKind::Psd {
+        return run_psd(&args, &config, &config_path, &out);
+    }
     let data = super::load_data(&args.data, args.label_column.as_deref())?;
     let checked = config
         .check(data.features.cols())
@@ -328,6 +331,123 @@ fn run_rbm(
     autoencoder::report::run::write_rbm_report(out, &rbm, &report.history, &data.features)?;
     if !args.quiet {
         eprintln!("wrote {} ({:?})", out.display(), report.stop);
+    }
+    Ok(())
+}
+
+struct PsdLines {
+    progress: Progress,
+}
+
+impl Observer<autoencoder::sparse_coding::psd::Psd> for PsdLines {
+    fn batch(&mut self, epoch: usize, batch: usize, batches: usize, loss: f64) {
+        self.progress.batch(epoch, batch, batches, loss);
+    }
+    fn epoch(
+        &mut self,
+        m: &EpochMetrics,
+        _: &autoencoder::sparse_coding::psd::Psd,
+        _: &TrainState,
+    ) -> Result<()> {
+        let val = m
+            .validation_loss
+            .map(|v| format!("  val objective {v:.4}"))
+            .unwrap_or_default();
+        self.progress.epoch_line(&format!(
+            "epoch {:>3}  objective {:.4}{val}  lr {:.2e}  {:.1}s",
+            m.epoch, m.train_loss, m.learning_rate, m.seconds
+        ));
+        Ok(())
+    }
+}
+
+/// `train` of `model.kind = "psd"`: predictive sparse decomposition on the one loop.
+fn run_psd(
+    args: &Args,
+    config: &RunConfig,
+    config_path: &std::path::Path,
+    out: &std::path::Path,
+) -> Result<()> {
+    use autoencoder::sparse_coding::psd::{Psd, PsdLearner};
+    if args.resume.is_some() {
+        return Err(Error::Invalid(
+            "--resume: PSD runs cannot be resumed yet; start a new run".into(),
+        ));
+    }
+    let data = super::load_data(&args.data, args.label_column.as_deref())?;
+    let checked = config
+        .check_psd(data.features.cols())
+        .map_err(|e| prefix(config_path, e))?;
+    let tc = checked.train;
+    super::ensure_writable_dir(out)?;
+    let (train_x, val_x) = match &args.val {
+        Some(p) => (
+            data.features.clone(),
+            Some(super::load_data(p, args.label_column.as_deref())?.features),
+        ),
+        None => train::split_validation(&data.features, tc.validation_fraction, tc.seed),
+    };
+    let mut psd = Psd::new(checked.spec, tc.seed)?;
+    let lens = [
+        psd.dictionary.len(),
+        psd.weight.len(),
+        psd.bias.len(),
+        psd.gain.len(),
+    ];
+    let state = TrainState::new(tc.optimizer, &lens, tc.seed);
+    autoencoder::fsutil::atomic_write(&out.join("config.toml"), config.to_toml()?.as_bytes())?;
+    let mut observer = PsdLines {
+        progress: Progress::new(args.quiet, tc.epochs),
+    };
+    let result = {
+        let mut learner = PsdLearner::new(&mut psd);
+        train::run(
+            &mut learner,
+            Examples::unlabelled(&train_x),
+            val_x.as_ref().map(Examples::unlabelled),
+            &tc.loop_config(),
+            state,
+            &mut observer,
+        )
+    };
+    persist::save_psd(&psd, out)?;
+    let report = result?;
+    let lines: String = report
+        .history
+        .iter()
+        .map(|m| serde_json::to_string(m).unwrap_or_default() + "\n")
+        .collect();
+    autoencoder::fsutil::atomic_write(&out.join("metrics.jsonl"), lines.as_bytes())?;
+    write_psd_report(out, &psd, &report.history)?;
+    if !args.quiet {
+        eprintln!("wrote {} ({:?})", out.display(), report.stop);
+    }
+    Ok(())
+}
+
+/// report/loss.png, and for square images the dictionary's atoms and the predictor's filters.
+fn write_psd_report(
+    out: &std::path::Path,
+    psd: &autoencoder::sparse_coding::psd::Psd,
+    history: &[EpochMetrics],
+) -> Result<()> {
+    use autoencoder::report::plots;
+    let dir = out.join("report");
+    autoencoder::fsutil::create_dir(&dir)?;
+    let train: Vec<f64> = history.iter().map(|m| m.train_loss).collect();
+    let val: Vec<f64> = history
+        .iter()
+        .map(|m| m.validation_loss.unwrap_or(f64::NAN))
+        .collect();
+    plots::loss_curves(&train, &val, &dir.join("loss.png"))?;
+    let (d, m) = (psd.spec().inputs, psd.spec().atoms);
+    let side = (d as f64).sqrt() as usize;
+    if side * side == d {
+        let atoms: Vec<f32> = (0..m * d)
+            .map(|k| psd.dictionary[(k % d) * m + k / d])
+            .collect();
+        plots::filters(&atoms, m, d, 100, &dir.join("dictionary.png"))?;
+        plots::filters(&psd.weight, m, d, 100, &dir.join("predictor.png"))?;
     }
     Ok(())
 }
