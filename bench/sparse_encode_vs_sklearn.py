@@ -3,8 +3,8 @@ dictionary, same λ, same 10,000 test images, 2 threads each, interleaved rounds
 
     python bench/sparse_encode_vs_sklearn.py --data MNIST_DIR [--atoms 256] [--lam 0.5] [--rounds 3]
 
-Dictionary: `--atoms` training images chosen with the seed, taken as they are and
-scaled to unit norm (a stand-in until PSD learns one). Our objective is
+Dictionary: `--dictionary D.npy` (inputs × atoms, e.g. a PSD run's), or `--atoms` training images
+chosen with the seed, scaled to unit norm. Our objective is
 E(h) = ‖x − D h‖² + λ‖h‖₁; scikit-learn's lasso minimizes (1/2d)‖x − Dh‖² + (α/d)‖h‖₁ with d the
 number of pixels, the same problem at α = λ/2. Both objectives are computed here in float64.
 Prints one JSON line per method and round.
@@ -38,6 +38,7 @@ def main():
     p.add_argument("--tolerance", type=float, default=1e-4)
     p.add_argument("--methods", default="ours,lasso_cd,lasso_lars")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--dictionary", default=None, help="(inputs, atoms) .npy, e.g. a PSD run's dictionary")
     args = p.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", "2")
     from sklearn.decomposition import sparse_encode
@@ -46,7 +47,10 @@ def main():
     train = load_idx_images(find_mnist(args.data, "train"))
     test = load_idx_images(find_mnist(args.data, "t10k"))
     rng = np.random.default_rng(args.seed)
-    atoms = train[rng.choice(len(train), args.atoms, replace=False)].astype(np.float32)
+    if args.dictionary:
+        atoms = np.load(args.dictionary).T.astype(np.float32).copy()
+    else:
+        atoms = train[rng.choice(len(train), args.atoms, replace=False)].astype(np.float32)
     atoms /= np.linalg.norm(atoms, axis=1, keepdims=True)
     d = atoms.T.copy()                          # (pixels, atoms)
     binary = os.path.join(os.path.dirname(__file__), "..", "target", "release", "autoencoder")
