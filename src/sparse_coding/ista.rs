@@ -19,7 +19,9 @@
 //! objective is non-increasing (function-value restart, O'Donoghue & Candès 2015).
 //!
 //! A row stops when `‖z_{k+1} − z_k‖ ≤ tolerance · max(‖z_k‖, 1e-12)` (or at the cap); rows are
-//! processed in chunks of [`CHUNK`] on the rayon pool with single-threaded GEMMs, so results do
+//! processed in chunks of at most [`CHUNK`] (smaller for small batches, so a training batch
+//! still spreads over the cores; the size depends on the row count only) on the rayon pool with
+//! single-threaded GEMMs, so results do
 //! not depend on the thread count.
 
 use super::soft_threshold;
@@ -29,8 +31,15 @@ use crate::linalg::Matrix;
 use faer::{Mat, Side};
 use rayon::prelude::*;
 
-/// Rows per independent chunk.
+/// Most rows per independent chunk.
 pub const CHUNK: usize = 256;
+
+/// Rows per chunk for `n` rows: [`CHUNK`], or for batches of under `8·CHUNK` rows an eighth of
+/// them (at least 16), so up to eight workers share a batch. A function of `n` alone, so the
+/// codes do not depend on the thread count.
+fn chunk_rows(n: usize) -> usize {
+    n.div_ceil(8).clamp(16, CHUNK)
+}
 
 /// Which iteration.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -190,11 +199,12 @@ pub fn infer_with_prior(
             "tolerance must be ≥ 0 and the iteration cap at least 1".into(),
         ));
     }
-    let starts: Vec<usize> = (0..x.rows()).step_by(CHUNK).collect();
+    let chunk = chunk_rows(x.rows());
+    let starts: Vec<usize> = (0..x.rows()).step_by(chunk).collect();
     let chunks: Vec<(Vec<f32>, Vec<usize>, Vec<f64>)> = starts
         .par_iter()
         .map(|&first| {
-            let rows = CHUNK.min(x.rows() - first);
+            let rows = chunk.min(x.rows() - first);
             let xs = &x.as_slice()[first * d..(first + rows) * d];
             let h0 = start.map(|s| &s.as_slice()[first * m..(first + rows) * m]);
             let f = prior.map(|(f, g)| (&f.as_slice()[first * m..(first + rows) * m], g));
@@ -303,6 +313,12 @@ fn solve_chunk(
         let mut plain_step = vec![true; rows];
         for r in 0..rows {
             let s = r * m..(r + 1) * m;
+            if !active[r] {
+                // converged rows stay where they stopped, so a row's codes do not depend on
+                // which other rows share its chunk
+                candidate[s.clone()].copy_from_slice(&z[s]);
+                continue;
+            }
             let (beta, t_next) = match options.solver {
                 Solver::Ista => (0.0, 1.0),
                 Solver::Fista => {
@@ -322,6 +338,9 @@ fn solve_chunk(
         times_gram(coder, &candidate, rows, gamma, &mut p_candidate);
         let mut any_active = false;
         for r in 0..rows {
+            if !active[r] {
+                continue;
+            }
             let s = r * m..(r + 1) * m;
             let e = row_objective(
                 &candidate[s.clone()],
@@ -551,6 +570,12 @@ mod tests {
         assert!(infer(&coder, &x, Some(&Matrix::zeros(n, m + 1)), &options).is_err());
         assert!(SparseCoder::new(&dict, d, m + 1).is_err());
         assert!(SparseCoder::new(&vec![0.0; d * m], d, m).is_err());
+        // a row's codes do not depend on the rows that share its chunk
+        let alone = infer(&coder, &x.slice_rows(2, 3), None, &options).unwrap();
+        for (a, b) in alone.codes.row(0).iter().zip(cold.codes.row(2)) {
+            assert!((a - b).abs() < 1e-5, "{a} vs {b}");
+        }
+        assert_eq!(alone.iterations[0], cold.iterations[2]);
         // the same codes on one thread and on several (fixed chunking)
         let one = rayon::ThreadPoolBuilder::new()
             .num_threads(1)
