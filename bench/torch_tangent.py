@@ -33,20 +33,10 @@ def read_safetensors(path):
     return out
 
 
-def main():
-    p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--data", required=True)
-    p.add_argument("--model", required=True)
-    p.add_argument("--dim", type=int, default=10)
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--repeats", type=int, default=3)
-    p.add_argument("--chunk", type=int, default=500)
-    p.add_argument("--out", default=None)
-    args = p.parse_args()
-    torch.set_num_threads(args.threads)
-    torch.set_num_interop_threads(1)
-    spec = json.load(open(f"{args.model}/spec.json"))
-    tensors = read_safetensors(f"{args.model}/model.safetensors")
+def torch_encoder(model_dir):
+    """The deterministic encoder of one of our run folders as a PyTorch function."""
+    spec = json.load(open(f"{model_dir}/spec.json"))
+    tensors = read_safetensors(f"{model_dir}/model.safetensors")
     acts = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu,
             "softplus": torch.nn.functional.softplus, "linear": lambda z: z}
     widths = spec["encoder_layers"] + [spec["code_size"]]
@@ -59,8 +49,25 @@ def main():
 
     def encode(x):
         for w, b, act in layers:
-            x = act(x @ w.T + b)
+            x = act(torch.nn.functional.linear(x, w, b))  # addmm for batches; 1-D under vmap
         return x
+
+    return encode
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--data", required=True)
+    p.add_argument("--model", required=True)
+    p.add_argument("--dim", type=int, default=10)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--chunk", type=int, default=500)
+    p.add_argument("--out", default=None)
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.set_num_interop_threads(1)
+    encode = torch_encoder(args.model)
 
     x = torch.from_numpy(load_idx_images(find_mnist(args.data, "t10k")))
     jac = torch.func.vmap(torch.func.jacrev(encode))

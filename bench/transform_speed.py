@@ -19,7 +19,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
 from common import find_mnist, load_idx_images  # noqa: E402
-from torch_tangent import read_safetensors  # noqa: E402
+from torch_tangent import torch_encoder  # noqa: E402
 
 
 def main():
@@ -37,23 +37,11 @@ def main():
     torch.set_num_interop_threads(1)
     x = load_idx_images(find_mnist(args.data, "t10k"))
     ours = Autoencoder.load(args.model)
-    spec = json.load(open(f"{args.model}/spec.json"))
-    tensors = read_safetensors(f"{args.model}/model.safetensors")
-    acts = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu,
-            "softplus": torch.nn.functional.softplus, "linear": lambda z: z}
-    widths = spec["encoder_layers"] + [spec["code_size"]]
-    layers = []
-    for i in range(len(widths)):
-        act = acts[spec["code_activation"] if i == len(widths) - 1 else spec["activation"]]
-        layers.append((torch.from_numpy(tensors[f"encoder.{i}.weight"].copy()),
-                       torch.from_numpy(tensors[f"encoder.{i}.bias"].copy()), act))
+    encoder = torch_encoder(args.model)
 
     def torch_encode(a):
         with torch.no_grad():
-            h = torch.from_numpy(a)
-            for w, b, act in layers:
-                h = act(torch.addmm(b, h, w.T))
-            return h.numpy()
+            return encoder(torch.from_numpy(a)).numpy()
 
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "encoder.onnx")

@@ -158,6 +158,15 @@ pub fn save_rbm(rbm: &Rbm, dir: &Path) -> Result<()> {
     atomic_write(&weights_path, &bytes)
 }
 
+/// The values of the tensor called `name`, or an error naming the file.
+fn take_tensor(tensors: &[Tensor], name: &str, path: &Path) -> Result<Vec<f32>> {
+    tensors
+        .iter()
+        .find(|t| t.name == name)
+        .map(|t| t.data.clone())
+        .ok_or_else(|| Error::format(path, format!("tensor {name} is missing")))
+}
+
 /// Loads whatever model a folder holds.
 pub fn load_any(dir: &Path) -> Result<AnyModel> {
     let spec_path = dir.join(SPEC_FILE);
@@ -181,13 +190,7 @@ pub fn load_any(dir: &Path) -> Result<AnyModel> {
     let spec: RbmSpec = serde_json::from_value(value).map_err(bad)?;
     let weights_path = dir.join(WEIGHTS_FILE);
     let (tensors, _) = deserialize(&weights_path, &read(&weights_path)?)?;
-    let take = |name: &str| {
-        tensors
-            .iter()
-            .find(|t| t.name == name)
-            .map(|t| t.data.clone())
-            .ok_or_else(|| Error::format(&weights_path, format!("tensor {name} is missing")))
-    };
+    let take = |name: &str| take_tensor(&tensors, name, &weights_path);
     Rbm::from_parts(
         spec,
         take("weight")?,
@@ -207,13 +210,7 @@ fn load_psd(dir: &Path, mut value: serde_json::Value) -> Result<crate::sparse_co
         .map_err(|e| Error::format(&spec_path, format!("invalid spec: {e}")))?;
     let weights_path = dir.join(WEIGHTS_FILE);
     let (tensors, _) = deserialize(&weights_path, &read(&weights_path)?)?;
-    let take = |name: &str| {
-        tensors
-            .iter()
-            .find(|t| t.name == name)
-            .map(|t| t.data.clone())
-            .ok_or_else(|| Error::format(&weights_path, format!("tensor {name} is missing")))
-    };
+    let take = |name: &str| take_tensor(&tensors, name, &weights_path);
     crate::sparse_coding::psd::Psd::from_parts(
         spec,
         take("dictionary")?,

@@ -355,9 +355,7 @@ fn solve_chunk(
                 z_prev[s.clone()].copy_from_slice(&z[s.clone()]);
                 p_prev[s.clone()].copy_from_slice(&p[s.clone()]);
                 t[r] = 1.0;
-                if active[r] {
-                    any_active = true;
-                }
+                any_active = true;
                 continue;
             }
             let (mut change, mut norm) = (0.0f64, 0.0f64);
@@ -370,13 +368,11 @@ fn solve_chunk(
             z[s.clone()].copy_from_slice(&candidate[s.clone()]);
             p[s.clone()].copy_from_slice(&p_candidate[s]);
             energy[r] = e;
-            if active[r] {
-                if change.sqrt() <= options.tolerance as f64 * norm.sqrt().max(1e-12) {
-                    active[r] = false;
-                    iterations[r] = k + 1;
-                } else {
-                    any_active = true;
-                }
+            if change.sqrt() <= options.tolerance as f64 * norm.sqrt().max(1e-12) {
+                active[r] = false;
+                iterations[r] = k + 1;
+            } else {
+                any_active = true;
             }
         }
         if !any_active {

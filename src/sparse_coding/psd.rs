@@ -58,6 +58,25 @@ pub struct PsdSpec {
     pub predictor: Predictor,
 }
 
+impl PsdSpec {
+    /// Refuses empty or absurd sizes and negative constants.
+    pub fn validate(&self) -> Result<()> {
+        let (d, m) = (self.inputs, self.atoms);
+        if d == 0 || m == 0 || d.checked_mul(m).is_none_or(|v| v > 1 << 28) {
+            return Err(Error::Invalid(format!(
+                "a PSD model of {d} inputs × {m} atoms is empty or too large"
+            )));
+        }
+        let non_negative = |v: f32| v >= 0.0 && v.is_finite();
+        if !(non_negative(self.lambda) && non_negative(self.gamma)) {
+            return Err(Error::Invalid(
+                "psd.lambda and psd.gamma must be ≥ 0".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// A PSD model: dictionary and predictor.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Psd {
@@ -76,18 +95,8 @@ impl Psd {
     /// A fresh model: Gaussian dictionary columns scaled to unit norm, a small random predictor
     /// (`W ~ N(0, 1/d)`), zero bias, unit gain.
     pub fn new(spec: PsdSpec, seed: u64) -> Result<Psd> {
+        spec.validate()?;
         let (d, m) = (spec.inputs, spec.atoms);
-        if d == 0 || m == 0 || d.checked_mul(m).is_none_or(|v| v > 1 << 28) {
-            return Err(Error::Invalid(format!(
-                "a PSD model of {d} inputs × {m} atoms is empty or too large"
-            )));
-        }
-        let non_negative = |v: f32| v >= 0.0 && v.is_finite();
-        if !(non_negative(spec.lambda) && non_negative(spec.gamma)) {
-            return Err(Error::Invalid(
-                "psd.lambda and psd.gamma must be ≥ 0".into(),
-            ));
-        }
         let mut rng = Rng::new(seed);
         let dictionary = (0..d * m).map(|_| rng.normal()).collect();
         let scale = 1.0 / (d as f32).sqrt();
@@ -117,7 +126,7 @@ impl Psd {
         bias: Vec<f32>,
         gain: Vec<f32>,
     ) -> Result<Psd> {
-        let mut psd = Psd::new(spec, 0)?;
+        spec.validate()?;
         let (d, m) = (spec.inputs, spec.atoms);
         for (name, got, want) in [
             ("dictionary", dictionary.len(), d * m),
@@ -131,10 +140,13 @@ impl Psd {
                 )));
             }
         }
-        psd.dictionary = dictionary;
-        psd.weight = weight;
-        psd.bias = bias;
-        psd.gain = gain;
+        let mut psd = Psd {
+            spec,
+            dictionary,
+            weight,
+            bias,
+            gain,
+        };
         psd.normalize_dictionary();
         Ok(psd)
     }

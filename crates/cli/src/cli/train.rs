@@ -291,13 +291,7 @@ fn run_rbm(
         ));
     }
     super::ensure_writable_dir(out)?;
-    let (train_x, val_x) = match &args.val {
-        Some(p) => (
-            data.features.clone(),
-            Some(super::load_data(p, args.label_column.as_deref())?.features),
-        ),
-        None => train::split_validation(&data.features, tc.validation_fraction, tc.seed),
-    };
+    let (train_x, val_x) = held_out_split(args, &data.features, &tc)?;
     let mut rbm = Rbm::new(spec, tc.seed)?;
     let lens = [
         rbm.weight.len(),
@@ -322,12 +316,7 @@ fn run_rbm(
     };
     persist::save_rbm(&rbm, out)?;
     let report = result?;
-    let lines: String = report
-        .history
-        .iter()
-        .map(|m| serde_json::to_string(m).unwrap_or_default() + "\n")
-        .collect();
-    autoencoder::fsutil::atomic_write(&out.join("metrics.jsonl"), lines.as_bytes())?;
+    write_metrics(out, &report.history)?;
     autoencoder::report::run::write_rbm_report(out, &rbm, &report.history, &data.features)?;
     if !args.quiet {
         eprintln!("wrote {} ({:?})", out.display(), report.stop);
@@ -380,13 +369,7 @@ fn run_psd(
         .map_err(|e| prefix(config_path, e))?;
     let tc = checked.train;
     super::ensure_writable_dir(out)?;
-    let (train_x, val_x) = match &args.val {
-        Some(p) => (
-            data.features.clone(),
-            Some(super::load_data(p, args.label_column.as_deref())?.features),
-        ),
-        None => train::split_validation(&data.features, tc.validation_fraction, tc.seed),
-    };
+    let (train_x, val_x) = held_out_split(args, &data.features, &tc)?;
     let mut psd = Psd::new(checked.spec, tc.seed)?;
     let lens = [
         psd.dictionary.len(),
@@ -412,12 +395,7 @@ fn run_psd(
     };
     persist::save_psd(&psd, out)?;
     let report = result?;
-    let lines: String = report
-        .history
-        .iter()
-        .map(|m| serde_json::to_string(m).unwrap_or_default() + "\n")
-        .collect();
-    autoencoder::fsutil::atomic_write(&out.join("metrics.jsonl"), lines.as_bytes())?;
+    write_metrics(out, &report.history)?;
     write_psd_report(out, &psd, &report.history)?;
     if !args.quiet {
         eprintln!("wrote {} ({:?})", out.display(), report.stop);
@@ -450,6 +428,31 @@ fn write_psd_report(
         plots::filters(&psd.weight, m, d, 100, &dir.join("predictor.png"))?;
     }
     Ok(())
+}
+
+/// The training rows and the held-out rows of an RBM or PSD run: `--val` when given, else the
+/// config's fraction of `features`.
+fn held_out_split(
+    args: &Args,
+    features: &autoencoder::Matrix,
+    tc: &train::TrainConfig,
+) -> Result<(autoencoder::Matrix, Option<autoencoder::Matrix>)> {
+    Ok(match &args.val {
+        Some(p) => (
+            features.clone(),
+            Some(super::load_data(p, args.label_column.as_deref())?.features),
+        ),
+        None => train::split_validation(features, tc.validation_fraction, tc.seed),
+    })
+}
+
+/// `metrics.jsonl`: one JSON object per epoch.
+fn write_metrics(out: &std::path::Path, history: &[EpochMetrics]) -> Result<()> {
+    let lines: String = history
+        .iter()
+        .map(|m| serde_json::to_string(m).unwrap_or_default() + "\n")
+        .collect();
+    autoencoder::fsutil::atomic_write(&out.join("metrics.jsonl"), lines.as_bytes())
 }
 
 fn prefix(path: &std::path::Path, e: Error) -> Error {
