@@ -3,7 +3,10 @@
 pub mod csv;
 pub mod idx;
 pub mod npy;
+pub mod sparse;
+pub mod text;
 pub mod toy;
+pub mod transform;
 
 use crate::error::{Error, Result};
 use crate::linalg::Matrix;
@@ -18,7 +21,8 @@ pub struct Dataset {
     pub labels: Option<Vec<i64>>,
 }
 
-/// Loads features from `path`, by extension: `.idx`/`-ubyte` (optionally `.gz`), `.npy`, `.csv`.
+/// Loads features from `path`, by extension: `.idx`/`-ubyte` (optionally `.gz`), `.npy`, `.csv`,
+/// or a scipy CSR `.npz` (densified: `X.npz`'s labels are `X.labels.npy`).
 /// Labels come from a sibling file when present: for IDX images `…-images…` → `…-labels…`, for
 /// `X.npy` the 1-D integer array `X.labels.npy`; for CSV from `label_column`.
 /// Rejects empty data and non-finite values.
@@ -48,6 +52,24 @@ fn load_with(
         let beside = npy::sibling_labels(path).filter(|_| sibling);
         let labels = sibling_labels(path, beside, &features, npy::read_labels)?;
         Dataset { features, labels }
+    } else if stem.ends_with(".npz") {
+        let sparse = sparse::CsrMatrix::read_npz(path)?;
+        // the model reads dense rows; the corpus is densified once here (bounded by memory)
+        crate::limits::check_floats(
+            &path.display().to_string(),
+            sparse.rows() as u128 * sparse.cols() as u128,
+            "the dense copy of this sparse matrix",
+        )?;
+        let features = sparse.to_dense();
+        let beside = name
+            .strip_suffix(".npz")
+            .map(|_| {
+                let full = path.file_name().unwrap_or_default().to_string_lossy();
+                path.with_file_name(format!("{}.labels.npy", &full[..full.len() - 4]))
+            })
+            .filter(|_| sibling);
+        let labels = sibling_labels(path, beside, &features, npy::read_labels)?;
+        Dataset { features, labels }
     } else if stem.ends_with(".csv") {
         csv::read(path, label_column)?
     } else if stem.contains("idx") || stem.ends_with("ubyte") {
@@ -58,7 +80,7 @@ fn load_with(
     } else {
         return Err(Error::format(
             path,
-            "unknown file type (expected .idx[.gz], *-ubyte[.gz], .npy or .csv)",
+            "unknown file type (expected .idx[.gz], *-ubyte[.gz], .npy, .npz or .csv)",
         ));
     };
     if data.features.rows() == 0 || data.features.cols() == 0 {

@@ -135,7 +135,8 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Array> {
     })
 }
 
-fn values_f64(a: &Array) -> Vec<f64> {
+/// The entries of any numeric array as `f64` (integers up to 2⁵³ exactly).
+pub fn values_f64(a: &Array) -> Vec<f64> {
     match a.dtype {
         Dtype::F32 => a
             .data
@@ -233,6 +234,11 @@ fn encode(descr: &str, shape: &[usize], data: &[u8]) -> Vec<u8> {
     out.extend(header.as_bytes());
     out.extend_from_slice(data);
     out
+}
+
+/// Any array as `.npy` bytes: `descr` (numpy's type string) and C-order little-endian `data`.
+pub fn encode_raw(descr: &str, shape: &[usize], data: &[u8]) -> Vec<u8> {
+    encode(descr, shape, data)
 }
 
 /// A matrix as `<f4` `.npy` bytes.

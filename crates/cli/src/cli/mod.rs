@@ -16,6 +16,7 @@ mod score;
 mod search;
 mod sparse_encode;
 mod tangent;
+mod text;
 mod toy;
 mod train;
 mod transform;
@@ -75,6 +76,8 @@ enum Command {
     Score(score::Args),
     /// Tangent planes from the encoder's Jacobian (or local PCA), with singular values.
     Tangent(tangent::Args),
+    /// A text corpus to a bag-of-words matrix (.npz, scipy's CSR layout) with labels.
+    Text(text::Args),
     /// Export a model's encoder, decoder or whole autoencoder as ONNX (opset 13).
     Export(export::Args),
 }
@@ -109,6 +112,7 @@ pub fn run() -> i32 {
         Command::SparseEncode(a) => sparse_encode::run(a),
         Command::Score(a) => score::run(a),
         Command::Tangent(a) => tangent::run(a),
+        Command::Text(a) => text::run(a),
     };
     match result {
         Ok(()) => 0,

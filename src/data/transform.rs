@@ -1,0 +1,227 @@
+//! Input transforms fitted on the training data and saved with the model (`[data] transform`),
+//! so that `encode` or `hash` on raw counts of new documents apply the same map:
+//!
+//! - `tfidf`: `x_j ← x_j · idf_j`, then each row scaled to unit L2 norm, with scikit-learn's
+//!   smoothed `idf_j = ln((1 + n) / (1 + df_j)) + 1` (`n` training rows, `df_j` rows where
+//!   feature `j` is nonzero);
+//! - `log1p`: `x ← ln(1 + x)`;
+//! - `binary`: `x ← 1[x > 0]`;
+//! - `none`.
+
+use super::sparse::CsrMatrix;
+use crate::error::{Error, Result};
+use crate::linalg::Matrix;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// Which transform (`data.transform` in configs).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TransformKind {
+    /// The data as it is.
+    #[default]
+    None,
+    /// TF-IDF weights, rows at unit L2 norm.
+    Tfidf,
+    /// `ln(1 + x)`.
+    Log1p,
+    /// `1[x > 0]`.
+    Binary,
+}
+
+/// A fitted transform; saved as `transform.json` in the run folder.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InputTransform {
+    /// The transform.
+    pub kind: TransformKind,
+    /// `tfidf`: one weight per feature; empty otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub idf: Vec<f32>,
+}
+
+/// The file name in a run folder.
+pub const FILE: &str = "transform.json";
+
+impl InputTransform {
+    /// Fits `kind` on `x` (only TF-IDF learns anything: the document frequencies).
+    pub fn fit(kind: TransformKind, x: &Matrix) -> Result<InputTransform> {
+        let idf = if kind == TransformKind::Tfidf {
+            if x.as_slice().iter().any(|v| *v < 0.0) {
+                return Err(Error::Invalid(
+                    "tfidf needs counts (no negative values)".into(),
+                ));
+            }
+            let mut df = vec![0usize; x.cols()];
+            for r in 0..x.rows() {
+                for (d, v) in df.iter_mut().zip(x.row(r)) {
+                    *d += (*v != 0.0) as usize;
+                }
+            }
+            idf_of(&df, x.rows())
+        } else {
+            Vec::new()
+        };
+        Ok(InputTransform { kind, idf })
+    }
+
+    /// Fits TF-IDF's document frequencies on a sparse matrix.
+    pub fn fit_tfidf_sparse(x: &CsrMatrix) -> InputTransform {
+        let mut df = vec![0usize; x.cols()];
+        for r in 0..x.rows() {
+            let (idx, val) = x.row(r);
+            for (&j, &v) in idx.iter().zip(val) {
+                df[j as usize] += (v != 0.0) as usize;
+            }
+        }
+        InputTransform {
+            kind: TransformKind::Tfidf,
+            idf: idf_of(&df, x.rows()),
+        }
+    }
+
+    /// Whether the transform changes anything.
+    pub fn is_identity(&self) -> bool {
+        self.kind == TransformKind::None
+    }
+
+    /// Applies the transform to each row of `x` in place.
+    pub fn apply(&self, x: &mut Matrix) -> Result<()> {
+        if self.kind == TransformKind::Tfidf && x.cols() != self.idf.len() {
+            return Err(Error::Shape(format!(
+                "data has {} columns, the fitted tfidf transform {}",
+                x.cols(),
+                self.idf.len()
+            )));
+        }
+        for r in 0..x.rows() {
+            self.apply_row(x.row_mut(r));
+        }
+        Ok(())
+    }
+
+    /// Applies the transform to the stored entries of a sparse matrix (zeros stay zero under
+    /// every kind).
+    pub fn apply_sparse(&self, x: &mut CsrMatrix) -> Result<()> {
+        if self.kind == TransformKind::Tfidf && x.cols() != self.idf.len() {
+            return Err(Error::Shape(format!(
+                "data has {} columns, the fitted tfidf transform {}",
+                x.cols(),
+                self.idf.len()
+            )));
+        }
+        for r in 0..x.rows() {
+            let (idx, val) = x.row_mut(r);
+            match self.kind {
+                TransformKind::Tfidf => {
+                    for (v, &j) in val.iter_mut().zip(idx.iter()) {
+                        *v *= self.idf[j as usize];
+                    }
+                    normalize(val);
+                }
+                _ => val.iter_mut().for_each(|v| *v = self.scalar(*v)),
+            }
+        }
+        Ok(())
+    }
+
+    fn scalar(&self, v: f32) -> f32 {
+        match self.kind {
+            TransformKind::Log1p => v.ln_1p(),
+            TransformKind::Binary => (v > 0.0) as u8 as f32,
+            TransformKind::None | TransformKind::Tfidf => v,
+        }
+    }
+
+    fn apply_row(&self, row: &mut [f32]) {
+        match self.kind {
+            TransformKind::None => {}
+            TransformKind::Tfidf => {
+                row.iter_mut().zip(&self.idf).for_each(|(v, w)| *v *= w);
+                normalize(row);
+            }
+            _ => row.iter_mut().for_each(|v| *v = self.scalar(*v)),
+        }
+    }
+
+    /// Writes `transform.json` into `dir` (atomically).
+    pub fn save(&self, dir: &Path) -> Result<()> {
+        let text = serde_json::to_string(self)
+            .map_err(|e| Error::Invalid(format!("serializing the transform: {e}")))?;
+        crate::fsutil::atomic_write(&dir.join(FILE), text.as_bytes())
+    }
+
+    /// The transform saved in run folder `dir`, if any.
+    pub fn load(dir: &Path) -> Result<Option<InputTransform>> {
+        let path = dir.join(FILE);
+        if !path.exists() {
+            return Ok(None);
+        }
+        let bytes = crate::fsutil::read(&path)?;
+        let t: InputTransform = serde_json::from_slice(&bytes)
+            .map_err(|e| Error::format(&path, format!("not a saved transform: {e}")))?;
+        if (t.kind == TransformKind::Tfidf) == t.idf.is_empty()
+            || t.idf.iter().any(|v| !v.is_finite())
+        {
+            return Err(Error::format(&path, "idf weights are missing or damaged"));
+        }
+        Ok(Some(t))
+    }
+}
+
+fn idf_of(df: &[usize], n: usize) -> Vec<f32> {
+    df.iter()
+        .map(|&d| (((1 + n) as f64 / (1 + d) as f64).ln() + 1.0) as f32)
+        .collect()
+}
+
+fn normalize(row: &mut [f32]) {
+    let norm = row.iter().map(|v| (*v as f64).powi(2)).sum::<f64>().sqrt();
+    if norm > 0.0 {
+        let inv = (1.0 / norm) as f32;
+        row.iter_mut().for_each(|v| *v *= inv);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Hand-computed: 3 documents, feature 0 in all (idf = ln(4/4) + 1 = 1), feature 1 in one
+    /// (idf = ln(4/2) + 1).
+    #[test]
+    fn tfidf_matches_the_hand_computed_weights_dense_and_sparse() {
+        let x = Matrix::from_vec(3, 2, vec![1.0, 2.0, 3.0, 0.0, 1.0, 0.0]);
+        let t = InputTransform::fit(TransformKind::Tfidf, &x).unwrap();
+        let idf1 = 2.0f32.ln() + 1.0;
+        assert!((t.idf[0] - 1.0).abs() < 1e-6 && (t.idf[1] - idf1).abs() < 1e-6);
+        let mut dense = x.clone();
+        t.apply(&mut dense).unwrap();
+        let n0 = (1.0 + (2.0 * idf1).powi(2)).sqrt();
+        let want = [1.0 / n0, 2.0 * idf1 / n0, 1.0, 0.0, 1.0, 0.0];
+        for (a, b) in dense.as_slice().iter().zip(want) {
+            assert!((a - b).abs() < 1e-6, "{a} vs {b}");
+        }
+        let mut sparse = CsrMatrix::from_dense(&x);
+        let ts = InputTransform::fit_tfidf_sparse(&sparse);
+        assert_eq!(ts, t);
+        ts.apply_sparse(&mut sparse).unwrap();
+        assert_eq!(sparse.to_dense(), dense);
+        let mut narrow = Matrix::zeros(1, 3);
+        assert!(t.apply(&mut narrow).is_err());
+    }
+
+    #[test]
+    fn elementwise_transforms() {
+        let mut x = Matrix::from_vec(1, 3, vec![0.0, 1.0, 3.0]);
+        let log = InputTransform::fit(TransformKind::Log1p, &x).unwrap();
+        let mut l = x.clone();
+        log.apply(&mut l).unwrap();
+        assert_eq!(l.as_slice(), &[0.0, 2f32.ln(), 4f32.ln()]);
+        InputTransform::fit(TransformKind::Binary, &x)
+            .unwrap()
+            .apply(&mut x)
+            .unwrap();
+        assert_eq!(x.as_slice(), &[0.0, 1.0, 1.0]);
+    }
+}
