@@ -79,9 +79,27 @@ pub struct ModelSection {
     /// `uniform_fan_in`, `glorot` or `he`.
     #[serde(default)]
     pub init: Init,
-    /// `deterministic` or `gaussian` (a VAE: the encoder outputs mean and log-variance).
+    /// `deterministic`, `gaussian` (a VAE: the encoder outputs mean and log-variance) or
+    /// `binary` (semantic hashing: bits pushed to {0, 1}; see `binary`).
     #[serde(default)]
     pub code_distribution: CodeDistribution,
+    /// `binary` codes: `noise` (S&H's Gaussian noise before the sigmoid), `straight_through`
+    /// or `bernoulli` (straight-through with a KL term to Bern(½), weighted by `train.beta`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub binary: Option<crate::code::BinaryKind>,
+    /// `binary = "noise"`: the noise's standard deviation (default 4, variance 16 as S&H).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub binary_noise: Option<f32>,
+}
+
+/// `[data]`: what is done to the data before the model sees it, fitted on the training data.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataSection {
+    /// `none`, `tfidf`, `log1p` or `binary` (saved in the run folder as `transform.json` and
+    /// applied by every command that reads the model).
+    #[serde(default)]
+    pub transform: crate::data::transform::TransformKind,
 }
 
 /// `model.kind`.
@@ -391,6 +409,8 @@ pub enum Pretraining {
 #[serde(deny_unknown_fields)]
 pub struct RunConfig {
     pub model: ModelSection,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<DataSection>,
     #[serde(default)]
     pub train: TrainSection,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -535,6 +555,27 @@ impl RunConfig {
             output: m.output,
             tied: m.tied,
             code_distribution: m.code_distribution,
+            binary: match m.code_distribution {
+                CodeDistribution::Binary => Some(crate::code::BinaryCode {
+                    kind: m.binary.unwrap_or_default(),
+                    noise: m
+                        .binary_noise
+                        .unwrap_or(crate::code::BinaryCode::DEFAULT.noise),
+                }),
+                _ => {
+                    if m.binary.is_some() || m.binary_noise.is_some() {
+                        return Err(Error::config(
+                            if m.binary.is_some() {
+                                "model.binary"
+                            } else {
+                                "model.binary_noise"
+                            },
+                            "is for code_distribution = \"binary\"",
+                        ));
+                    }
+                    None
+                }
+            },
             init: m.init,
         };
         spec.validate()?;
@@ -686,7 +727,7 @@ impl RunConfig {
         limits::check_threads("train.threads", train.threads)?;
         let samples = match spec.code_distribution {
             CodeDistribution::Gaussian => train.objective.importance_samples,
-            CodeDistribution::Deterministic => 1,
+            CodeDistribution::Deterministic | CodeDistribution::Binary => 1,
         };
         let key = if samples > 1 {
             "train.importance_samples"

@@ -36,6 +36,7 @@ fn spec(
         tied: false,
         init: Init::Glorot,
         code_distribution: Default::default(),
+        binary: None,
     }
 }
 

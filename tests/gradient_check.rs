@@ -173,13 +173,18 @@ fn spec(act: Activation, code_act: Activation, output: Likelihood, tied: bool) -
         tied,
         init: Init::Glorot,
         code_distribution: CodeDistribution::Deterministic,
+        binary: None,
     }
 }
 
 #[test]
 fn every_activation_and_likelihood() {
     for act in Activation::ALL {
-        for output in [Likelihood::Bernoulli, Likelihood::Gaussian] {
+        for output in [
+            Likelihood::Bernoulli,
+            Likelihood::Gaussian,
+            Likelihood::Multinomial,
+        ] {
             let err = check(spec(act, act, output, false), &Objective::plain());
             assert!(err < 2e-2, "{act:?}/{output:?}: relative error {err}");
         }
@@ -350,6 +355,34 @@ fn gaussian_code_through_the_reparameterized_path() {
             assert!(
                 err < 2e-2,
                 "gaussian code {output:?} {objective:?}: relative error {err}"
+            );
+        }
+    }
+}
+
+/// A binary code pushed by noise (semantic hashing): with the noise drawn from the same seed at
+/// every evaluation, the objective is smooth and the backward pass through `σ(a + ε)` is exact.
+#[test]
+fn binary_noise_code_with_multinomial_and_bernoulli_outputs() {
+    for output in [Likelihood::Multinomial, Likelihood::Bernoulli] {
+        let mut s = spec(Activation::Sigmoid, Activation::Linear, output, false);
+        s.code_size = 8;
+        s.code_distribution = CodeDistribution::Binary;
+        s.binary = Some(autoencoder::code::BinaryCode {
+            kind: autoencoder::code::BinaryKind::Noise,
+            noise: 1.5,
+        });
+        for objective in [
+            Objective::plain(),
+            Objective {
+                code_penalties: vec![CodePenalty::L1 { weight: 0.2 }],
+                ..Objective::plain()
+            },
+        ] {
+            let err = check(s.clone(), &objective);
+            assert!(
+                err < 2e-2,
+                "binary noise code, {output:?}: relative error {err}"
             );
         }
     }

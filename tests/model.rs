@@ -22,6 +22,7 @@ fn linear_spec(d: usize, k: usize) -> AutoencoderSpec {
         tied: false,
         init: Init::Glorot,
         code_distribution: Default::default(),
+        binary: None,
     }
 }
 

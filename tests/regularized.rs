@@ -27,6 +27,7 @@ fn one_layer(input: usize, code: usize, act: Activation) -> AutoencoderSpec {
         tied: false,
         init: Init::Glorot,
         code_distribution: Default::default(),
+        binary: None,
     }
 }
 

@@ -25,6 +25,7 @@ fn vae_spec(
         tied: false,
         init: Init::Glorot,
         code_distribution: CodeDistribution::Gaussian,
+        binary: None,
     }
 }
 

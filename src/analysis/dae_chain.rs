@@ -40,6 +40,11 @@ pub fn dae_chain(
         )));
     }
     let output = model.spec().output;
+    if output == Likelihood::Multinomial {
+        return Err(Error::Invalid(
+            "the denoising chain is for Bernoulli or Gaussian outputs; a multinomial (word-count) model has no per-feature draw".into(),
+        ));
+    }
     let mut x = start.clone();
     let mut corrupted = Matrix::zeros(x.rows(), x.cols());
     for _ in 0..steps {
@@ -60,7 +65,7 @@ pub fn dae_chain(
                     *v += sigma * rng.normal();
                 }
             }
-            (Likelihood::Gaussian, _) => {}
+            (Likelihood::Gaussian, _) | (Likelihood::Multinomial, _) => {}
         }
     }
     Ok(x)

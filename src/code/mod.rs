@@ -4,9 +4,11 @@
 //! new one is one more file, one [`CodeDistribution`] variant and its arm in
 //! [`CodeDistribution::layer`].
 
+pub mod binary;
 pub mod deterministic;
 pub mod gaussian;
 
+pub use binary::{BinaryCode, BinaryKind};
 pub use deterministic::DeterministicCode;
 pub use gaussian::GaussianCode;
 
@@ -23,14 +25,49 @@ pub enum CodeDistribution {
     /// `h ~ N(μ(x), diag σ²(x))`, reparameterized: one sample per example and step (the ELBO)
     /// or `k` (the importance-weighted bound).
     Gaussian,
+    /// `p = σ(a)`, pushed to {0, 1} in training (semantic hashing; [`BinaryCode`]).
+    Binary,
 }
 
 impl CodeDistribution {
-    /// The code layer's implementation.
+    /// The code layer's implementation (a binary code with its default settings; a model's
+    /// own is [`CodeDistribution::with_binary`]).
     pub fn layer(self) -> &'static dyn CodeLayer {
         match self {
             CodeDistribution::Deterministic => &DeterministicCode,
             CodeDistribution::Gaussian => &GaussianCode,
+            CodeDistribution::Binary => &BinaryCode::DEFAULT,
+        }
+    }
+
+    /// The code layer, with a binary code's settings when it is one.
+    pub fn with_binary(self, binary: Option<BinaryCode>) -> AnyCode {
+        match self {
+            CodeDistribution::Deterministic => AnyCode::Deterministic(DeterministicCode),
+            CodeDistribution::Gaussian => AnyCode::Gaussian(GaussianCode),
+            CodeDistribution::Binary => AnyCode::Binary(binary.unwrap_or_default()),
+        }
+    }
+}
+
+/// A code layer by value (no borrow of the model it came from); derefs to [`CodeLayer`].
+#[derive(Clone, Copy, Debug)]
+pub enum AnyCode {
+    /// See [`DeterministicCode`].
+    Deterministic(DeterministicCode),
+    /// See [`GaussianCode`].
+    Gaussian(GaussianCode),
+    /// See [`BinaryCode`].
+    Binary(BinaryCode),
+}
+
+impl std::ops::Deref for AnyCode {
+    type Target = dyn CodeLayer;
+    fn deref(&self) -> &(dyn CodeLayer + 'static) {
+        match self {
+            AnyCode::Deterministic(c) => c,
+            AnyCode::Gaussian(c) => c,
+            AnyCode::Binary(c) => c,
         }
     }
 }

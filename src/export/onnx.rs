@@ -292,6 +292,10 @@ fn encoder_nodes(model: &Autoencoder, b: &mut Builder) {
             b.activation(layer.activation);
         }
     }
+    if code.distribution == CodeDistribution::Binary {
+        // the code of a binary layer is p = σ(logits)
+        b.activation(Activation::Sigmoid);
+    }
 }
 
 fn decoder_nodes(model: &Autoencoder, b: &mut Builder) {
@@ -300,6 +304,19 @@ fn decoder_nodes(model: &Autoencoder, b: &mut Builder) {
         b.activation(layer.activation);
     }
     b.activation(model.spec().output.mean_activation());
+    if model.spec().output == crate::Likelihood::Multinomial {
+        // word probabilities: softmax over each row (opset 13's axis = 1 is the row)
+        let input = b.current.clone();
+        b.node(
+            "Softmax",
+            vec![input],
+            vec![AttributeProto {
+                name: "axis".into(),
+                i: 1,
+                r#type: ATTRIBUTE_INT,
+            }],
+        );
+    }
 }
 
 /// The ONNX model of `part` as protobuf bytes: input `x` (or `h` for the decoder) and output

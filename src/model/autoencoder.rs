@@ -2,7 +2,6 @@
 //! (encode, decode, reconstruct, evaluate). One training step is [`super::step`].
 
 use super::spec::AutoencoderSpec;
-use crate::code::CodeLayer;
 use crate::error::{Error, Result};
 use crate::linalg::{Cpu, Matrix, Rng};
 use crate::nn::dense::Dense;
@@ -271,13 +270,17 @@ impl Autoencoder {
             let mut input: &[f32] = &x.as_slice()[start * x.cols()..(start + rows) * x.cols()];
             for l in range.clone() {
                 let p = self.layers[l];
-                let act = if l + 1 == self.layers.len() && apply_output_mean {
+                let output_mean = l + 1 == self.layers.len() && apply_output_mean;
+                let act = if output_mean {
                     self.spec.output.mean_activation()
                 } else {
                     p.activation
                 };
                 let dst = &mut b[..rows * p.outputs];
                 self.dense(l).forward(backend, input, rows, act, dst);
+                if output_mean && self.spec.output == crate::Likelihood::Multinomial {
+                    self.spec.output.apply_mean(dst, p.outputs);
+                }
                 std::mem::swap(&mut a, &mut b);
                 input = &a[..rows * p.outputs];
             }
@@ -296,8 +299,8 @@ impl Autoencoder {
     }
 
     /// The code layer.
-    pub(super) fn code(&self) -> &'static dyn CodeLayer {
-        self.spec.code_distribution.layer()
+    pub(super) fn code(&self) -> crate::code::AnyCode {
+        self.spec.code_distribution.with_binary(self.spec.binary)
     }
 
     /// Whether training samples the code.
@@ -347,18 +350,26 @@ impl Autoencoder {
 
     /// Likelihood loss and squared error of the reconstructions of `x`.
     pub fn evaluate(&self, x: &Matrix) -> Result<Evaluation> {
-        let (z, row_loss) = self.preactivations_and_losses(x)?;
-        let mean_act = self.spec.output.mean_activation();
+        let (mut z, row_loss) = self.preactivations_and_losses(x)?;
+        let width = x.cols().max(1);
+        self.spec.output.apply_mean(z.as_mut_slice(), width);
+        let multinomial = self.spec.output == crate::Likelihood::Multinomial;
         let mut squared = 0.0f64;
-        for (zr, xr) in z
+        for (r, xr) in z
             .as_slice()
-            .chunks_exact(x.cols().max(1))
-            .zip(x.as_slice().chunks_exact(x.cols().max(1)))
+            .chunks_exact(width)
+            .zip(x.as_slice().chunks_exact(width))
         {
-            let s: f64 = zr
+            // a multinomial's mean is a distribution: compare its expected counts N·p
+            let n = if multinomial {
+                xr.iter().sum::<f32>()
+            } else {
+                1.0
+            };
+            let s: f64 = r
                 .iter()
                 .zip(xr)
-                .map(|(z, x)| ((mean_act.apply(*z) - x) as f64).powi(2))
+                .map(|(r, x)| ((n * r - x) as f64).powi(2))
                 .sum();
             squared += s;
         }

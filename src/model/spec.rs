@@ -31,6 +31,9 @@ pub struct AutoencoderSpec {
     /// Deterministic code, or a Gaussian one (VAE) whose encoder outputs `[μ, log σ²]`.
     #[serde(default)]
     pub code_distribution: CodeDistribution,
+    /// A binary code's kind and noise (`code_distribution = "binary"` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub binary: Option<crate::code::BinaryCode>,
 }
 
 /// The widest layer a spec may have (with it, no product of two widths overflows).
@@ -58,6 +61,7 @@ impl AutoencoderSpec {
             tied: false,
             init: Init::UniformFanIn,
             code_distribution: CodeDistribution::Deterministic,
+            binary: None,
         }
     }
 
@@ -88,6 +92,33 @@ impl AutoencoderSpec {
                     "tied weights need a deterministic code",
                 ));
             }
+        }
+        if self.code_distribution == CodeDistribution::Binary {
+            if self.code_activation != Activation::Linear {
+                return Err(Error::config(
+                    "model.code_activation",
+                    "a binary code applies its own sigmoid to the encoder's logits: use code_activation = \"linear\"",
+                ));
+            }
+            if !self.code_size.is_multiple_of(8) {
+                return Err(Error::config(
+                    "model.code",
+                    format!(
+                        "a binary code's size is a multiple of 8 (packed bytes), got {}",
+                        self.code_size
+                    ),
+                ));
+            }
+            if let Some(b) = self.binary {
+                if !(b.noise >= 0.0 && b.noise.is_finite()) {
+                    return Err(Error::config("model.binary_noise", "must be ≥ 0"));
+                }
+            }
+        } else if self.binary.is_some() {
+            return Err(Error::config(
+                "model.binary",
+                "is for code_distribution = \"binary\"",
+            ));
         }
         // Widths are user input: a typo of a few digits must be an error, not an abort when
         // the weights are allocated.

@@ -14,6 +14,11 @@ pub enum Likelihood {
     Bernoulli,
     /// Unit-variance Gaussian: `½‖x − z‖²` (the NLL up to a constant), linear mean.
     Gaussian,
+    /// Word counts as `N = Σ_j x_j` draws from `softmax(z)` (Salakhutdinov & Hinton's
+    /// constrained Poisson / replicated softmax input model): `N·logΣe^z − Σ_j x_j z_j`, the
+    /// NLL up to the multinomial coefficient; the mean is the word distribution `softmax(z)`
+    /// (times `N` for expected counts). For nonnegative data (counts, or TF-IDF weights).
+    Multinomial,
 }
 
 impl Likelihood {
@@ -22,6 +27,7 @@ impl Likelihood {
         match name {
             "bernoulli" => Some(Likelihood::Bernoulli),
             "gaussian" => Some(Likelihood::Gaussian),
+            "multinomial" => Some(Likelihood::Multinomial),
             _ => None,
         }
     }
@@ -30,13 +36,38 @@ impl Likelihood {
         match self {
             Likelihood::Bernoulli => "bernoulli",
             Likelihood::Gaussian => "gaussian",
+            Likelihood::Multinomial => "multinomial",
         }
     }
-    /// The map from pre-activation to the reconstruction (the distribution's mean).
+    /// The elementwise map from pre-activation to the reconstruction (the distribution's
+    /// mean); the multinomial's is a row softmax, applied after it by [`Self::apply_mean`].
     pub fn mean_activation(self) -> Activation {
         match self {
             Likelihood::Bernoulli => Activation::Sigmoid,
-            Likelihood::Gaussian => Activation::Linear,
+            Likelihood::Gaussian | Likelihood::Multinomial => Activation::Linear,
+        }
+    }
+
+    /// Pre-activations to means in place, rows `width` wide: the elementwise activation, or
+    /// the row softmax (word probabilities) of the multinomial.
+    pub fn apply_mean(self, z: &mut [f32], width: usize) {
+        match self {
+            Likelihood::Multinomial => {
+                for row in z.chunks_exact_mut(width.max(1)) {
+                    let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                    let mut sum = 0.0f64;
+                    for v in row.iter_mut() {
+                        *v = fastmath::exp(*v - max);
+                        sum += *v as f64;
+                    }
+                    let inv = (1.0 / sum) as f32;
+                    row.iter_mut().for_each(|v| *v *= inv);
+                }
+            }
+            other => {
+                let act = other.mean_activation();
+                z.iter_mut().for_each(|v| *v = act.apply(*v));
+            }
         }
     }
 
@@ -46,6 +77,7 @@ impl Likelihood {
         match self {
             Likelihood::Bernoulli => bernoulli_loss_grad(z, x, grad, scale),
             Likelihood::Gaussian => gaussian_loss_grad(z, x, grad, scale),
+            Likelihood::Multinomial => multinomial_loss_grad(z, x, grad, scale),
         }
     }
 
@@ -62,8 +94,37 @@ impl Likelihood {
         match self {
             Likelihood::Bernoulli => bernoulli_loss(z, x),
             Likelihood::Gaussian => gaussian_loss(z, x),
+            Likelihood::Multinomial => multinomial_loss(z, x),
         }
     }
+}
+
+/// `log Σ_j e^{z_j}` and `N = Σ_j x_j` (in f64: a 10,000-word row sums many terms).
+fn log_sum_exp_and_total(z: &[f32], x: &[f32]) -> (f64, f64) {
+    let max = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let sum: f64 = z.iter().map(|v| fastmath::exp(v - max) as f64).sum();
+    let total: f64 = x.iter().map(|v| *v as f64).sum();
+    (max as f64 + sum.ln(), total)
+}
+
+/// `N·lse(z) − Σ x_j z_j`; writes `scale·(N·softmax(z) − x)` into `grad`.
+fn multinomial_loss_grad(z: &[f32], x: &[f32], grad: &mut [f32], scale: f32) -> f32 {
+    let (lse, total) = log_sum_exp_and_total(z, x);
+    let mut dot = 0.0f64;
+    let lse32 = lse as f32;
+    let n = total as f32;
+    for ((g, zi), xi) in grad.iter_mut().zip(z).zip(x) {
+        dot += (*xi as f64) * (*zi as f64);
+        *g = scale * (n * fastmath::exp(zi - lse32) - xi);
+    }
+    (total * lse - dot) as f32
+}
+
+/// `N·lse(z) − Σ x_j z_j`.
+fn multinomial_loss(z: &[f32], x: &[f32]) -> f32 {
+    let (lse, total) = log_sum_exp_and_total(z, x);
+    let dot: f64 = z.iter().zip(x).map(|(a, b)| *a as f64 * *b as f64).sum();
+    (total * lse - dot) as f32
 }
 
 /// Lanes of the partial sums: a reduction into independent accumulators lets LLVM vectorize
@@ -168,7 +229,11 @@ mod tests {
     fn gradient_matches_finite_differences_and_loss_matches_reference() {
         let x = [0.0f32, 1.0, 0.3, 0.9, 0.5];
         let z0 = [-2.0f32, 1.5, 0.1, -0.7, 3.0];
-        for lik in [Likelihood::Bernoulli, Likelihood::Gaussian] {
+        for lik in [
+            Likelihood::Bernoulli,
+            Likelihood::Gaussian,
+            Likelihood::Multinomial,
+        ] {
             let mut g = [0.0f32; 5];
             let loss = [lik.loss_and_grad(&z0, &x, 1.0, &mut g)];
             let f = |z: &[f64]| -> f64 {
@@ -182,9 +247,20 @@ mod tests {
                                 -(x * p.ln() + (1.0 - x) * (1.0 - p).ln())
                             }
                             Likelihood::Gaussian => 0.5 * (z - x).powi(2),
+                            Likelihood::Multinomial => 0.0,
                         }
                     })
-                    .sum()
+                    .sum::<f64>()
+                    + if lik == Likelihood::Multinomial {
+                        // −Σ x_j log softmax(z)_j, by definition
+                        let lse = z.iter().map(|v| v.exp()).sum::<f64>().ln();
+                        z.iter()
+                            .zip(&x)
+                            .map(|(z, x)| -(*x as f64) * (z - lse))
+                            .sum()
+                    } else {
+                        0.0
+                    }
             };
             let zd: Vec<f64> = z0.iter().map(|v| *v as f64).collect();
             assert!((loss[0] as f64 - f(&zd)).abs() < 1e-5, "{lik:?} loss");
@@ -203,6 +279,24 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn multinomial_mean_is_a_distribution_and_the_loss_shift_invariant() {
+        let z = [1.0f32, -2.0, 0.5, 3.0];
+        let x = [2.0f32, 0.0, 1.0, 4.0];
+        let mut p = z;
+        Likelihood::Multinomial.apply_mean(&mut p, 4);
+        assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+        let shifted: Vec<f32> = z.iter().map(|v| v + 50.0).collect();
+        let (a, b) = (
+            Likelihood::Multinomial.row_loss(&z, &x),
+            Likelihood::Multinomial.row_loss(&shifted, &x),
+        );
+        assert!((a - b).abs() < 1e-3 * a.abs(), "{a} vs {b}");
+        // the NLL of counts is smallest when softmax(z) equals the counts' proportions
+        let best: Vec<f32> = x.iter().map(|v| (v + 1e-6).ln()).collect();
+        assert!(Likelihood::Multinomial.row_loss(&best, &x) < a);
     }
 
     #[test]

@@ -20,17 +20,22 @@ pub fn greedy_layerwise(
     observer: &mut dyn Observer,
 ) -> Result<usize> {
     let spec = model.spec().clone();
-    if spec.code_distribution != CodeDistribution::Deterministic {
+    if spec.code_distribution == CodeDistribution::Gaussian {
         return Err(crate::Error::Invalid(
-            "greedy pretraining needs a deterministic code".into(),
+            "greedy pretraining needs a deterministic or binary code".into(),
         ));
     }
+    // a binary code is p = σ(logits): its layer pretrains as a sigmoid code, whose weights
+    // then give the logits
+    let binary = spec.code_distribution == CodeDistribution::Binary;
     let widths = spec.encoder_widths();
     let layers = widths.len() - 1;
     let mirrored = spec.is_mirrored();
     let mut input = x.clone();
     for l in 0..layers {
-        let act = if l + 1 == layers {
+        let act = if l + 1 == layers && binary {
+            Activation::Sigmoid
+        } else if l + 1 == layers {
             spec.code_activation
         } else {
             spec.activation
@@ -55,6 +60,7 @@ pub fn greedy_layerwise(
             tied: spec.tied,
             init: spec.init,
             code_distribution: CodeDistribution::Deterministic,
+            binary: None,
         };
         let mut layer = Autoencoder::new(layer_spec, config.seed.wrapping_add(l as u64))?;
         let layer_config = layer_config(config, l);

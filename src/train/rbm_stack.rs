@@ -92,6 +92,12 @@ pub fn check_unrollable(spec: &AutoencoderSpec, x: &Matrix) -> Result<()> {
             "RBM pretraining needs a sigmoid code (Bernoulli hidden units) or a linear one (Gaussian)",
         ));
     }
+    if spec.output == crate::Likelihood::Multinomial {
+        return Err(Error::config(
+            "pretrain.kind",
+            "RBM pretraining has Bernoulli visible units; a multinomial output needs replicated-softmax visibles, not built yet: use pretrain.kind = \"autoencoder\"",
+        ));
+    }
     if !spec.is_mirrored() {
         return Err(Error::config(
             "model.decoder_layers",

@@ -63,6 +63,12 @@ impl<'a> RecirculationLearner<'a> {
                 "recirculation needs a deterministic code",
             ));
         }
+        if spec.output == crate::Likelihood::Multinomial {
+            return Err(Error::config(
+                "model.output",
+                "recirculation reconstructs each feature on its own: use bernoulli or gaussian",
+            ));
+        }
         if spec.code_activation != Activation::Sigmoid {
             return Err(Error::config(
                 "model.code_activation",

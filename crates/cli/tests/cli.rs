@@ -177,6 +177,20 @@ fn bad_configs_models_and_outputs_fail_cleanly() {
         ),
         ("[model]\ncode = 4\noutput = \"poisson\"\n", "model.output"),
         (
+            "[model]\ncode = 12\ncode_distribution = \"binary\"\n",
+            "model.code",
+        ),
+        (
+            "[model]\ncode = 8\ncode_distribution = \"binary\"\ncode_activation = \"sigmoid\"\n",
+            "model.code_activation",
+        ),
+        ("[model]\ncode = 8\nbinary = \"noise\"\n", "model.binary"),
+        (
+            "[model]\ncode = 8\ncode_distribution = \"binary\"\nbinary_noise = -1.0\n",
+            "model.binary_noise",
+        ),
+        ("[model]\ncode = 8\n[data]\ntransform = \"idf\"\n", "transform"),
+        (
             "[model]\ncode = 4\n[corruption]\nkind = \"masking\"\nlevel = 2.0\n",
             "corruption.level",
         ),

@@ -130,3 +130,230 @@ fn text_errors_are_one_line() {
         &["tiny_corpus", "--min-df"],
     );
 }
+
+/// A document model end to end: counts in, TF-IDF fitted and saved with the model, a
+/// multinomial output, 8 binary units pushed by noise; `hash` on raw counts applies the saved
+/// transform, and its bits are the thresholded codes `encode` writes.
+#[test]
+fn a_document_model_hashes_raw_counts_through_its_saved_transform() {
+    let dir = tmp("doc-model");
+    let docs = dir.join("docs.npz");
+    assert_success(&ae(&[
+        "text",
+        "--corpus",
+        s(&corpus()),
+        "--min-df",
+        "2",
+        "--out",
+        s(&docs),
+    ]));
+    let config = dir.join("c.toml");
+    std::fs::write(
+        &config,
+        "[model]\nlayers = [32]\ncode = 8\nactivation = \"sigmoid\"\noutput = \"multinomial\"\n\
+         code_distribution = \"binary\"\nbinary = \"noise\"\nbinary_noise = 2.0\n\
+         [data]\ntransform = \"tfidf\"\n\
+         [train]\nepochs = 150\nbatch_size = 4\nlearning_rate = 0.01\nvalidation_fraction = 0.0\n",
+    )
+    .unwrap();
+    let run = dir.join("run");
+    assert_success(&ae(&[
+        "train",
+        "--config",
+        s(&config),
+        "--data",
+        s(&docs),
+        "--out",
+        s(&run),
+        "--quiet",
+    ]));
+    let saved: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run.join("transform.json")).unwrap()).unwrap();
+    assert_eq!(saved["kind"], "tfidf");
+    let codes = dir.join("codes.npy");
+    let o = ae(&[
+        "hash",
+        "--method",
+        "autoencoder",
+        "--model",
+        s(&run),
+        "--data",
+        s(&docs),
+        "--out",
+        s(&codes),
+        "--json",
+    ]);
+    assert_success(&o);
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(json["bits"], 8);
+    let h_path = dir.join("h.npy");
+    assert_success(&ae(&[
+        "encode",
+        "--model",
+        s(&run),
+        "--data",
+        s(&docs),
+        "--out",
+        s(&h_path),
+    ]));
+    let h = npy::read_matrix(&h_path).unwrap();
+    let packed = autoencoder::hashing::Codes::read_npy(&codes).unwrap();
+    for i in 0..h.rows() {
+        for j in 0..8 {
+            assert_eq!(packed.bit(i, j), h.row(i)[j] > 0.5, "doc {i} bit {j}");
+        }
+    }
+    // the transform matters: the same model on TF-IDF-by-hand input gives the same codes
+    let x = autoencoder::data::load_features(&docs, None).unwrap();
+    let mut tx = x.clone();
+    let t = autoencoder::data::transform::InputTransform::load(&run)
+        .unwrap()
+        .unwrap();
+    t.apply(&mut tx).unwrap();
+    let model = autoencoder::model::persist::load_model(&run).unwrap();
+    let by_hand = model.encode(&tx).unwrap();
+    for (a, b) in by_hand.as_slice().iter().zip(h.as_slice()) {
+        assert!((a - b).abs() < 1e-6);
+    }
+    assert!(
+        model.encode(&x).unwrap() != by_hand,
+        "raw counts must not give the same codes"
+    );
+    // the two topics get different addresses: each document's nearest code (Hamming) is mostly
+    // one of its own topic
+    let labels = npy::read_labels(&dir.join("docs.labels.npy")).unwrap();
+    let mut same = 0;
+    for i in 0..packed.len() {
+        let nearest = (0..packed.len())
+            .filter(|&j| j != i)
+            .min_by_key(|&j| (packed.distance(i, &packed, j), j))
+            .unwrap();
+        same += (labels[nearest] == labels[i]) as usize;
+    }
+    assert!(same >= 14, "{same} of 16 nearest codes share the topic");
+    // errors: a PSD-style flag, a threshold that is not a number, median without --fit
+    assert_clean_error(
+        &ae(&[
+            "hash",
+            "--method",
+            "autoencoder",
+            "--model",
+            s(&run),
+            "--data",
+            s(&docs),
+            "--out",
+            s(&codes),
+            "--threshold",
+            "high",
+        ]),
+        &["--threshold"],
+    );
+    assert_clean_error(
+        &ae(&[
+            "hash",
+            "--method",
+            "autoencoder",
+            "--model",
+            s(&run),
+            "--data",
+            s(&docs),
+            "--out",
+            s(&codes),
+            "--threshold",
+            "median",
+        ]),
+        &["--fit"],
+    );
+    assert_clean_error(
+        &ae(&[
+            "hash",
+            "--method",
+            "itq",
+            "--data",
+            s(&docs),
+            "--out",
+            s(&codes),
+        ]),
+        &["--bits", "--fit"],
+    );
+}
+
+/// S&H's noise drives the codes to 0/1 on real data: after training with noise before the
+/// sigmoid, ≥ 95 % of the training codes' units are within 0.1 of 0 or 1.
+#[test]
+fn noise_drives_codes_to_zero_or_one_on_mnist() {
+    let dir = tmp("binary-mnist");
+    let config = dir.join("c.toml");
+    std::fs::write(
+        &config,
+        "[model]\nlayers = [128]\ncode = 16\nactivation = \"sigmoid\"\n\
+         code_distribution = \"binary\"\nbinary = \"noise\"\n\
+         [train]\nepochs = 40\nbatch_size = 50\nlearning_rate = 0.003\nvalidation_fraction = 0.0\n",
+    )
+    .unwrap();
+    let data = repo_path("data/mnist/train-images-idx3-ubyte.gz");
+    let run = dir.join("run");
+    assert_success(&ae(&[
+        "train",
+        "--config",
+        s(&config),
+        "--data",
+        s(&data),
+        "--out",
+        s(&run),
+        "--quiet",
+    ]));
+    let o = ae(&[
+        "hash",
+        "--method",
+        "autoencoder",
+        "--model",
+        s(&run),
+        "--data",
+        s(&data),
+        "--out",
+        s(&dir.join("c.npy")),
+        "--json",
+    ]);
+    assert_success(&o);
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let saturated = json["outputs"][0]["saturated_fraction"].as_f64().unwrap();
+    assert!(saturated >= 0.95, "{saturated}");
+    // without noise (a plain sigmoid code) the same network stays far from binary
+    std::fs::write(
+        &config,
+        "[model]\nlayers = [128]\ncode = 16\nactivation = \"sigmoid\"\ncode_activation = \"sigmoid\"\n\
+         [train]\nepochs = 40\nbatch_size = 50\nlearning_rate = 0.003\nvalidation_fraction = 0.0\n",
+    )
+    .unwrap();
+    let plain = dir.join("plain");
+    assert_success(&ae(&[
+        "train",
+        "--config",
+        s(&config),
+        "--data",
+        s(&data),
+        "--out",
+        s(&plain),
+        "--quiet",
+    ]));
+    let o = ae(&[
+        "hash",
+        "--method",
+        "autoencoder",
+        "--model",
+        s(&plain),
+        "--data",
+        s(&data),
+        "--out",
+        s(&dir.join("p.npy")),
+        "--json",
+    ]);
+    assert_success(&o);
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let plain_saturated = json["outputs"][0]["saturated_fraction"].as_f64().unwrap();
+    assert!(
+        plain_saturated < saturated - 0.1,
+        "{plain_saturated} vs {saturated}"
+    );
+}

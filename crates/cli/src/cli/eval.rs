@@ -44,7 +44,7 @@ const MAX_AIS_WORK: usize = 1 << 32;
 /// `eval` of an RBM: reconstruction error, free energy, and with `--ais-runs` or `--exact`
 /// log Z and the test log-likelihood.
 fn eval_rbm(rbm: &autoencoder::model::rbm::Rbm, args: &Args) -> Result<()> {
-    let data = super::load_features(&args.data, args.label_column.as_deref())?;
+    let data = super::load_model_input(&args.model, &args.data, args.label_column.as_deref())?;
     let wrap = |e: autoencoder::Error| autoencoder::Error::format(&args.data, e.to_string());
     let error = rbm.reconstruction_error(&data).map_err(wrap)?;
     let f = rbm.free_energy(&data).map_err(wrap)?;
@@ -105,7 +105,7 @@ pub fn run(args: Args) -> Result<()> {
         }
         persist::AnyModel::Autoencoder(model) => model,
     };
-    let data = super::load_features(&args.data, args.label_column.as_deref())?;
+    let data = super::load_model_input(&args.model, &args.data, args.label_column.as_deref())?;
     let e = model
         .evaluate(&data)
         .map_err(|e| autoencoder::Error::format(&args.data, e.to_string()))?;

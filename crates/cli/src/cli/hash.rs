@@ -1,22 +1,35 @@
-//! `autoencoder hash`: fit a classical binary encoder (LSH, PCA hashing, ITQ) and write packed
+//! `autoencoder hash`: fit a classical binary encoder (LSH, PCA hashing, ITQ), or threshold a
+//! trained model's codes (`--method autoencoder`: semantic hashing, §14.9), and write packed
 //! codes (NPY u8, FAISS bit order).
 
-use autoencoder::hashing::{Encoder, Method};
-use autoencoder::{Error, Result};
+use autoencoder::hashing::{Codes, Encoder, Method};
+use autoencoder::model::persist::{self, AnyModel};
+use autoencoder::model::rbm::Units;
+use autoencoder::objective::CodeDistribution;
+use autoencoder::{Activation, Error, Matrix, Result};
 use std::path::PathBuf;
 use std::time::Instant;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Encoder: lsh, pcah or itq.
+    /// Encoder: lsh, pcah, itq, or autoencoder (a trained model's codes, thresholded).
     #[arg(long)]
     method: String,
-    /// Code length in bits (a multiple of 8).
+    /// Code length in bits (a multiple of 8); for `autoencoder`, the model's code size.
     #[arg(long)]
-    bits: usize,
-    /// Training data the encoder is fit on (IDX, NPY or CSV).
+    bits: Option<usize>,
+    /// Training data the encoder is fit on (IDX, NPY, NPZ or CSV); for `autoencoder`, the data
+    /// whose per-bit medians `--threshold median` uses.
     #[arg(long)]
-    fit: PathBuf,
+    fit: Option<PathBuf>,
+    /// `autoencoder`: the run folder of a model whose code size is a multiple of 8.
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// `autoencoder`: a bit is on where the code exceeds 0.5 (binary or sigmoid codes; the
+    /// default for them), a number, or `median` (each bit's median over --fit; the default for
+    /// other codes).
+    #[arg(long)]
+    threshold: Option<String>,
     /// Data to encode; repeat to encode several sets with one fit (pair each with an --out).
     #[arg(long, required = true)]
     data: Vec<PathBuf>,
@@ -31,9 +44,7 @@ pub struct Args {
     json: bool,
 }
 
-pub fn run(args: Args) -> Result<()> {
-    let method = Method::parse(&args.method)?;
-    autoencoder::hashing::codes::check_bits(args.bits)?;
+fn check_outputs(args: &Args) -> Result<()> {
     if args.data.len() != args.out.len() {
         return Err(Error::Invalid(format!(
             "{} --data but {} --out: give one output per data file",
@@ -48,14 +59,36 @@ pub fn run(args: Args) -> Result<()> {
     {
         return Err(Error::format(o, "codes are written as .npy"));
     }
-    let train = super::load_features(&args.fit, None)?;
+    Ok(())
+}
+
+pub fn run(args: Args) -> Result<()> {
+    check_outputs(&args)?;
+    if args.method == "autoencoder" {
+        return run_model(&args);
+    }
+    let method = Method::parse(&args.method)?;
+    if args.model.is_some() || args.threshold.is_some() {
+        return Err(Error::Invalid(
+            "--model and --threshold are for --method autoencoder".into(),
+        ));
+    }
+    let (Some(bits), Some(fit)) = (args.bits, args.fit.clone()) else {
+        return Err(Error::Invalid(format!(
+            "--method {}: give --bits and --fit",
+            method.name()
+        )));
+    };
+    autoencoder::hashing::codes::check_bits(bits)?;
+    let fit_path = fit;
+    let train = super::load_features(&fit_path, None)?;
     let t = Instant::now();
-    let encoder = Encoder::fit(method, &train, args.bits, args.seed)
-        .map_err(|e| Error::format(&args.fit, e.to_string()))?;
+    let encoder = Encoder::fit(method, &train, bits, args.seed)
+        .map_err(|e| Error::format(&fit_path, e.to_string()))?;
     let fit_seconds = t.elapsed().as_secs_f64();
     let mut outputs = Vec::new();
     for (data, out) in args.data.iter().zip(&args.out) {
-        let x = if *data == args.fit {
+        let x = if *data == fit_path {
             train.clone()
         } else {
             super::load_features(data, None)?
@@ -75,14 +108,14 @@ pub fn run(args: Args) -> Result<()> {
                 data.display(),
                 out.display(),
                 codes.len(),
-                args.bits
+                bits
             );
         }
     }
     if args.json {
         super::print_json(&serde_json::json!({
             "method": method.name(),
-            "bits": args.bits,
+            "bits": bits,
             "fit_examples": train.rows(),
             "fit_seconds": fit_seconds,
             "itq_loss": encoder.itq_loss.last(),
@@ -92,9 +125,123 @@ pub fn run(args: Args) -> Result<()> {
         println!(
             "{} {} bits fit on {} examples in {fit_seconds:.2} s",
             method.name(),
-            args.bits,
+            bits,
             train.rows()
         );
+    }
+    Ok(())
+}
+
+/// `--method autoencoder`: the model's codes, one bit per code unit, on where above the
+/// threshold.
+fn run_model(args: &Args) -> Result<()> {
+    let Some(dir) = &args.model else {
+        return Err(Error::Invalid(
+            "--method autoencoder needs --model RUN_FOLDER".into(),
+        ));
+    };
+    let model = persist::load_any(dir)?;
+    let (bits, squashed) = match &model {
+        AnyModel::Autoencoder(m) => (
+            m.spec().code_size,
+            m.spec().code_distribution == CodeDistribution::Binary
+                || m.spec().code_activation == Activation::Sigmoid,
+        ),
+        AnyModel::Rbm(r) => (r.spec().hidden, r.spec().hidden_units == Units::Bernoulli),
+        AnyModel::Psd(_) => {
+            return Err(Error::format(
+                dir,
+                "a PSD model's sparse codes are not hash codes; use an autoencoder or RBM",
+            ))
+        }
+    };
+    autoencoder::hashing::codes::check_bits(bits)
+        .map_err(|e| Error::format(dir, format!("code size {bits}: {e}")))?;
+    if let Some(b) = args.bits.filter(|b| *b != bits) {
+        return Err(Error::Invalid(format!(
+            "--bits {b}: the model's codes have {bits} bits"
+        )));
+    }
+    let encode = |x: &Matrix, path: &std::path::Path| -> Result<Matrix> {
+        let h = match &model {
+            AnyModel::Autoencoder(m) => m.encode(x),
+            AnyModel::Rbm(r) => r.hidden_means(x),
+            AnyModel::Psd(_) => unreachable!("refused above"),
+        };
+        h.map_err(|e| Error::format(path, e.to_string()))
+    };
+    let threshold = args.threshold.clone().unwrap_or_else(|| {
+        if squashed {
+            "0.5".into()
+        } else {
+            "median".into()
+        }
+    });
+    let t = Instant::now();
+    let thresholds: Vec<f32> = if threshold == "median" {
+        let Some(fit) = &args.fit else {
+            return Err(Error::Invalid(
+                "--threshold median needs --fit TRAINING_DATA (each bit's median over it)".into(),
+            ));
+        };
+        let h = encode(&super::load_model_input(dir, fit, None)?, fit)?;
+        (0..bits)
+            .map(|j| {
+                let mut col: Vec<f32> = (0..h.rows()).map(|r| h.row(r)[j]).collect();
+                col.sort_by(f32::total_cmp);
+                col[col.len() / 2]
+            })
+            .collect()
+    } else {
+        let v: f32 = threshold
+            .parse()
+            .ok()
+            .filter(|v: &f32| v.is_finite())
+            .ok_or_else(|| {
+                Error::Invalid(format!(
+                    "--threshold: expected a number or \"median\", got {threshold:?}"
+                ))
+            })?;
+        vec![v; bits]
+    };
+    let fit_seconds = t.elapsed().as_secs_f64();
+    let mut outputs = Vec::new();
+    for (data, out) in args.data.iter().zip(&args.out) {
+        let x = super::load_model_input(dir, data, None)?;
+        let t = Instant::now();
+        let h = encode(&x, data)?;
+        let codes = Codes::from_fn(h.rows(), bits, |i, j| h.row(i)[j] > thresholds[j])?;
+        let seconds = t.elapsed().as_secs_f64();
+        // how binary the codes are: the fraction of units within 0.1 of 0 or 1
+        let saturated = h
+            .as_slice()
+            .iter()
+            .filter(|v| **v < 0.1 || **v > 0.9)
+            .count() as f64
+            / h.as_slice().len().max(1) as f64;
+        codes.write_npy(out)?;
+        outputs.push(serde_json::json!({
+            "data": data, "out": out, "codes": codes.len(), "encode_seconds": seconds,
+            "saturated_fraction": saturated,
+        }));
+        if !args.json {
+            println!(
+                "{} → {}: {} codes of {bits} bits in {seconds:.3} s ({:.1} % of units within 0.1 of 0 or 1)",
+                data.display(),
+                out.display(),
+                codes.len(),
+                100.0 * saturated
+            );
+        }
+    }
+    if args.json {
+        super::print_json(&serde_json::json!({
+            "method": "autoencoder",
+            "bits": bits,
+            "threshold": threshold,
+            "fit_seconds": fit_seconds,
+            "outputs": outputs,
+        }));
     }
     Ok(())
 }

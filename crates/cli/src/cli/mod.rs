@@ -153,6 +153,35 @@ pub(crate) fn load_features(
     data::load_features(path, self::label_column(label_column)?)
 }
 
+/// The features of a data file as model `model_dir` reads them: with the input transform its
+/// run fitted (`transform.json`, from `[data] transform`) applied.
+pub(crate) fn load_model_input(
+    model_dir: &Path,
+    path: &Path,
+    label_column: Option<&str>,
+) -> Result<autoencoder::Matrix> {
+    let mut x = load_features(path, label_column)?;
+    if let Some(t) = autoencoder::data::transform::InputTransform::load(model_dir)? {
+        t.apply(&mut x)
+            .map_err(|e| Error::format(path, e.to_string()))?;
+    }
+    Ok(x)
+}
+
+/// A data file and its labels as model `model_dir` reads them (see [`load_model_input`]).
+pub(crate) fn load_model_data(
+    model_dir: &Path,
+    path: &Path,
+    label_column: Option<&str>,
+) -> Result<data::Dataset> {
+    let mut d = load_data(path, label_column)?;
+    if let Some(t) = autoencoder::data::transform::InputTransform::load(model_dir)? {
+        t.apply(&mut d.features)
+            .map_err(|e| Error::format(path, e.to_string()))?;
+    }
+    Ok(d)
+}
+
 /// Checks that the data read from `path` has the `expected` number of columns, naming the file.
 pub(crate) fn check_width(path: &Path, data: &autoencoder::Matrix, expected: usize) -> Result<()> {
     if data.cols() != expected {

@@ -129,8 +129,8 @@ fn probe(args: Args) -> Result<()> {
         ));
     }
     let model = persist::load_model(&args.model)?;
-    let train = super::load_data(&args.train, args.label_column.as_deref())?;
-    let test = super::load_data(&args.test, args.label_column.as_deref())?;
+    let train = super::load_model_data(&args.model, &args.train, args.label_column.as_deref())?;
+    let test = super::load_model_data(&args.model, &args.test, args.label_column.as_deref())?;
     let labels = |d: &autoencoder::data::Dataset, p: &PathBuf| {
         d.labels.clone().ok_or_else(|| {
             Error::format(
@@ -145,7 +145,7 @@ fn probe(args: Args) -> Result<()> {
     let (train_y, test_y) = (labels(&train, &args.train)?, labels(&test, &args.test)?);
     let val = match &args.val {
         Some(p) => {
-            let v = super::load_data(p, args.label_column.as_deref())?;
+            let v = super::load_model_data(&args.model, p, args.label_column.as_deref())?;
             super::check_width(p, &v.features, width)?;
             let y = labels(&v, p)?;
             Some((v.features, y))

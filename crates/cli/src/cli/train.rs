@@ -2,6 +2,7 @@
 
 use super::progress::Progress;
 use autoencoder::config::{CheckedRbm, ModelKind, RunConfig};
+use autoencoder::data::transform::InputTransform;
 use autoencoder::model::persist;
 use autoencoder::model::rbm::{Rbm, Units};
 use autoencoder::model::Autoencoder;
@@ -10,7 +11,7 @@ use autoencoder::train::contrastive_divergence::RbmLearner;
 use autoencoder::train::Examples;
 use autoencoder::train::{self, EpochMetrics, Observer, TrainState};
 use autoencoder::train::{load_checkpoint, save_checkpoint};
-use autoencoder::{Error, Result};
+use autoencoder::{Error, Likelihood, Result};
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -115,16 +116,34 @@ pub fn run(args: Args) -> Result<()> {
     if config.model.kind == ModelKind::Psd {
         return run_psd(&args, &config, &config_path, &out);
     }
-    let data = super::load_data(&args.data, args.label_column.as_deref())?;
+    let mut data = super::load_data(&args.data, args.label_column.as_deref())?;
     let checked = config
         .check(data.features.cols())
         .map_err(|e| prefix(&config_path, e))?;
     let (spec, train_config) = (checked.spec.clone(), checked.train.clone());
+    // [data] transform: fitted on the training file, saved with the model, applied to every
+    // file the run reads
+    let transform = InputTransform::fit(
+        config
+            .data
+            .as_ref()
+            .map(|d| d.transform)
+            .unwrap_or_default(),
+        &data.features,
+    )
+    .map_err(|e| Error::format(&args.data, format!("data.transform: {e}")))?;
+    transform.apply(&mut data.features)?;
+    if spec.output == Likelihood::Multinomial && data.features.as_slice().iter().any(|v| *v < 0.0) {
+        return Err(Error::format(
+            &args.data,
+            "negative values: model.output = \"multinomial\" reads counts (or TF-IDF weights)",
+        ));
+    }
     super::ensure_writable_dir(&out)?;
 
     let (train_x, val_x) = match &args.val {
         Some(p) => {
-            let v = super::load_data(p, args.label_column.as_deref())?;
+            let mut v = super::load_data(p, args.label_column.as_deref())?;
             if v.features.cols() != data.features.cols() {
                 return Err(Error::format(
                     p,
@@ -135,6 +154,7 @@ pub fn run(args: Args) -> Result<()> {
                     ),
                 ));
             }
+            transform.apply(&mut v.features)?;
             (data.features.clone(), Some(v.features))
         }
         None => train::split_validation(
@@ -201,6 +221,9 @@ pub fn run(args: Args) -> Result<()> {
         (model, state)
     };
     autoencoder::fsutil::atomic_write(&out.join("config.toml"), config.to_toml()?.as_bytes())?;
+    if !transform.is_identity() {
+        transform.save(&out)?;
+    }
     let mut observer = CheckpointingObserver {
         out: out.clone(),
         progress: Progress::new(args.quiet, train_config.epochs),

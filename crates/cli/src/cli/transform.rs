@@ -29,7 +29,7 @@ pub struct Args {
 
 pub fn run(args: Args, reconstruct: bool) -> Result<()> {
     let model = persist::load_any(&args.model)?;
-    let input = super::load_features(&args.data, args.label_column.as_deref())?;
+    let input = super::load_model_input(&args.model, &args.data, args.label_column.as_deref())?;
     if let persist::AnyModel::Psd(psd) = &model {
         return psd_codes(psd, &input, &args, reconstruct);
     }
