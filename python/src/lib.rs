@@ -419,6 +419,14 @@ impl NativeModel {
     /// Loads a run folder written by the CLI or by `save`.
     #[staticmethod]
     fn load(dir: PathBuf) -> PyResult<NativeModel> {
+        if dir.join(autoencoder::data::transform::FILE).exists() {
+            // the CLI applies the run's fitted input transform before the model; doing less here
+            // would give silently different codes
+            return Err(PyValueError::new_err(format!(
+                "{}: the run has a fitted input transform ([data] transform); models with one load in the CLI only for now",
+                dir.display()
+            )));
+        }
         let model = persist::load_model(&dir).map_err(value_error)?;
         Ok(NativeModel { model, state: None })
     }

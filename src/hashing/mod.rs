@@ -20,6 +20,7 @@ pub mod labels;
 pub mod metrics;
 pub mod mih;
 mod popcount;
+pub mod rerank;
 pub(crate) mod table;
 
 pub use codes::Codes;

@@ -231,6 +231,48 @@ fn a_document_model_hashes_raw_counts_through_its_saved_transform() {
         same += (labels[nearest] == labels[i]) as usize;
     }
     assert!(same >= 14, "{same} of 16 nearest codes share the topic");
+    // S&H's two-stage lookup: the whole ball (radius 8 = every code) re-ranked by cosine of
+    // the count vectors puts each document first and then its most similar other document
+    let ids_path = dir.join("ids.npy");
+    let o = ae(&[
+        "search",
+        "--db",
+        s(&codes),
+        "--queries",
+        s(&codes),
+        "--k",
+        "2",
+        "--radius",
+        "8",
+        "--rerank",
+        s(&docs),
+        "--query-features",
+        s(&docs),
+        "--out",
+        s(&ids_path),
+        "--json",
+    ]);
+    assert_success(&o);
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(json["candidates_per_query"], 16.0);
+    let ids = npy::read_matrix(&ids_path).unwrap();
+    let cos = |a: &[f32], b: &[f32]| {
+        let dot: f32 = a.iter().zip(b).map(|(a, b)| a * b).sum();
+        let n = |v: &[f32]| v.iter().map(|v| v * v).sum::<f32>().sqrt();
+        dot / (n(a) * n(b))
+    };
+    for i in 0..16 {
+        assert_eq!(ids.row(i)[0] as usize, i);
+        let best = (0..16)
+            .filter(|&j| j != i)
+            .max_by(|&a, &b| cos(x.row(i), x.row(a)).total_cmp(&cos(x.row(i), x.row(b))))
+            .unwrap();
+        let got = ids.row(i)[1] as usize;
+        assert!(
+            (cos(x.row(i), x.row(got)) - cos(x.row(i), x.row(best))).abs() < 1e-6,
+            "query {i}"
+        );
+    }
     // errors: a PSD-style flag, a threshold that is not a number, median without --fit
     assert_clean_error(
         &ae(&[

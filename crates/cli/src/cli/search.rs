@@ -31,6 +31,14 @@ pub struct Args {
     /// Substrings for multi-index hashing (default: about log2(n) bits each).
     #[arg(long)]
     parts: Option<usize>,
+    /// With --radius: rank the candidates in the ball by cosine similarity of these database
+    /// features (one row per code; e.g. TF-IDF .npz) — Salakhutdinov & Hinton's two-stage
+    /// pipeline. Needs --query-features.
+    #[arg(long, requires = "query_features", requires = "radius")]
+    rerank: Option<PathBuf>,
+    /// The queries' features for --rerank, one row per query code.
+    #[arg(long, requires = "rerank")]
+    query_features: Option<PathBuf>,
     /// Output ids (.npy, queries × k, int64; -1 where absent).
     #[arg(long)]
     out: PathBuf,
@@ -113,25 +121,66 @@ pub fn run(args: Args) -> Result<()> {
             )))
         }
     };
+    let rerank = match (&args.rerank, &args.query_features) {
+        (Some(d), Some(q)) => {
+            let dbf = super::load_features(d, None)?;
+            let qf = super::load_features(q, None)?;
+            if dbf.rows() != db.len() {
+                return Err(Error::format(
+                    d,
+                    format!("{} rows for {} database codes", dbf.rows(), db.len()),
+                ));
+            }
+            if qf.rows() != queries.len() || qf.cols() != dbf.cols() {
+                return Err(Error::format(
+                    q,
+                    format!(
+                        "{} × {} features: expected {} rows (the queries) of {} columns",
+                        qf.rows(),
+                        qf.cols(),
+                        queries.len(),
+                        dbf.cols()
+                    ),
+                ));
+            }
+            Some((dbf, qf))
+        }
+        _ => None,
+    };
+    let mut candidates_per_query = None;
     let t = Instant::now();
+    // the search closure owns its copy of the queries; the rerank path reads them too
+    let owned_queries = queries.clone();
     let search: Box<dyn Fn() -> Result<KnnResult>> = match (index, args.radius) {
         ("scan", r) => {
             let flat = FlatIndex::new(&db);
-            Box::new(move || Ok(flat.knn_within(&queries, args.k, r)))
+            Box::new(move || Ok(flat.knn_within(&owned_queries, args.k, r)))
         }
         ("ball", Some(r)) => {
             let ball = BallIndex::new(&db)?;
-            Box::new(move || Ok(ball.range(&queries, r)?.to_knn(args.k)))
+            Box::new(move || Ok(ball.range(&owned_queries, r)?.to_knn(args.k)))
         }
         (_, Some(r)) => {
             let mih = MultiIndex::new(&db, args.parts)?;
-            Box::new(move || Ok(mih.range(&queries, r)?.to_knn(args.k)))
+            Box::new(move || Ok(mih.range(&owned_queries, r)?.to_knn(args.k)))
         }
         _ => unreachable!("index chosen above"),
     };
     let build_seconds = t.elapsed().as_secs_f64();
     let t = Instant::now();
-    let result = search()?;
+    let result = match (&rerank, args.radius) {
+        (Some((dbf, qf)), Some(r)) => {
+            // every candidate in the ball, then cosine ranking
+            let range = match index {
+                "ball" => BallIndex::new(&db)?.range(&queries, r)?,
+                "mih" => MultiIndex::new(&db, args.parts)?.range(&queries, r)?,
+                _ => FlatIndex::new(&db).range(&queries, r),
+            };
+            candidates_per_query = Some(range.ids.len() as f64 / range.queries().max(1) as f64);
+            autoencoder::hashing::rerank::rerank_by_cosine(&range, dbf, qf, args.k)?
+        }
+        _ => search()?,
+    };
     let seconds = t.elapsed().as_secs_f64();
     let nq = result.ids.len() / args.k;
     let as_i64 = |v: &[u32]| -> Vec<i64> {
@@ -162,6 +211,8 @@ pub fn run(args: Args) -> Result<()> {
             "build_seconds": build_seconds,
             "seconds": seconds,
             "queries_per_second": qps,
+            "reranked": rerank.is_some(),
+            "candidates_per_query": candidates_per_query,
         }));
     } else {
         println!(
