@@ -140,7 +140,7 @@ impl CodeLayer for BinaryCode {
     fn backward(
         &self,
         stats: &[f32],
-        _code_size: usize,
+        code_size: usize,
         _samples: usize,
         beta: f32,
         code_grad: &[f32],
@@ -155,7 +155,7 @@ impl CodeLayer for BinaryCode {
                 }
             }
             BinaryKind::StraightThrough | BinaryKind::Bernoulli => {
-                let rows = stats.len() / _code_size.max(1);
+                let rows = stats.len() / code_size.max(1);
                 let w = if self.kind == BinaryKind::Bernoulli {
                     beta / rows.max(1) as f32
                 } else {

@@ -87,13 +87,7 @@ impl InputTransform {
 
     /// Applies the transform to each row of `x` in place.
     pub fn apply(&self, x: &mut Matrix) -> Result<()> {
-        if self.kind == TransformKind::Tfidf && x.cols() != self.idf.len() {
-            return Err(Error::Shape(format!(
-                "data has {} columns, the fitted tfidf transform {}",
-                x.cols(),
-                self.idf.len()
-            )));
-        }
+        self.check_width(x.cols())?;
         for r in 0..x.rows() {
             self.apply_row(x.row_mut(r));
         }
@@ -103,13 +97,7 @@ impl InputTransform {
     /// Applies the transform to the stored entries of a sparse matrix (zeros stay zero under
     /// every kind).
     pub fn apply_sparse(&self, x: &mut CsrMatrix) -> Result<()> {
-        if self.kind == TransformKind::Tfidf && x.cols() != self.idf.len() {
-            return Err(Error::Shape(format!(
-                "data has {} columns, the fitted tfidf transform {}",
-                x.cols(),
-                self.idf.len()
-            )));
-        }
+        self.check_width(x.cols())?;
         for r in 0..x.rows() {
             let (idx, val) = x.row_mut(r);
             match self.kind {
@@ -121,6 +109,17 @@ impl InputTransform {
                 }
                 _ => val.iter_mut().for_each(|v| *v = self.scalar(*v)),
             }
+        }
+        Ok(())
+    }
+
+    /// TF-IDF's weights are per column: the data must have as many.
+    fn check_width(&self, cols: usize) -> Result<()> {
+        if self.kind == TransformKind::Tfidf && cols != self.idf.len() {
+            return Err(Error::Shape(format!(
+                "data has {cols} columns, the fitted tfidf transform {}",
+                self.idf.len()
+            )));
         }
         Ok(())
     }

@@ -161,11 +161,16 @@ pub(crate) fn load_model_input(
     label_column: Option<&str>,
 ) -> Result<autoencoder::Matrix> {
     let mut x = load_features(path, label_column)?;
-    if let Some(t) = autoencoder::data::transform::InputTransform::load(model_dir)? {
-        t.apply(&mut x)
-            .map_err(|e| Error::format(path, e.to_string()))?;
-    }
+    apply_saved_transform(model_dir, path, &mut x)?;
     Ok(x)
+}
+
+/// Applies run `model_dir`'s fitted input transform, if it has one, to `x` read from `path`.
+fn apply_saved_transform(model_dir: &Path, path: &Path, x: &mut autoencoder::Matrix) -> Result<()> {
+    if let Some(t) = autoencoder::data::transform::InputTransform::load(model_dir)? {
+        t.apply(x).map_err(|e| Error::format(path, e.to_string()))?;
+    }
+    Ok(())
 }
 
 /// A data file and its labels as model `model_dir` reads them (see [`load_model_input`]).
@@ -175,10 +180,7 @@ pub(crate) fn load_model_data(
     label_column: Option<&str>,
 ) -> Result<data::Dataset> {
     let mut d = load_data(path, label_column)?;
-    if let Some(t) = autoencoder::data::transform::InputTransform::load(model_dir)? {
-        t.apply(&mut d.features)
-            .map_err(|e| Error::format(path, e.to_string()))?;
-    }
+    apply_saved_transform(model_dir, path, &mut d.features)?;
     Ok(d)
 }
 
