@@ -2,6 +2,7 @@
 
 mod bench;
 mod demo;
+mod embed;
 mod embedding_quality;
 mod eval;
 mod export;
@@ -66,6 +67,9 @@ enum Command {
     /// Quality of a map: trustworthiness, continuity, k-NN accuracy (leave-one-out, and of test
     /// points against training points).
     EmbeddingQuality(embedding_quality::Args),
+    /// 2-D maps: fit PCA, Isomap, LLE or t-SNE (and embed new points where the method can), or
+    /// map data through a model with a 2-D code.
+    Embed(embed::Args),
     /// Plot one metric per epoch of several runs on shared axes (PNG).
     Plot(plot::Args),
     /// Lasso codes for a given dictionary by FISTA or ISTA (sparse coding, §14.8).
@@ -106,6 +110,7 @@ pub fn run() -> i32 {
         Command::Search(a) => search::run(a),
         Command::Retrieval(a) => retrieval::run(a),
         Command::EmbeddingQuality(a) => embedding_quality::run(a),
+        Command::Embed(a) => embed::run(a),
         Command::Plot(a) => plot::run(a),
         Command::Export(a) => export::run(a),
         Command::Toy(a) => toy::run(a),
