@@ -180,7 +180,9 @@ fn embed(args: &Args, threads: usize) -> Result<()> {
         for (path, out) in args.data.iter().zip(&args.out) {
             let x = super::load_model_input(model_dir, path, args.label_column.as_deref())?;
             let t = Instant::now();
-            let y = model.encode(&x).map_err(|e| Error::format(path, e.to_string()))?;
+            let y = model
+                .encode(&x)
+                .map_err(|e| Error::format(path, e.to_string()))?;
             outputs.push(serde_json::json!({
                 "data": path, "out": out, "points": y.rows(), "seconds": t.elapsed().as_secs_f64()
             }));
@@ -234,7 +236,10 @@ fn embed(args: &Args, threads: usize) -> Result<()> {
     if args.json {
         super::print_json(&report);
     } else {
-        println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        );
     }
     Ok(())
 }
