@@ -192,6 +192,8 @@ pub enum RegularizerKind {
     WeightDecay,
     /// `λ ‖∂h/∂x‖²_F` (optionally along `directions` random directions).
     Contractive,
+    /// Parametric t-SNE: `λ KL(P‖Q)` of the batch's input and code affinities.
+    Tsne,
 }
 
 /// `[train]`: the optimization.
@@ -248,6 +250,8 @@ pub struct TrainSection {
     pub persistent: bool,
     /// Recirculation's regression `λ`: `x(1) = λ x(0) + (1 − λ) g(h(0))`.
     pub recirculation_lambda: f32,
+    /// Weight of the likelihood term (0 = the code terms alone, e.g. a parametric t-SNE map).
+    pub reconstruction_weight: f32,
 }
 
 /// `train.rule`.
@@ -303,6 +307,7 @@ impl Default for TrainSection {
             recirculation_lambda: 0.75,
             cd_steps: 1,
             persistent: false,
+            reconstruction_weight: 1.0,
         }
     }
 }
@@ -321,7 +326,7 @@ pub struct CorruptionSection {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RegularizerSection {
-    /// `l1`, `kl_sparsity`, `weight_decay` or `contractive`.
+    /// `l1`, `kl_sparsity`, `weight_decay`, `contractive` or `tsne`.
     pub kind: RegularizerKind,
     pub weight: f32,
     /// ρ for `kl_sparsity`.
@@ -331,6 +336,9 @@ pub struct RegularizerSection {
     /// (any encoder) instead of the exact closed form (one-layer sigmoid/tanh encoders only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub directions: Option<usize>,
+    /// `tsne` only: the perplexity of the batch affinities (default 30).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub perplexity: Option<f32>,
 }
 
 /// `[pretrain]`: how the encoder's layers are initialized before end-to-end training.
@@ -936,13 +944,31 @@ impl RunConfig {
             corruption,
             beta: t.beta,
             importance_samples: t.importance_samples,
+            reconstruction_weight: t.reconstruction_weight,
             ..Objective::plain()
         };
+        if !(t.reconstruction_weight >= 0.0 && t.reconstruction_weight.is_finite()) {
+            return Err(Error::config("train.reconstruction_weight", "must be ≥ 0"));
+        }
+        if t.reconstruction_weight != 1.0
+            && self.model.code_distribution != CodeDistribution::Deterministic
+        {
+            return Err(Error::config(
+                "train.reconstruction_weight",
+                "only a deterministic code may reweight its likelihood (a Gaussian or binary code's bound is one term)",
+            ));
+        }
         for (i, r) in self.regularizer.iter().enumerate() {
             if !(r.weight >= 0.0 && r.weight.is_finite()) {
                 return Err(Error::config(
                     format!("regularizer[{i}].weight"),
                     "must be ≥ 0",
+                ));
+            }
+            if r.perplexity.is_some() && r.kind != RegularizerKind::Tsne {
+                return Err(Error::config(
+                    format!("regularizer[{i}].perplexity"),
+                    "only the tsne regularizer takes a perplexity",
                 ));
             }
             if r.directions.is_some() && r.kind != RegularizerKind::Contractive {
@@ -980,6 +1006,34 @@ impl RunConfig {
                     });
                 }
                 RegularizerKind::WeightDecay => objective.weight_decay += r.weight,
+                RegularizerKind::Tsne => {
+                    let perplexity = r.perplexity.unwrap_or(30.0);
+                    if !(perplexity >= 1.0 && perplexity.is_finite()) {
+                        return Err(Error::config(
+                            format!("regularizer[{i}].perplexity"),
+                            "must be ≥ 1",
+                        ));
+                    }
+                    if 3.0 * perplexity >= t.batch_size as f32 {
+                        return Err(Error::config(
+                            format!("regularizer[{i}].perplexity"),
+                            format!(
+                                "the batch's affinities need train.batch_size > 3 × perplexity; batch_size is {}",
+                                t.batch_size
+                            ),
+                        ));
+                    }
+                    if self.model.code_distribution != CodeDistribution::Deterministic {
+                        return Err(Error::config(
+                            format!("regularizer[{i}].kind"),
+                            "tsne needs a deterministic code (model.code_distribution = \"deterministic\")",
+                        ));
+                    }
+                    objective.code_penalties.push(CodePenalty::Tsne {
+                        weight: r.weight,
+                        perplexity,
+                    });
+                }
                 RegularizerKind::Contractive => {
                     if self.model.code_distribution != CodeDistribution::Deterministic {
                         return Err(Error::config(

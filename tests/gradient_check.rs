@@ -260,6 +260,33 @@ fn code_penalties_and_weight_decay() {
     assert!(err < 2e-2, "tied + weight decay: relative error {err}");
 }
 
+/// The parametric t-SNE term through the whole encoder, with the likelihood and without it
+/// (`reconstruction_weight = 0`: the map term alone).
+#[test]
+fn parametric_tsne_term() {
+    let s = spec(
+        Activation::Tanh,
+        Activation::Linear,
+        Likelihood::Bernoulli,
+        false,
+    );
+    for reconstruction_weight in [1.0, 0.0] {
+        let objective = Objective {
+            code_penalties: vec![CodePenalty::Tsne {
+                weight: 2.0,
+                perplexity: 1.2,
+            }],
+            reconstruction_weight,
+            ..Objective::plain()
+        };
+        let err = check(s.clone(), &objective);
+        assert!(
+            err < 2e-2,
+            "reconstruction weight {reconstruction_weight}: relative error {err}"
+        );
+    }
+}
+
 #[test]
 fn a_wrong_gradient_is_caught() {
     // the check itself must be able to fail: a gradient off by 5 % in one tensor, or with one

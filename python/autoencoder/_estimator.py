@@ -56,6 +56,7 @@ _TRAIN_KEYS = (
     "binarize",
     "rule",
     "recirculation_lambda",
+    "reconstruction_weight",
 )
 
 
@@ -175,6 +176,7 @@ class Autoencoder(*_BASES):
         binarize=None,
         rule=None,
         recirculation_lambda=None,
+        reconstruction_weight=None,
         corruption=None,
         corruption_level=None,
         regularizers=None,
@@ -218,6 +220,7 @@ class Autoencoder(*_BASES):
         self.binarize = binarize
         self.rule = rule
         self.recirculation_lambda = recirculation_lambda
+        self.reconstruction_weight = reconstruction_weight
         self.corruption = corruption
         self.corruption_level = corruption_level
         self.regularizers = regularizers

@@ -183,7 +183,7 @@ impl Autoencoder {
         let width = out.outputs;
         let mut delta = std::mem::take(&mut ws.delta_a);
         let mut spare = std::mem::take(&mut ws.delta_b);
-        let scale = code.likelihood_scale(rows, samples);
+        let scale = code.likelihood_scale(rows, samples) * objective.reconstruction_weight;
         let likelihood = self.spec.output;
         let output = &ws.acts[n_layers - 1][..decoder_rows * width];
         backend.for_row_chunks(
@@ -206,14 +206,15 @@ impl Autoencoder {
                 }
             },
         );
-        let mut loss = code.objective(
-            &ws.row_loss[..decoder_rows],
-            rows,
-            samples,
-            objective.beta,
-            code_term,
-            &mut ws.code,
-        );
+        let mut loss = objective.reconstruction_weight as f64
+            * code.objective(
+                &ws.row_loss[..decoder_rows],
+                rows,
+                samples,
+                objective.beta,
+                code_term,
+                &mut ws.code,
+            );
         if code.weights_rows(samples) {
             // each decoder row's gradient times its weight (the IWAE's w̃_s / rows)
             let weights = &ws.code.row_weights[..decoder_rows];
@@ -314,6 +315,7 @@ impl Autoencoder {
                         &ws.code.code[..n],
                         decoder_rows,
                         k_code,
+                        x,
                         &mut spare[..n],
                     );
                 }
@@ -336,7 +338,8 @@ impl Autoencoder {
                 if l == self.encoder_len {
                     // Ω(h): code penalties add their gradient at h
                     for pen in &objective.code_penalties {
-                        loss += pen.value_and_grad(outputs, rows, below.outputs, &mut spare[..n]);
+                        loss +=
+                            pen.value_and_grad(outputs, rows, below.outputs, x, &mut spare[..n]);
                     }
                 }
                 let act = below.activation;

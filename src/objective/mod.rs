@@ -4,6 +4,7 @@
 //! - [`corruption`]: `C(x̃ | x)`, applied before the encoder;
 //! - [`likelihood`]: `L = −log p_decoder(x | r)`, fused with its gradient;
 //! - [`sparsity`]: code penalties, which add gradient at `h`;
+//! - [`parametric_tsne`]: a code term that keeps the batch's t-SNE neighbourhoods, `Ω(h, x)`;
 //! - [`weight_decay`]: parameter penalties, which add gradient to parameters.
 //!
 //! A variant of the autoencoder is a combination of these parts, not another training loop.
@@ -11,6 +12,7 @@
 pub mod contractive;
 pub mod corruption;
 pub mod likelihood;
+pub mod parametric_tsne;
 pub mod sparsity;
 pub mod weight_decay;
 
@@ -44,6 +46,14 @@ pub struct Objective {
     /// Importance samples `k` per example for a Gaussian code: 1 = the ELBO with analytic KL,
     /// `k > 1` = the IWAE bound (β is then 1).
     pub importance_samples: usize,
+    /// Weight of the likelihood term `L` (1 = the chapter's objective; 0 trains the encoder by
+    /// its code terms alone, as a parametric map).
+    #[serde(default = "one")]
+    pub reconstruction_weight: f32,
+}
+
+fn one() -> f32 {
+    1.0
 }
 
 impl Default for Objective {
@@ -56,6 +66,7 @@ impl Default for Objective {
             contractive: 0.0,
             contractive_directions: 0,
             importance_samples: 1,
+            reconstruction_weight: 1.0,
         }
     }
 }

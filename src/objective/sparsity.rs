@@ -1,6 +1,6 @@
-//! Sparsity penalties on the code `h` (chapter 14.2.1). Each adds its value to the batch loss
-//! and its gradient at `h`; the loss is a mean over the batch, so per-example terms are divided
-//! by the batch size.
+//! Penalties on the code `h`: sparsity (chapter 14.2.1) and the parametric t-SNE term
+//! ([`super::parametric_tsne`], §14.6). Each adds its value to the batch loss and its gradient
+//! at `h`; the loss is a mean over the batch, so per-example terms are divided by the batch size.
 
 use serde::{Deserialize, Serialize};
 
@@ -13,11 +13,21 @@ pub enum CodePenalty {
     /// `β Σ_j KL(ρ ‖ ρ̂_j)` with `ρ̂_j` the mean of code unit j over the minibatch. Needs code
     /// activations in (0, 1) (a sigmoid code).
     KlSparsity { weight: f32, target: f32 },
+    /// `λ KL(P‖Q)` between the batch's t-SNE affinities of the inputs and of the codes.
+    Tsne { weight: f32, perplexity: f32 },
 }
 
 impl CodePenalty {
-    /// Adds `∂Ω/∂h` to `grad` (both `rows × cols`, row-major) and returns Ω for the batch.
-    pub fn value_and_grad(&self, code: &[f32], rows: usize, cols: usize, grad: &mut [f32]) -> f64 {
+    /// Adds `∂Ω/∂h` to `grad` (both `rows × cols`, row-major) and returns Ω for the batch;
+    /// `input` holds the batch's clean inputs, one row per code row (terms of `x` read it).
+    pub fn value_and_grad(
+        &self,
+        code: &[f32],
+        rows: usize,
+        cols: usize,
+        input: &[f32],
+        grad: &mut [f32],
+    ) -> f64 {
         let inv_rows = 1.0 / rows as f32;
         match *self {
             CodePenalty::L1 { weight } => {
@@ -46,6 +56,9 @@ impl CodePenalty {
                 }
                 weight as f64 * value
             }
+            CodePenalty::Tsne { weight, perplexity } => super::parametric_tsne::value_and_grad(
+                weight, perplexity, input, code, rows, cols, grad,
+            ),
         }
     }
 }
@@ -88,15 +101,15 @@ mod tests {
             },
         ] {
             let mut grad = vec![0.0f32; rows * cols];
-            pen.value_and_grad(&code, rows, cols, &mut grad);
+            pen.value_and_grad(&code, rows, cols, &[], &mut grad);
             for i in 0..rows * cols {
                 let h = 1e-3f32;
                 let mut dummy = vec![0.0f32; rows * cols];
                 let (mut up, mut down) = (code.clone(), code.clone());
                 up[i] += h;
                 down[i] -= h;
-                let fd = (pen.value_and_grad(&up, rows, cols, &mut dummy)
-                    - pen.value_and_grad(&down, rows, cols, &mut dummy))
+                let fd = (pen.value_and_grad(&up, rows, cols, &[], &mut dummy)
+                    - pen.value_and_grad(&down, rows, cols, &[], &mut dummy))
                     / (2.0 * h as f64);
                 assert!(
                     (fd - grad[i] as f64).abs() < 1e-3 * fd.abs().max(1.0),
@@ -115,7 +128,7 @@ mod tests {
             weight: 1.0,
             target: 0.05,
         }
-        .value_and_grad(&code, 3, 4, &mut grad);
+        .value_and_grad(&code, 3, 4, &[], &mut grad);
         assert!(v.abs() < 1e-9);
         assert!(grad.iter().all(|g| g.abs() < 1e-5));
     }

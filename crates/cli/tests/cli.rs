@@ -186,6 +186,22 @@ fn bad_configs_models_and_outputs_fail_cleanly() {
         ),
         ("[model]\ncode = 8\nbinary = \"noise\"\n", "model.binary"),
         (
+            "[model]\ncode = 2\n[train]\nbatch_size = 60\n[[regularizer]]\nkind = \"tsne\"\nweight = 1.0\nperplexity = 30\n",
+            "regularizer[0].perplexity",
+        ),
+        (
+            "[model]\ncode = 2\n[[regularizer]]\nkind = \"l1\"\nweight = 1.0\nperplexity = 5\n",
+            "regularizer[0].perplexity",
+        ),
+        (
+            "[model]\ncode = 2\ncode_distribution = \"gaussian\"\n[[regularizer]]\nkind = \"tsne\"\nweight = 1.0\n",
+            "regularizer[0].kind",
+        ),
+        (
+            "[model]\ncode = 2\n[train]\nreconstruction_weight = -1\n",
+            "train.reconstruction_weight",
+        ),
+        (
             "[model]\ncode = 8\ncode_distribution = \"binary\"\nbinary_noise = -1.0\n",
             "model.binary_noise",
         ),
