@@ -429,6 +429,17 @@ pub struct RunConfig {
     pub regularizer: Vec<RegularizerSection>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub psd: Option<PsdSection>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report: Option<ReportSection>,
+}
+
+/// `[report]`: how the run report draws what it draws.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReportSection {
+    /// The method that maps codes wider than 2 to the report's 2-D code map (a 2-D code is its
+    /// own map).
+    pub map: crate::report::run::MapMethod,
 }
 
 /// `[psd]`: the constants of eq. 14.19 and the inner solve.

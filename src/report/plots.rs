@@ -153,7 +153,12 @@ pub fn image_grid(images: &Matrix, per_row: usize, path: &Path) -> Result<()> {
 }
 
 /// A scatter plot of 2-D points coloured by label (grey when unlabelled).
-pub fn code_map(points: &[(f32, f32)], labels: Option<&[i64]>, path: &Path) -> Result<()> {
+pub fn code_map(
+    points: &[(f32, f32)],
+    labels: Option<&[i64]>,
+    title: &str,
+    path: &Path,
+) -> Result<()> {
     let size = 600i64;
     let mut c = Canvas::new(size as usize, size as usize);
     let (mut x0, mut x1, mut y0, mut y1) = (
@@ -170,7 +175,7 @@ pub fn code_map(points: &[(f32, f32)], labels: Option<&[i64]>, path: &Path) -> R
     }
     let sx = if x1 > x0 { x1 - x0 } else { 1.0 };
     let sy = if y1 > y0 { y1 - y0 } else { 1.0 };
-    draw_text(&mut c, 6, 6, "CODES, 2-D", [0, 0, 0], 2);
+    draw_text(&mut c, 6, 6, title, [0, 0, 0], 2);
     if let Some(l) = labels {
         // legend: one coloured square per label present
         let mut present: Vec<i64> = l.to_vec();
@@ -361,6 +366,7 @@ mod tests {
         code_map(
             &[(0.0, 0.0), (1.0, 2.0)],
             Some(&[0, 3]),
+            "CODES, 2-D",
             &dir.join("map.png"),
         )
         .unwrap();

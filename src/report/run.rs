@@ -10,14 +10,65 @@ use crate::model::Autoencoder;
 use crate::train::EpochMetrics;
 use std::path::Path;
 
+/// How the report maps codes wider than 2 to its 2-D code map (`[report] map`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MapMethod {
+    #[default]
+    Pca,
+    Isomap,
+    Lle,
+    Tsne,
+}
+
+impl MapMethod {
+    fn name(self) -> &'static str {
+        match self {
+            MapMethod::Pca => "PCA",
+            MapMethod::Isomap => "ISOMAP",
+            MapMethod::Lle => "LLE",
+            MapMethod::Tsne => "T-SNE",
+        }
+    }
+
+    /// The 2-D map of `codes` (at least 3 rows).
+    fn fit(self, codes: &Matrix) -> Result<Matrix> {
+        let neighbors = 10.min(codes.rows() - 2);
+        Ok(match self {
+            MapMethod::Pca => Pca::fit(codes, 2)?.transform(codes)?,
+            MapMethod::Isomap => crate::baselines::Isomap::fit(codes, 2, neighbors, 0)?
+                .embedding()
+                .clone(),
+            MapMethod::Lle => crate::baselines::Lle::fit(
+                codes,
+                2,
+                neighbors,
+                crate::baselines::lle::DEFAULT_REG,
+                0,
+            )?
+            .embedding()
+            .clone(),
+            MapMethod::Tsne => {
+                let options = crate::baselines::tsne::TsneOptions {
+                    perplexity: 30f64.min((codes.rows() - 1) as f64 / 3.0),
+                    ..Default::default()
+                };
+                crate::baselines::tsne::fit(codes, 2, &options)?.embedding
+            }
+        })
+    }
+}
+
 /// Writes `report/`: loss curves; for square image data, originals vs reconstructions and
-/// first-layer filters; a 2-D map of the codes (PCA of the codes when wider than 2).
+/// first-layer filters; a 2-D map of the codes (the code itself when 2-D, else `map` of it),
+/// titled with its trustworthiness against the inputs and its 5-NN accuracy (with labels).
 pub fn write_report(
     dir: &Path,
     model: &Autoencoder,
     history: &[EpochMetrics],
     sample: &Matrix,
     labels: Option<&[i64]>,
+    map: MapMethod,
 ) -> Result<()> {
     let report = dir.join("report");
     create_dir(&report)?;
@@ -73,20 +124,40 @@ pub fn write_report(
             super::plots::image_grid(&model.decode(&prior)?, 8, &report.join("samples.png"))?;
         }
     }
-    let points: Vec<(f32, f32)> = if codes.cols() == 1 {
-        (0..n).map(|i| (codes.row(i)[0], 0.0)).collect()
+    let (points, how): (Vec<(f32, f32)>, &str) = if codes.cols() == 1 {
+        ((0..n).map(|i| (codes.row(i)[0], 0.0)).collect(), "CODE")
     } else if codes.cols() == 2 {
-        (0..n).map(|i| (codes.row(i)[0], codes.row(i)[1])).collect()
-    } else if n < 2 {
-        // One example has no principal directions; it sits at the origin of its map.
-        vec![(0.0, 0.0); n]
+        (
+            (0..n).map(|i| (codes.row(i)[0], codes.row(i)[1])).collect(),
+            "CODE",
+        )
+    } else if n < 3 {
+        // too few examples for a map; they sit at the origin
+        (vec![(0.0, 0.0); n], "")
     } else {
-        let p = Pca::fit(&codes, 2)?.transform(&codes)?;
-        (0..n).map(|i| (p.row(i)[0], p.row(i)[1])).collect()
+        let p = map.fit(&codes)?;
+        (
+            (0..n).map(|i| (p.row(i)[0], p.row(i)[1])).collect(),
+            map.name(),
+        )
     };
+    let mut title = format!("CODES, 2-D {how}");
+    if n >= 12 {
+        use crate::analysis::embedding_quality::{knn_accuracy, trustworthiness};
+        let low = Matrix::from_vec(n, 2, points.iter().flat_map(|(x, y)| [*x, *y]).collect());
+        if let Ok(t) = trustworthiness(&sample, &low, 5) {
+            title.push_str(&format!("  TRUST {t:.3}"));
+        }
+        if let Some(l) = labels.filter(|l| l.len() >= n) {
+            if let Ok(a) = knn_accuracy(&low, &l[..n], 5) {
+                title.push_str(&format!("  5-NN {a:.3}"));
+            }
+        }
+    }
     super::plots::code_map(
         &points,
         labels.map(|l| &l[..n.min(l.len())]),
+        &title,
         &report.join("codes.png"),
     )
 }

@@ -201,6 +201,7 @@ fn bad_configs_models_and_outputs_fail_cleanly() {
             "[model]\ncode = 2\n[train]\nreconstruction_weight = -1\n",
             "train.reconstruction_weight",
         ),
+        ("[model]\ncode = 4\n[report]\nmap = \"umap\"\n", "report.map"),
         (
             "[model]\ncode = 8\ncode_distribution = \"binary\"\nbinary_noise = -1.0\n",
             "model.binary_noise",

@@ -144,6 +144,7 @@ pub fn run(args: Args) -> Result<()> {
         &report.history,
         &test.features,
         test.labels.as_deref(),
+        autoencoder::report::run::MapMethod::Pca,
     )?;
 
     let ours = model.evaluate(&test.features)?;

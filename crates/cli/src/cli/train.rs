@@ -251,6 +251,7 @@ pub fn run(args: Args) -> Result<()> {
         &report.history,
         &data.features,
         data.labels.as_deref(),
+        config.report.clone().unwrap_or_default().map,
     )?;
     if !args.quiet {
         eprintln!("wrote {} ({:?})", out.display(), report.stop);
