@@ -27,6 +27,21 @@ fn labels(dir: &Path, name: &str, n: usize, test: bool) -> PathBuf {
     path
 }
 
+/// `n_train` training and `n_test` test images (pooled to 196 pixels) and their labels, as
+/// `.npy` files in `dir`: (train, test, train labels, test labels).
+fn digits(dir: &Path, n_train: usize, n_test: usize) -> (PathBuf, PathBuf, PathBuf, PathBuf) {
+    (
+        write(
+            dir,
+            "train.npy",
+            &common::pool2(&common::mnist_train(n_train)),
+        ),
+        write(dir, "test.npy", &common::pool2(&common::mnist_test(n_test))),
+        labels(dir, "train.labels.npy", n_train, false),
+        labels(dir, "test.labels.npy", n_test, true),
+    )
+}
+
 fn json(out: &std::process::Output) -> serde_json::Value {
     assert_success(out);
     serde_json::from_slice(&out.stdout).unwrap()
@@ -45,10 +60,7 @@ fn quality(args: &[&str]) -> serde_json::Value {
 #[test]
 fn embed_fits_maps_and_embeds_new_points() {
     let dir = tmp("embed_maps");
-    let train = write(&dir, "train.npy", &common::pool2(&common::mnist_train(500)));
-    let test = write(&dir, "test.npy", &common::pool2(&common::mnist_test(100)));
-    let train_labels = labels(&dir, "train.labels.npy", 500, false);
-    let test_labels = labels(&dir, "test.labels.npy", 100, true);
+    let (train, test, train_labels, test_labels) = digits(&dir, 500, 100);
     let mut trust = std::collections::BTreeMap::new();
     let mut test_acc = std::collections::BTreeMap::new();
     for method in ["pca", "isomap", "lle"] {
@@ -319,10 +331,7 @@ fn embed_with_a_model_and_refusals() {
 #[test]
 fn a_parametric_tsne_code_maps_unseen_points() {
     let dir = tmp("parametric_tsne");
-    let train = write(&dir, "train.npy", &common::pool2(&common::mnist_train(500)));
-    let test = write(&dir, "test.npy", &common::pool2(&common::mnist_test(200)));
-    let train_labels = labels(&dir, "train.labels.npy", 500, false);
-    let test_labels = labels(&dir, "test.labels.npy", 200, true);
+    let (train, test, train_labels, test_labels) = digits(&dir, 500, 200);
     let model =
         "[model]\nlayers = [64]\ncode = 2\nactivation = \"relu\"\ncode_activation = \"linear\"\n\
                  decoder_layers = []\ninit = \"he\"\n";
