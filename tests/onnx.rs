@@ -70,3 +70,45 @@ fn tract_runs_every_exported_part_like_the_model() {
         }
     }
 }
+
+/// `--part hash` run by tract gives the packed codes `hash --method autoencoder` gives: a binary
+/// code layer's bits and a plain sigmoid code's, thresholded, in FAISS bit order, byte for byte.
+#[test]
+fn tract_runs_the_hash_part_like_the_hasher() {
+    use autoencoder::code::{BinaryCode, BinaryKind};
+    use autoencoder::export::onnx::export_with_thresholds;
+    use autoencoder::hashing::codes::Codes;
+    let x = common::pool2(&common::mnist_train(40));
+    let mut binary = AutoencoderSpec::new(196, &[32], 16, Likelihood::Bernoulli);
+    binary.code_distribution = CodeDistribution::Binary;
+    binary.binary = Some(BinaryCode {
+        kind: BinaryKind::Noise,
+        noise: 4.0,
+    });
+    let mut sigmoid = AutoencoderSpec::new(196, &[32], 24, Likelihood::Bernoulli);
+    sigmoid.code_activation = Activation::Sigmoid;
+    for (spec, threshold) in [(binary, 0.5f32), (sigmoid, 0.45)] {
+        let model = Autoencoder::new(spec, 4).unwrap();
+        let h = model.encode(&x).unwrap();
+        let bits = h.cols();
+        let want = Codes::from_fn(h.rows(), bits, |i, j| h.row(i)[j] > threshold).unwrap();
+        let bytes = export_with_thresholds(&model, Part::Hash, &vec![threshold; bits]).unwrap();
+        let runnable = tract_onnx::onnx()
+            .model_for_read(&mut std::io::Cursor::new(&bytes))
+            .unwrap()
+            .into_optimized()
+            .unwrap()
+            .into_runnable()
+            .unwrap();
+        let input =
+            tract_ndarray::Array2::from_shape_vec((x.rows(), x.cols()), x.as_slice().to_vec())
+                .unwrap();
+        let out = runnable.run(tvec!(Tensor::from(input).into())).unwrap();
+        let got = out[0].to_plain_array_view::<u8>().unwrap();
+        assert_eq!(got.shape(), &[x.rows(), bits / 8]);
+        let got: Vec<u8> = got.iter().copied().collect();
+        assert_eq!(got, want.to_bytes(), "{bits} bits at threshold {threshold}");
+        // not all bits equal: the check can tell codes apart
+        assert!(got.iter().any(|b| *b != got[0]));
+    }
+}

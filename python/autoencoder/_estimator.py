@@ -390,8 +390,9 @@ class Autoencoder(*_BASES):
         return self.model_.sample(int(n), int(seed))
 
     def export_onnx(self, path, part="encoder"):
-        """Writes `part` ("encoder", "decoder" or "autoencoder") as an ONNX model (opset 13,
-        symbolic batch dimension; input `x` or `h`, output `h` or `reconstruction`)."""
+        """Writes `part` ("encoder", "decoder", "autoencoder" or "hash") as an ONNX model (opset
+        13, symbolic batch dimension; input `x` or `h`, output `h`, `reconstruction`, or for
+        "hash" `codes`: the code thresholded at 0.5 and packed, uint8, FAISS bit order)."""
         self._check_fitted()
         data = self.model_.export_onnx(str(part))
         path = os.fspath(path)

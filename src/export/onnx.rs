@@ -8,6 +8,11 @@
 //! with the output distribution's mean function (`Sigmoid` for Bernoulli outputs). The batch
 //! dimension is symbolic (`N`); opset 13, IR version 7.
 //!
+//! `hash` exports `x → packed bits` for semantic hashing: the encoder, then
+//! `Greater(h, thresholds)`, and FAISS's bit order built from plain ops — the bits reshaped to
+//! `N × bytes × 8`, a `MatMul` with `[1, 2, 4, …, 128]` (bit `j` at position `j % 8` of byte
+//! `j / 8`, least significant first) and a `Cast` to `uint8`: output `codes`, `N × bits/8`.
+//!
 //! The messages are the subset of `onnx.proto` these graphs use, declared with `prost` (field
 //! numbers as in onnx/onnx.proto3), so no protobuf compiler is needed.
 
@@ -27,20 +32,20 @@ pub enum Part {
     Decoder,
     /// `x → g(f(x))`.
     Autoencoder,
+    /// `x → codes`: the code thresholded (default 0.5) and packed, `uint8`, FAISS bit order.
+    Hash,
 }
 
 impl Part {
-    /// Parses `encoder`, `decoder` or `autoencoder`.
+    /// Parses `encoder`, `decoder`, `autoencoder` or `hash`.
     pub fn parse(s: &str) -> Result<Part> {
         match s {
             "encoder" => Ok(Part::Encoder),
             "decoder" => Ok(Part::Decoder),
             "autoencoder" => Ok(Part::Autoencoder),
-            "hash" => Err(Error::Invalid(
-                "--part hash needs a model with a binary code layer, which this library does not train yet (semantic hashing, issue #22); LSH/PCAH/ITQ codes come from `autoencoder hash`".into(),
-            )),
+            "hash" => Ok(Part::Hash),
             other => Err(Error::Invalid(format!(
-                "unknown part {other:?} (expected encoder, decoder or autoencoder)"
+                "unknown part {other:?} (expected encoder, decoder, autoencoder or hash)"
             ))),
         }
     }
@@ -169,14 +174,20 @@ pub struct Dimension {
 }
 
 const FLOAT: i32 = 1;
+const UINT8: i32 = 2;
+const INT64: i32 = 7;
 const ATTRIBUTE_INT: i32 = 2;
 
 fn batch_by(name: &str, width: usize) -> ValueInfoProto {
+    batch_by_of(name, width, FLOAT)
+}
+
+fn batch_by_of(name: &str, width: usize, elem_type: i32) -> ValueInfoProto {
     ValueInfoProto {
         name: name.into(),
         r#type: Some(TypeProto {
             tensor_type: Some(TensorTypeProto {
-                elem_type: FLOAT,
+                elem_type,
                 shape: Some(TensorShapeProto {
                     dim: vec![
                         Dimension {
@@ -198,6 +209,15 @@ fn tensor(name: String, dims: &[usize], values: &[f32]) -> TensorProto {
     TensorProto {
         dims: dims.iter().map(|d| *d as i64).collect(),
         data_type: FLOAT,
+        name,
+        raw_data: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+    }
+}
+
+fn int64_tensor(name: String, values: &[i64]) -> TensorProto {
+    TensorProto {
+        dims: vec![values.len() as i64],
+        data_type: INT64,
         name,
         raw_data: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
     }
@@ -298,6 +318,42 @@ fn encoder_nodes(model: &Autoencoder, b: &mut Builder) {
     }
 }
 
+/// `h → codes`: threshold each bit, pack eight bits per byte (module header).
+fn hash_nodes(thresholds: &[f32], b: &mut Builder) {
+    let bits = thresholds.len();
+    let int = |name: &str, i: i64| AttributeProto {
+        name: name.into(),
+        i,
+        r#type: ATTRIBUTE_INT,
+    };
+    b.graph
+        .initializer
+        .push(tensor("hash.thresholds".into(), &[bits], thresholds));
+    let bit_values: Vec<f32> = (0..8).map(|k| (1u32 << k) as f32).collect();
+    b.graph
+        .initializer
+        .push(tensor("hash.bit_values".into(), &[8, 1], &bit_values));
+    let bytes = (bits / 8) as i64;
+    b.graph
+        .initializer
+        .push(int64_tensor("hash.by_byte".into(), &[0, bytes, 8]));
+    b.graph
+        .initializer
+        .push(int64_tensor("hash.packed".into(), &[0, bytes]));
+    let h = b.current.clone();
+    b.node("Greater", vec![h, "hash.thresholds".into()], Vec::new());
+    let c = b.current.clone();
+    b.node("Cast", vec![c], vec![int("to", FLOAT as i64)]);
+    let c = b.current.clone();
+    b.node("Reshape", vec![c, "hash.by_byte".into()], Vec::new());
+    let c = b.current.clone();
+    b.node("MatMul", vec![c, "hash.bit_values".into()], Vec::new());
+    let c = b.current.clone();
+    b.node("Reshape", vec![c, "hash.packed".into()], Vec::new());
+    let c = b.current.clone();
+    b.node("Cast", vec![c], vec![int("to", UINT8 as i64)]);
+}
+
 fn decoder_nodes(model: &Autoencoder, b: &mut Builder) {
     for (l, layer) in model.decoder_layers().enumerate() {
         b.dense(&format!("decoder.{l}"), &layer, layer.outputs);
@@ -320,16 +376,41 @@ fn decoder_nodes(model: &Autoencoder, b: &mut Builder) {
 }
 
 /// The ONNX model of `part` as protobuf bytes: input `x` (or `h` for the decoder) and output
-/// `h` (or `reconstruction`), both `N × width` float32.
+/// `h` (or `reconstruction`), both `N × width` float32; `hash` thresholds the code at 0.5.
 pub fn export(model: &Autoencoder, part: Part) -> Result<Vec<u8>> {
+    export_with_thresholds(model, part, &vec![0.5; model.spec().code_size])
+}
+
+/// [`export`], with the per-bit `thresholds` of the `hash` part (one per code unit).
+pub fn export_with_thresholds(
+    model: &Autoencoder,
+    part: Part,
+    thresholds: &[f32],
+) -> Result<Vec<u8>> {
     let spec = model.spec();
+    if part == Part::Hash {
+        if !spec.code_size.is_multiple_of(8) {
+            return Err(Error::Invalid(format!(
+                "--part hash packs 8 bits per byte: the code has {} units, not a multiple of 8",
+                spec.code_size
+            )));
+        }
+        if thresholds.len() != spec.code_size {
+            return Err(Error::Shape(format!(
+                "{} thresholds for a code of {} units",
+                thresholds.len(),
+                spec.code_size
+            )));
+        }
+    }
     let (input, width_in) = match part {
         Part::Decoder => ("h", spec.code_size),
         _ => ("x", spec.input_size),
     };
-    let (output, width_out) = match part {
-        Part::Encoder => ("h", spec.code_size),
-        _ => ("reconstruction", spec.input_size),
+    let (output, width_out, out_type) = match part {
+        Part::Encoder => ("h", spec.code_size, FLOAT),
+        Part::Hash => ("codes", spec.code_size / 8, UINT8),
+        _ => ("reconstruction", spec.input_size, FLOAT),
     };
     let mut b = Builder {
         graph: GraphProto {
@@ -343,7 +424,9 @@ pub fn export(model: &Autoencoder, part: Part) -> Result<Vec<u8>> {
     if part != Part::Decoder {
         encoder_nodes(model, &mut b);
     }
-    if part != Part::Encoder {
+    if part == Part::Hash {
+        hash_nodes(thresholds, &mut b);
+    } else if part != Part::Encoder {
         decoder_nodes(model, &mut b);
     }
     // name the last value as the graph's output
@@ -352,7 +435,7 @@ pub fn export(model: &Autoencoder, part: Part) -> Result<Vec<u8>> {
     }
     let last = b.graph.node.len() - 1;
     b.graph.node[last].output = vec![output.into()];
-    b.graph.output = vec![batch_by(output, width_out)];
+    b.graph.output = vec![batch_by_of(output, width_out, out_type)];
     let m = ModelProto {
         ir_version: 7,
         producer_name: "autoencoder".into(),
@@ -473,6 +556,14 @@ mod tests {
                 );
             }
         }
-        assert!(Part::parse("hash").unwrap_err().to_string().contains("#22"));
+        assert_eq!(Part::parse("hash").unwrap(), Part::Hash);
+        assert!(Part::parse("codes").is_err());
+        // 6 code units do not pack into bytes
+        let odd =
+            Autoencoder::new(AutoencoderSpec::new(8, &[4], 6, Likelihood::Bernoulli), 0).unwrap();
+        assert!(export(&odd, Part::Hash)
+            .unwrap_err()
+            .to_string()
+            .contains("multiple of 8"));
     }
 }

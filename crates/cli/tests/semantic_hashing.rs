@@ -219,6 +219,34 @@ fn a_document_model_hashes_raw_counts_through_its_saved_transform() {
         model.encode(&x).unwrap() != by_hand,
         "raw counts must not give the same codes"
     );
+    // the hash function as ONNX (tract checks its codes in tests/onnx.rs); --threshold is for it
+    let onnx = dir.join("hash.onnx");
+    assert_success(&ae(&[
+        "export",
+        "--model",
+        s(&run),
+        "--part",
+        "hash",
+        "--threshold",
+        "0.4",
+        "--out",
+        s(&onnx),
+    ]));
+    assert!(std::fs::metadata(&onnx).unwrap().len() > 1000);
+    assert_clean_error(
+        &ae(&[
+            "export",
+            "--model",
+            s(&run),
+            "--part",
+            "encoder",
+            "--threshold",
+            "0.4",
+            "--out",
+            s(&onnx),
+        ]),
+        &["--threshold is for --part hash"],
+    );
     // the two topics get different addresses: each document's nearest code (Hamming) is mostly
     // one of its own topic
     let labels = npy::read_labels(&dir.join("docs.labels.npy")).unwrap();
