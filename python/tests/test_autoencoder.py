@@ -214,3 +214,31 @@ def test_partial_fit_learns_from_chunks_deterministically():
     before = -c.score_samples(x).mean()
     c.partial_fit(x)
     assert -c.score_samples(x).mean() < before
+
+
+def test_a_parametric_tsne_map_from_python():
+    """The t-SNE code term and reconstruction_weight as keyword arguments: a 2-D map trained on
+    the map term alone keeps digits apart better than one trained to reconstruct; a bad
+    perplexity is a ValueError naming the key."""
+    x, labels = mnist(400)
+    common = dict(layers=[32], code=2, activation="relu", code_activation="linear",
+                  decoder_layers=[], epochs=25, batch_size=200, validation_fraction=0.0)
+    tsne = [{"kind": "tsne", "weight": 1.0, "perplexity": 15}]
+    maps = {
+        "map": Autoencoder(reconstruction_weight=0.0, regularizers=tsne, **common).fit(x),
+        "plain": Autoencoder(**common).fit(x),
+    }
+
+    def loo_5nn(y):
+        d = ((y[:, None, :] - y[None, :, :]) ** 2).sum(-1)
+        np.fill_diagonal(d, np.inf)
+        nn = np.argsort(d, axis=1)[:, :5]
+        votes = labels[nn]
+        pred = np.array([np.bincount(v, minlength=10).argmax() for v in votes])
+        return (pred == labels).mean()
+
+    acc = {k: loo_5nn(m.transform(x)) for k, m in maps.items()}
+    assert acc["map"] > acc["plain"] + 0.1, acc
+    with pytest.raises(ValueError, match="perplexity"):
+        Autoencoder(regularizers=[{"kind": "tsne", "weight": 1.0, "perplexity": 100}],
+                    **common).fit(x)
