@@ -219,14 +219,7 @@ impl Isomap {
         let mut vectors = eig.vectors;
         fix_signs(&mut vectors);
         let values: Vec<f64> = eig.values.iter().map(|v| v.max(0.0)).collect();
-        let embedding = Matrix::from_vec(
-            n,
-            dim,
-            (0..n)
-                .flat_map(|i| (0..dim).map(move |j| (i, j)))
-                .map(|(i, j)| (vectors[(i, j)] * values[j].sqrt()) as f32)
-                .collect(),
-        );
+        let embedding = Matrix::from_fn(n, dim, |i, j| (vectors[(i, j)] * values[j].sqrt()) as f32);
         Ok(Isomap {
             train: x.clone(),
             neighbors,

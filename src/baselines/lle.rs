@@ -177,14 +177,7 @@ impl Lle {
         fix_signs(&mut vectors);
         // eigenvalues of M from the Ritz values of (M + σI)⁻¹
         let eigenvalues = eig.values.iter().map(|t| 1.0 / t - sigma).collect();
-        let embedding = Matrix::from_vec(
-            n,
-            dim,
-            (0..n)
-                .flat_map(|i| (0..dim).map(move |j| (i, j)))
-                .map(|(i, j)| vectors[(i, j)] as f32)
-                .collect(),
-        );
+        let embedding = Matrix::from_fn(n, dim, |i, j| vectors[(i, j)] as f32);
         Ok(Lle {
             train: x.clone(),
             neighbors,

@@ -69,14 +69,9 @@ impl Pca {
         let centered =
             Mat::<f64>::from_fn(x.rows(), x.cols(), |i, j| x.row(i)[j] as f64 - self.mean[j]);
         let z = centered * &self.components;
-        Ok(Matrix::from_vec(
-            z.nrows(),
-            z.ncols(),
-            (0..z.nrows())
-                .flat_map(|i| (0..z.ncols()).map(move |j| (i, j)))
-                .map(|(i, j)| z[(i, j)] as f32)
-                .collect(),
-        ))
+        Ok(Matrix::from_fn(z.nrows(), z.ncols(), |i, j| {
+            z[(i, j)] as f32
+        }))
     }
 
     /// Maps codes back to the data space.
@@ -91,14 +86,9 @@ impl Pca {
         let zm = Mat::<f64>::from_fn(z.rows(), z.cols(), |i, j| z.row(i)[j] as f64);
         let x = zm * self.components.transpose();
         let d = self.mean.len();
-        Ok(Matrix::from_vec(
-            x.nrows(),
-            d,
-            (0..x.nrows())
-                .flat_map(|i| (0..d).map(move |j| (i, j)))
-                .map(|(i, j)| (x[(i, j)] + self.mean[j]) as f32)
-                .collect(),
-        ))
+        Ok(Matrix::from_fn(x.nrows(), d, |i, j| {
+            (x[(i, j)] + self.mean[j]) as f32
+        }))
     }
 
     /// Mean over rows of `‖x − inverse_transform(transform(x))‖²`.

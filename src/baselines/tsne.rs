@@ -225,7 +225,13 @@ fn sparse_affinities(x: &Matrix, perplexity: f64) -> Result<Affinities> {
 
 /// `(KL, gradient)` of the exact objective at map `y` (`n × d` row-major), `P` scaled by
 /// `exaggeration`.
-fn exact_gradient(y: &[f64], d: usize, p: &[f64], exaggeration: f64, grad: &mut [f64]) -> f64 {
+pub(crate) fn exact_gradient(
+    y: &[f64],
+    d: usize,
+    p: &[f64],
+    exaggeration: f64,
+    grad: &mut [f64],
+) -> f64 {
     // the exact method's cost is all-pairs anyway: the KL term adds little
     let n = y.len() / d;
     let w = |i: usize, j: usize| -> f64 {

@@ -36,6 +36,17 @@ impl Matrix {
         Matrix { rows, cols, data }
     }
 
+    /// A `rows × cols` matrix with entry `(i, j)` = `f(i, j)` (row-major order of calls).
+    pub fn from_fn(rows: usize, cols: usize, mut f: impl FnMut(usize, usize) -> f32) -> Self {
+        let mut data = Vec::with_capacity(rows * cols);
+        for i in 0..rows {
+            for j in 0..cols {
+                data.push(f(i, j));
+            }
+        }
+        Matrix { rows, cols, data }
+    }
+
     /// Number of rows (examples).
     pub fn rows(&self) -> usize {
         self.rows

@@ -12,7 +12,7 @@
 //! One Student-t degree of freedom (the paper's α = d − 1 for a 2-D map). A batch smaller than
 //! three times the perplexity uses perplexity (B − 1)/3, so that every row can reach it.
 
-use crate::baselines::tsne::conditional_probabilities;
+use crate::baselines::tsne::{conditional_probabilities, exact_gradient};
 use crate::linalg::gemm::{gemm, View};
 use rayon::prelude::*;
 
@@ -53,7 +53,8 @@ pub fn affinities(input: &[f32], rows: usize, perplexity: f32) -> Vec<f64> {
     p
 }
 
-/// Adds `λ ∂KL(P‖Q)/∂h` to `grad` (`rows × cols`) and returns `λ KL(P‖Q)`.
+/// Adds `λ ∂KL(P‖Q)/∂h` to `grad` (`rows × cols`) and returns `λ KL(P‖Q)`: t-SNE's exact
+/// objective and gradient ([`crate::baselines::tsne`]) at the codes.
 pub fn kl_value_and_grad(
     p: &[f64],
     code: &[f32],
@@ -62,40 +63,12 @@ pub fn kl_value_and_grad(
     weight: f32,
     grad: &mut [f32],
 ) -> f64 {
-    let h = |i: usize| &code[i * cols..(i + 1) * cols];
-    let mut w = vec![0.0f64; rows * rows];
-    let mut z = 0.0f64;
-    for i in 0..rows {
-        for j in 0..rows {
-            if i != j {
-                let s: f64 = h(i)
-                    .iter()
-                    .zip(h(j))
-                    .map(|(a, b)| ((a - b) as f64).powi(2))
-                    .sum();
-                w[i * rows + j] = 1.0 / (1.0 + s);
-                z += w[i * rows + j];
-            }
-        }
-    }
-    let mut kl = 0.0f64;
+    let h: Vec<f64> = code[..rows * cols].iter().map(|v| *v as f64).collect();
+    let mut g = vec![0.0f64; rows * cols];
+    let kl = exact_gradient(&h, cols, p, 1.0, &mut g);
     let lambda = weight as f64;
-    for i in 0..rows {
-        let mut g = vec![0.0f64; cols];
-        for j in (0..rows).filter(|j| *j != i) {
-            let (pij, wij) = (p[i * rows + j], w[i * rows + j]);
-            let q = wij / z;
-            if pij > 0.0 {
-                kl += pij * (pij / q.max(f64::MIN_POSITIVE)).ln();
-            }
-            let f = 4.0 * (pij - q) * wij;
-            for (c, gc) in g.iter_mut().enumerate() {
-                *gc += f * (h(i)[c] - h(j)[c]) as f64;
-            }
-        }
-        for (dst, gc) in grad[i * cols..(i + 1) * cols].iter_mut().zip(g) {
-            *dst += (lambda * gc) as f32;
-        }
+    for (dst, gc) in grad.iter_mut().zip(g) {
+        *dst += (lambda * gc) as f32;
     }
     lambda * kl
 }

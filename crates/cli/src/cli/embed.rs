@@ -6,7 +6,7 @@ use autoencoder::baselines::tsne::{self, TsneInit, TsneMethod, TsneOptions};
 use autoencoder::baselines::{Isomap, Lle, Pca};
 use autoencoder::model::persist;
 use autoencoder::{data, Error, Matrix, Result};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
@@ -212,7 +212,7 @@ fn embed(args: &Args, threads: usize) -> Result<()> {
         report["fit_seconds"] = t.elapsed().as_secs_f64().into();
         report["method"] = serde_json::to_value(method).unwrap_or_default();
         report["points"] = x.rows().into();
-        save(&args.out[0], &y)?;
+        data::save_matrix(&args.out[0], &y)?;
         let mut outputs = Vec::new();
         for (path, out) in args.data.iter().zip(&args.out[1..]) {
             let new = super::load_features(path, args.label_column.as_deref())?;
@@ -228,7 +228,7 @@ fn embed(args: &Args, threads: usize) -> Result<()> {
             outputs.push(serde_json::json!({
                 "data": path, "out": out, "points": y.rows(), "seconds": t.elapsed().as_secs_f64()
             }));
-            save(out, &y)?;
+            data::save_matrix(out, &y)?;
         }
         report["outputs"] = outputs.into();
     }
@@ -242,10 +242,6 @@ fn embed(args: &Args, threads: usize) -> Result<()> {
         );
     }
     Ok(())
-}
-
-fn save(path: &Path, y: &Matrix) -> Result<()> {
-    data::save_matrix(path, y)
 }
 
 fn fit(
