@@ -194,6 +194,9 @@ pub enum RegularizerKind {
     Contractive,
     /// Parametric t-SNE: `λ KL(P‖Q)` of the batch's input and code affinities.
     Tsne,
+    /// Parametric UMAP: `λ` × the fuzzy-set cross-entropy of the training set's graph edges
+    /// and negative pairs.
+    Umap,
 }
 
 /// `[train]`: the optimization.
@@ -326,7 +329,7 @@ pub struct CorruptionSection {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RegularizerSection {
-    /// `l1`, `kl_sparsity`, `weight_decay`, `contractive` or `tsne`.
+    /// `l1`, `kl_sparsity`, `weight_decay`, `contractive`, `tsne` or `umap`.
     pub kind: RegularizerKind,
     pub weight: f32,
     /// ρ for `kl_sparsity`.
@@ -339,6 +342,15 @@ pub struct RegularizerSection {
     /// `tsne` only: the perplexity of the batch affinities (default 30).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub perplexity: Option<f32>,
+    /// `umap` only: neighbours of the graph, counting the point itself (default 15).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub neighbors: Option<usize>,
+    /// `umap` only: how tightly the map packs neighbours (default 0.1; spread is 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_dist: Option<f32>,
+    /// `umap` only: negative pairs per edge (default 5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub negative_samples: Option<usize>,
 }
 
 /// `[pretrain]`: how the encoder's layers are initialized before end-to-end training.
@@ -982,6 +994,18 @@ impl RunConfig {
                     "only the tsne regularizer takes a perplexity",
                 ));
             }
+            for (key, given) in [
+                ("neighbors", r.neighbors.is_some()),
+                ("min_dist", r.min_dist.is_some()),
+                ("negative_samples", r.negative_samples.is_some()),
+            ] {
+                if given && r.kind != RegularizerKind::Umap {
+                    return Err(Error::config(
+                        format!("regularizer[{i}].{key}"),
+                        format!("only the umap regularizer takes {key}"),
+                    ));
+                }
+            }
             if r.directions.is_some() && r.kind != RegularizerKind::Contractive {
                 return Err(Error::config(
                     format!("regularizer[{i}].directions"),
@@ -1043,6 +1067,63 @@ impl RunConfig {
                     objective.code_penalties.push(CodePenalty::Tsne {
                         weight: r.weight,
                         perplexity,
+                    });
+                }
+                RegularizerKind::Umap => {
+                    let neighbors = r.neighbors.unwrap_or(15);
+                    if !(2..=1000).contains(&neighbors) {
+                        return Err(Error::config(
+                            format!("regularizer[{i}].neighbors"),
+                            "must be in 2..=1000 (it counts the point itself)",
+                        ));
+                    }
+                    let min_dist = r.min_dist.unwrap_or(0.1);
+                    if !(0.0..=1.0).contains(&min_dist) {
+                        return Err(Error::config(
+                            format!("regularizer[{i}].min_dist"),
+                            "must be in [0, 1] (the spread is 1)",
+                        ));
+                    }
+                    let negatives = r.negative_samples.unwrap_or(5);
+                    if !(1..=100).contains(&negatives) {
+                        return Err(Error::config(
+                            format!("regularizer[{i}].negative_samples"),
+                            "must be in 1..=100",
+                        ));
+                    }
+                    if t.batch_size < 4 || !t.batch_size.is_multiple_of(2) {
+                        return Err(Error::config(
+                            "train.batch_size",
+                            format!(
+                                "a umap term trains on pairs of rows: batch_size must be even and ≥ 4; it is {}",
+                                t.batch_size
+                            ),
+                        ));
+                    }
+                    if self.model.code_distribution != CodeDistribution::Deterministic {
+                        return Err(Error::config(
+                            format!("regularizer[{i}].kind"),
+                            "umap needs a deterministic code (model.code_distribution = \"deterministic\")",
+                        ));
+                    }
+                    if objective
+                        .code_penalties
+                        .iter()
+                        .any(|p| matches!(p, CodePenalty::Umap { .. }))
+                    {
+                        return Err(Error::config(
+                            format!("regularizer[{i}].kind"),
+                            "one umap term per run (its graph makes the batches)",
+                        ));
+                    }
+                    let (a, b) = crate::objective::parametric_umap::fit_ab(min_dist, 1.0);
+                    objective.code_penalties.push(CodePenalty::Umap {
+                        weight: r.weight,
+                        neighbors,
+                        min_dist,
+                        a,
+                        b,
+                        negatives,
                     });
                 }
                 RegularizerKind::Contractive => {

@@ -288,6 +288,37 @@ fn parametric_tsne_term() {
 }
 
 #[test]
+fn parametric_umap_term() {
+    // the check's batch of 5 rows is read as 2 edges and a spare row
+    let s = spec(
+        Activation::Tanh,
+        Activation::Linear,
+        Likelihood::Bernoulli,
+        false,
+    );
+    let (a, b) = autoencoder::objective::parametric_umap::fit_ab(0.1, 1.0);
+    for reconstruction_weight in [1.0, 0.0] {
+        let objective = Objective {
+            code_penalties: vec![CodePenalty::Umap {
+                weight: 1.5,
+                neighbors: 3,
+                min_dist: 0.1,
+                a,
+                b,
+                negatives: 1,
+            }],
+            reconstruction_weight,
+            ..Objective::plain()
+        };
+        let err = check(s.clone(), &objective);
+        assert!(
+            err < 2e-2,
+            "reconstruction weight {reconstruction_weight}: relative error {err}"
+        );
+    }
+}
+
+#[test]
 fn a_wrong_gradient_is_caught() {
     // the check itself must be able to fail: a gradient off by 5 % in one tensor, or with one
     // entry's sign flipped, is reported above the tolerance the other tests use

@@ -216,16 +216,18 @@ def test_partial_fit_learns_from_chunks_deterministically():
     assert -c.score_samples(x).mean() < before
 
 
-def test_a_parametric_tsne_map_from_python():
-    """The t-SNE code term and reconstruction_weight as keyword arguments: a 2-D map trained on
-    the map term alone keeps digits apart better than one trained to reconstruct; a bad
-    perplexity is a ValueError naming the key."""
+def test_parametric_tsne_and_umap_maps_from_python():
+    """The t-SNE and UMAP code terms and reconstruction_weight as keyword arguments: a 2-D map
+    trained on either map term alone keeps digits apart better than one trained to reconstruct;
+    a bad perplexity or neighbour count is a ValueError naming the key."""
     x, labels = mnist(400)
     common = dict(layers=[32], code=2, activation="relu", code_activation="linear",
                   decoder_layers=[], epochs=25, batch_size=200, validation_fraction=0.0)
     tsne = [{"kind": "tsne", "weight": 1.0, "perplexity": 15}]
+    umap = [{"kind": "umap", "weight": 1.0, "neighbors": 10}]
     maps = {
-        "map": Autoencoder(reconstruction_weight=0.0, regularizers=tsne, **common).fit(x),
+        "tsne": Autoencoder(reconstruction_weight=0.0, regularizers=tsne, **common).fit(x),
+        "umap": Autoencoder(reconstruction_weight=0.0, regularizers=umap, **common).fit(x),
         "plain": Autoencoder(**common).fit(x),
     }
 
@@ -238,7 +240,11 @@ def test_a_parametric_tsne_map_from_python():
         return (pred == labels).mean()
 
     acc = {k: loo_5nn(m.transform(x)) for k, m in maps.items()}
-    assert acc["map"] > acc["plain"] + 0.1, acc
+    assert acc["tsne"] > acc["plain"] + 0.1, acc
+    assert acc["umap"] > acc["plain"] + 0.1, acc
     with pytest.raises(ValueError, match="perplexity"):
         Autoencoder(regularizers=[{"kind": "tsne", "weight": 1.0, "perplexity": 100}],
+                    **common).fit(x)
+    with pytest.raises(ValueError, match="neighbors"):
+        Autoencoder(regularizers=[{"kind": "umap", "weight": 1.0, "neighbors": 1}],
                     **common).fit(x)

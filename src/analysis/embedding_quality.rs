@@ -141,7 +141,8 @@ pub fn nearest_neighbors(
             idx.truncate(k);
         }
         idx.sort_unstable_by(by);
-        idx
+        // a fresh k-long vector: the truncated one would keep its n-long capacity, n² in all
+        idx.to_vec()
     });
     Ok(rows.concat())
 }

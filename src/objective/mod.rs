@@ -5,6 +5,8 @@
 //! - [`likelihood`]: `L = −log p_decoder(x | r)`, fused with its gradient;
 //! - [`sparsity`]: code penalties, which add gradient at `h`;
 //! - [`parametric_tsne`]: a code term that keeps the batch's t-SNE neighbourhoods, `Ω(h, x)`;
+//! - [`parametric_umap`]: a code term that keeps the training set's UMAP graph, on batches of
+//!   its edges;
 //! - [`weight_decay`]: parameter penalties, which add gradient to parameters.
 //!
 //! A variant of the autoencoder is a combination of these parts, not another training loop.
@@ -13,6 +15,7 @@ pub mod contractive;
 pub mod corruption;
 pub mod likelihood;
 pub mod parametric_tsne;
+pub mod parametric_umap;
 pub mod sparsity;
 pub mod weight_decay;
 

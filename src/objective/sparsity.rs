@@ -1,5 +1,5 @@
-//! Penalties on the code `h`: sparsity (chapter 14.2.1) and the parametric t-SNE term
-//! ([`super::parametric_tsne`], §14.6). Each adds its value to the batch loss and its gradient
+//! Penalties on the code `h`: sparsity (chapter 14.2.1) and the map terms of parametric t-SNE
+//! ([`super::parametric_tsne`]) and parametric UMAP ([`super::parametric_umap`], §14.6). Each adds its value to the batch loss and its gradient
 //! at `h`; the loss is a mean over the batch, so per-example terms are divided by the batch size.
 
 use serde::{Deserialize, Serialize};
@@ -15,9 +15,26 @@ pub enum CodePenalty {
     KlSparsity { weight: f32, target: f32 },
     /// `λ KL(P‖Q)` between the batch's t-SNE affinities of the inputs and of the codes.
     Tsne { weight: f32, perplexity: f32 },
+    /// `λ` × UMAP's fuzzy-set cross-entropy of a batch of graph edges and negative pairs
+    /// ([`super::parametric_umap`]); the graph of `neighbors` is built once per fit, the curve
+    /// `1/(1 + a d^{2b})` is fitted to `min_dist`.
+    Umap {
+        weight: f32,
+        neighbors: usize,
+        min_dist: f32,
+        a: f32,
+        b: f32,
+        negatives: usize,
+    },
 }
 
 impl CodePenalty {
+    /// Whether this term keeps neighbourhoods of the data (a map term, scored on the whole
+    /// objective at validation).
+    pub fn is_map(&self) -> bool {
+        matches!(self, CodePenalty::Tsne { .. } | CodePenalty::Umap { .. })
+    }
+
     /// Adds `∂Ω/∂h` to `grad` (both `rows × cols`, row-major) and returns Ω for the batch;
     /// `input` holds the batch's clean inputs, one row per code row (terms of `x` read it).
     pub fn value_and_grad(
@@ -58,6 +75,21 @@ impl CodePenalty {
             }
             CodePenalty::Tsne { weight, perplexity } => super::parametric_tsne::value_and_grad(
                 weight, perplexity, input, code, rows, cols, grad,
+            ),
+            CodePenalty::Umap {
+                weight,
+                a,
+                b,
+                negatives,
+                ..
+            } => super::parametric_umap::value_and_grad(
+                weight,
+                (a, b),
+                negatives,
+                code,
+                rows,
+                cols,
+                grad,
             ),
         }
     }

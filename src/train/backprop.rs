@@ -5,9 +5,11 @@
 use super::learner::{Batch, Examples, Learner, Validation};
 use super::{warmed_up_beta, TrainConfig};
 use crate::error::Result;
+use crate::linalg::Matrix;
 use crate::linalg::{Cpu, Rng};
 use crate::model::{Autoencoder, Workspace};
 use crate::nn::Optimizer;
+use crate::objective::parametric_umap::FuzzyGraph;
 use crate::objective::{corruption, CodePenalty, Objective};
 
 /// Validation rows per evaluation of an objective with a map term (its affinities are
@@ -22,6 +24,10 @@ pub struct AutoencoderLearner<'a> {
     beta: f32,
     kl_warmup_epochs: usize,
     dynamic_binarization: bool,
+    /// With a UMAP term: the training set's graph, whose edges make each epoch's batches.
+    graph: Option<FuzzyGraph>,
+    /// With a UMAP term: the validation rows as a fixed draw of its own graph's edges.
+    validation_order: Option<Vec<usize>>,
 }
 
 impl<'a> AutoencoderLearner<'a> {
@@ -33,7 +39,39 @@ impl<'a> AutoencoderLearner<'a> {
             beta: config.objective.beta,
             kl_warmup_epochs: config.kl_warmup_epochs,
             dynamic_binarization: config.dynamic_binarization,
+            graph: None,
+            validation_order: None,
         }
+    }
+
+    /// Builds what a UMAP term needs before the first epoch: the fuzzy graph of the clean
+    /// training rows, and a fixed draw of edges of the validation rows' own graph (so every
+    /// epoch is scored on the same pairs). Without a UMAP term it does nothing.
+    pub fn prepare_map_graphs(
+        &mut self,
+        train: &Matrix,
+        validation: Option<&Matrix>,
+    ) -> Result<()> {
+        let Some(neighbors) = self.objective.code_penalties.iter().find_map(|p| match p {
+            CodePenalty::Umap { neighbors, .. } => Some(*neighbors),
+            _ => None,
+        }) else {
+            return Ok(());
+        };
+        self.graph = Some(FuzzyGraph::fit(train, neighbors)?);
+        self.validation_order = match validation {
+            Some(v) if v.rows() > neighbors => {
+                let mut order = Vec::new();
+                FuzzyGraph::fit(v, neighbors)?.draw_pairs(
+                    v.rows() / 2,
+                    &mut Rng::new(0),
+                    &mut order,
+                );
+                Some(order)
+            }
+            _ => None,
+        };
+        Ok(())
     }
 }
 
@@ -85,6 +123,17 @@ impl Learner for AutoencoderLearner<'_> {
         self.objective.beta = warmed_up_beta(self.beta, epochs_done, self.kl_warmup_epochs);
     }
 
+    /// With a UMAP term, an epoch is `examples / 2` edges of the graph, drawn ∝ weight.
+    fn draw_order(&mut self, examples: usize, rng: &mut Rng, order: &mut Vec<usize>) -> bool {
+        match &self.graph {
+            Some(graph) => {
+                graph.draw_pairs(examples / 2, rng, order);
+                true
+            }
+            None => false,
+        }
+    }
+
     fn step(
         &mut self,
         (backend, ws): &mut Self::Workspace,
@@ -113,7 +162,7 @@ impl Learner for AutoencoderLearner<'_> {
             .objective
             .code_penalties
             .iter()
-            .any(|p| matches!(p, CodePenalty::Tsne { .. }));
+            .any(CodePenalty::is_map);
         if maps && data.x.rows() >= 2 {
             // a map term is part of what is learned (with reconstruction_weight = 0, all of
             // it): select and stop early on the whole objective, on fixed chunks of the
@@ -123,10 +172,16 @@ impl Learner for AutoencoderLearner<'_> {
                 ..self.objective.clone()
             };
             let mut model = self.model.clone();
-            let (n, mut total) = (data.x.rows(), 0.0f64);
+            // a UMAP term scores edges: the validation rows in their fixed pair order
+            let paired = self
+                .validation_order
+                .as_ref()
+                .map(|o| data.x.select_rows(o));
+            let rows = paired.as_ref().unwrap_or(data.x);
+            let (n, mut total) = (rows.rows(), 0.0f64);
             for start in (0..n).step_by(VALIDATION_CHUNK) {
                 let end = (start + VALIDATION_CHUNK).min(n);
-                let chunk = data.x.slice_rows(start, end);
+                let chunk = rows.slice_rows(start, end);
                 total += model.loss(&chunk, &objective, &mut Rng::new(0))? * (end - start) as f64;
             }
             v.score = total / n as f64;

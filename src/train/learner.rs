@@ -82,6 +82,12 @@ pub trait Learner {
     /// Called before each epoch (`epochs_done` of `epochs` done): per-epoch knobs such as a
     /// KL warm-up.
     fn begin_epoch(&mut self, _epochs_done: usize, _epochs: usize) {}
+    /// The epoch's order of training rows, for a learner that draws its own (a map term that
+    /// trains on edges of a neighbour graph lays rows out in pairs): fills `order` from `rng`
+    /// and returns `true`. The default, `false`, leaves the order to the loop's shuffle.
+    fn draw_order(&mut self, _examples: usize, _rng: &mut Rng, _order: &mut Vec<usize>) -> bool {
+        false
+    }
     /// One update on `batch`; returns the batch's objective. `rng` is the loop's stream (the
     /// one that shuffles); a learner may draw its noise from it. A non-finite objective is
     /// [`crate::Error::NonFinite`].

@@ -372,6 +372,20 @@ pub fn fit(
     match config.rule {
         Rule::Backprop => {
             let mut learner = backprop::AutoencoderLearner::new(model, config);
+            if config
+                .objective
+                .code_penalties
+                .iter()
+                .any(|p| matches!(p, crate::objective::CodePenalty::Umap { .. }))
+            {
+                // on the run's own threads, like its steps
+                crate::limits::check_threads("threads", config.threads)?;
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(config.threads)
+                    .build()
+                    .map_err(|e| Error::Invalid(format!("cannot start worker threads: {e}")))?
+                    .install(|| learner.prepare_map_graphs(train.x, validation.map(|v| v.x)))?;
+            }
             run(
                 &mut learner,
                 train,
@@ -527,18 +541,22 @@ fn run_on_pool<L: Learner>(
         learner.begin_epoch(state.epochs_done, config.epochs);
         let last_good = snapshot(learner);
         let start = Instant::now();
-        if config.shuffle == Shuffle::FromIdentity {
-            order.iter_mut().enumerate().for_each(|(i, o)| *o = i);
+        if !learner.draw_order(n, &mut state.rng, &mut order) {
+            if config.shuffle == Shuffle::FromIdentity || order.len() != n {
+                order.clear();
+                order.extend(0..n);
+            }
+            state.rng.shuffle(&mut order);
         }
-        state.rng.shuffle(&mut order);
+        let m = order.len();
         let batches = if config.drop_last {
-            n / batch_size
+            m / batch_size
         } else {
-            n.div_ceil(batch_size)
+            m.div_ceil(batch_size)
         };
         let mut total = 0.0f64;
         for b in 0..batches {
-            let rows = &order[b * batch_size..((b + 1) * batch_size).min(n)];
+            let rows = &order[b * batch_size..((b + 1) * batch_size).min(m)];
             batch.resize_rows(rows.len());
             for (dst, &src) in rows.iter().enumerate() {
                 batch.row_mut(dst).copy_from_slice(train.x.row(src));

@@ -198,6 +198,34 @@ fn bad_configs_models_and_outputs_fail_cleanly() {
             "regularizer[0].kind",
         ),
         (
+            "[model]\ncode = 2\n[[regularizer]]\nkind = \"umap\"\nweight = 1.0\nneighbors = 1\n",
+            "regularizer[0].neighbors",
+        ),
+        (
+            "[model]\ncode = 2\n[[regularizer]]\nkind = \"umap\"\nweight = 1.0\nmin_dist = 2.0\n",
+            "regularizer[0].min_dist",
+        ),
+        (
+            "[model]\ncode = 2\n[[regularizer]]\nkind = \"umap\"\nweight = 1.0\nnegative_samples = 0\n",
+            "regularizer[0].negative_samples",
+        ),
+        (
+            "[model]\ncode = 2\n[train]\nbatch_size = 101\n[[regularizer]]\nkind = \"umap\"\nweight = 1.0\n",
+            "train.batch_size",
+        ),
+        (
+            "[model]\ncode = 2\n[[regularizer]]\nkind = \"tsne\"\nweight = 1.0\nneighbors = 15\n",
+            "regularizer[0].neighbors",
+        ),
+        (
+            "[model]\ncode = 2\ncode_distribution = \"gaussian\"\n[[regularizer]]\nkind = \"umap\"\nweight = 1.0\n",
+            "regularizer[0].kind",
+        ),
+        (
+            "[model]\ncode = 2\n[[regularizer]]\nkind = \"umap\"\nweight = 1.0\n[[regularizer]]\nkind = \"umap\"\nweight = 2.0\n",
+            "regularizer[1].kind",
+        ),
+        (
             "[model]\ncode = 2\n[train]\nreconstruction_weight = -1\n",
             "train.reconstruction_weight",
         ),
