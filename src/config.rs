@@ -52,9 +52,12 @@ pub struct ModelSection {
     /// `psd`: dictionary size (atoms).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub atoms: Option<usize>,
-    /// `psd`: the code predictor, `psd` (g ⊙ tanh(Wx + b)), `tanh` or `none`.
+    /// `psd`: the code predictor, `psd` (g ⊙ tanh(Wx + b)), `tanh`, `lista` or `none`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub predictor: Option<crate::sparse_coding::psd::Predictor>,
+    /// `psd` with `predictor = "lista"`: unrolled steps after the first threshold (default 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lista_steps: Option<usize>,
     /// `rbm`: `bernoulli` or `gaussian` (unit variance, for standardized data) visible units.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub visible_units: Option<Units>,
@@ -716,12 +719,24 @@ impl RunConfig {
         if !ok(p.tolerance) {
             return Err(Error::config("psd.tolerance", "must be ≥ 0"));
         }
+        let predictor = m.predictor.unwrap_or_default();
+        if m.lista_steps.is_some() && predictor != crate::sparse_coding::psd::Predictor::Lista {
+            return Err(Error::config(
+                "model.lista_steps",
+                "only predictor = \"lista\" unrolls steps",
+            ));
+        }
+        let lista_steps = m.lista_steps.unwrap_or(3);
+        if lista_steps > 100 {
+            return Err(Error::config("model.lista_steps", "must be at most 100"));
+        }
         let train = self.train_config()?;
         limits::check_threads("train.threads", train.threads)?;
         let (d, a, b) = (input_size as u128, atoms as u128, train.batch_size as u128);
+        let steps = lista_steps as u128 + 1;
         limits::check_floats(
             "model.atoms",
-            8 * d * a + a * a + b * (2 * d + 12 * a),
+            8 * d * a + 4 * a * a + b * (2 * d + 12 * a + 2 * steps * a),
             "the dictionary, the predictor, their optimizer state and a step's buffers",
         )?;
         Ok(CheckedPsd {
@@ -732,7 +747,8 @@ impl RunConfig {
                 gamma: p.gamma,
                 fista_iterations: p.fista_iterations,
                 tolerance: p.tolerance,
-                predictor: m.predictor.unwrap_or_default(),
+                predictor,
+                lista_steps,
             },
             train,
         })
@@ -747,10 +763,14 @@ impl RunConfig {
                 "an RBM or PSD run is checked by check_rbm or check_psd",
             ));
         }
-        if self.psd.is_some() || self.model.atoms.is_some() || self.model.predictor.is_some() {
+        if self.psd.is_some()
+            || self.model.atoms.is_some()
+            || self.model.predictor.is_some()
+            || self.model.lista_steps.is_some()
+        {
             return Err(Error::config(
                 "psd",
-                "[psd], model.atoms and model.predictor are for model.kind = \"psd\"",
+                "[psd], model.atoms, model.predictor and model.lista_steps are for model.kind = \"psd\"",
             ));
         }
         let spec = self.spec(input_size)?;

@@ -2,7 +2,9 @@
 //! predictor that learns to approximate the optimal sparse codes.
 
 use autoencoder::linalg::Rng;
-use autoencoder::sparse_coding::psd::{objective_and_gradients, Psd, PsdLearner, PsdSpec};
+use autoencoder::sparse_coding::psd::{
+    objective_and_gradients, Predictor, Psd, PsdLearner, PsdSpec,
+};
 use autoencoder::sparse_coding::{objective, SparseCoder};
 use autoencoder::train::{self, Batch, Examples, Learner, Silent, TrainConfig, TrainState};
 use autoencoder::{Matrix, OptimizerKind};
@@ -16,6 +18,15 @@ fn spec(d: usize, m: usize) -> PsdSpec {
         fista_iterations: 200,
         tolerance: 1e-4,
         predictor: Default::default(),
+        lista_steps: 3,
+    }
+}
+
+fn lista_spec(d: usize, m: usize, steps: usize) -> PsdSpec {
+    PsdSpec {
+        predictor: Predictor::Lista,
+        lista_steps: steps,
+        ..spec(d, m)
     }
 }
 
@@ -171,4 +182,162 @@ fn training_lowers_the_objective_and_the_predictor_approaches_fista() {
     );
     // the learned dictionary explains the data better than the random one (optimal codes)
     assert!(lasso_after < lasso_before, "{lasso_before} → {lasso_after}");
+}
+
+/// Gregor & LeCun's construction: LISTA with ISTA's weights (`W = 2Dᵀ/L`, `S = I − 2DᵀD/L`,
+/// `θ = λ/L` for our `‖x − Dh‖²`) computes `T + 1` ISTA steps from zero, for every `T`.
+#[test]
+fn lista_at_ista_weights_is_ista() {
+    let (d, m) = (12, 20);
+    let x = sparse_data(50, d, m, 11);
+    for steps in 0..=4 {
+        let model = Psd::new(lista_spec(d, m, steps), 12).unwrap();
+        let coder = SparseCoder::new(&model.dictionary, d, m).unwrap();
+        let ista = autoencoder::sparse_coding::infer(
+            &coder,
+            &x,
+            None,
+            &autoencoder::sparse_coding::InferenceOptions {
+                lambda: 0.2,
+                max_iterations: steps + 1,
+                tolerance: 0.0,
+                solver: autoencoder::sparse_coding::Solver::Ista,
+            },
+        )
+        .unwrap();
+        let lista = model.predict(&x).unwrap();
+        let mut worst = 0.0f32;
+        for (a, b) in lista.as_slice().iter().zip(ista.codes.as_slice()) {
+            worst = worst.max((a - b).abs());
+        }
+        assert!(worst < 1e-5, "T = {steps}: max difference {worst}");
+        // and the steps matter: one more ISTA step gives other codes
+        if steps < 4 {
+            let more = Psd::new(lista_spec(d, m, steps + 1), 12)
+                .unwrap()
+                .predict(&x)
+                .unwrap();
+            let moved = more
+                .as_slice()
+                .iter()
+                .zip(lista.as_slice())
+                .any(|(a, b)| (a - b).abs() > 1e-4);
+            assert!(moved, "T = {steps} and {} agree", steps + 1);
+        }
+    }
+}
+
+#[test]
+fn lista_gradients_match_finite_differences() {
+    let (d, m, n) = (6, 5, 4);
+    let mut model = Psd::new(lista_spec(d, m, 2), 1).unwrap();
+    // away from ISTA's weights, so every matrix entry matters
+    let mut rng = Rng::new(3);
+    model
+        .weight
+        .iter_mut()
+        .for_each(|w| *w += 0.2 * rng.normal());
+    model
+        .lateral
+        .iter_mut()
+        .for_each(|s| *s += 0.2 * rng.normal());
+    model
+        .threshold
+        .iter_mut()
+        .for_each(|t| *t = 0.05 + 0.05 * rng.uniform());
+    let x = Matrix::from_vec(n, d, (0..n * d).map(|_| 2.0 * rng.normal()).collect());
+    let h = Matrix::from_vec(n, m, (0..n * m).map(|_| rng.normal()).collect());
+    let (_, g) = objective_and_gradients(&model, &x, &h).unwrap();
+    assert!(
+        g.bias.iter().chain(&g.gain).all(|v| *v == 0.0),
+        "LISTA has no bias or gain"
+    );
+    let analytic = [g.dictionary, g.weight, g.lateral, g.threshold];
+    let mut checked = 0;
+    for (which, grad) in analytic.iter().enumerate() {
+        for k in 0..grad.len() {
+            let eps = 1e-3f32;
+            let at = |delta: f32| {
+                let mut m2 = model.clone();
+                let p = match which {
+                    0 => &mut m2.dictionary,
+                    1 => &mut m2.weight,
+                    2 => &mut m2.lateral,
+                    _ => &mut m2.threshold,
+                };
+                p[k] += delta;
+                objective_and_gradients(&m2, &x, &h).unwrap().0
+            };
+            let fd = ((at(eps) - at(-eps)) / (2.0 * eps as f64)) as f32;
+            assert!(
+                (fd - grad[k]).abs() <= 2e-2 * (1.0 + grad[k].abs()),
+                "parameter {which}[{k}]: fd {fd} vs {}",
+                grad[k]
+            );
+            checked += usize::from(grad[k] != 0.0);
+        }
+    }
+    assert!(checked > 40, "only {checked} non-zero gradient entries");
+}
+
+/// Trained as PSD's predictor, LISTA's codes move towards the optimal codes and its ISTA start
+/// is beaten; the model round-trips through its run folder.
+#[test]
+fn lista_trains_towards_fista_codes_and_round_trips() {
+    let (d, m) = (12, 20);
+    let x = sparse_data(600, d, m, 6);
+    let mut model = Psd::new(lista_spec(d, m, 2), 7).unwrap();
+    let config = TrainConfig {
+        epochs: 10,
+        batch_size: 32,
+        learning_rate: 5e-3,
+        validation_fraction: 0.0,
+        patience: None,
+        threads: 2,
+        ..TrainConfig::default()
+    };
+    let lengths: Vec<usize> = PsdLearner::new(&mut model.clone())
+        .parameters()
+        .iter()
+        .map(|p| p.len())
+        .collect();
+    let state = TrainState::new(config.optimizer, &lengths, 0);
+    let mut learner = PsdLearner::new(&mut model);
+    train::run(
+        &mut learner,
+        Examples::unlabelled(&x),
+        None,
+        &config.loop_config(),
+        state,
+        &mut Silent,
+    )
+    .unwrap();
+    // the trained predictor against 3 ISTA steps on the trained dictionary (LISTA's start)
+    let mut start = model.clone();
+    start.set_ista_weights().unwrap();
+    let mean = |v: Vec<f64>| v.iter().sum::<f64>() / v.len() as f64;
+    let learned = mean(objective(
+        &model.dictionary,
+        &x,
+        &model.predict(&x).unwrap(),
+        0.2,
+    ));
+    let ista = mean(objective(
+        &model.dictionary,
+        &x,
+        &start.predict(&x).unwrap(),
+        0.2,
+    ));
+    assert!(
+        learned < ista,
+        "learned LISTA {learned} vs ISTA steps {ista}"
+    );
+    let dir = std::env::temp_dir().join(format!("ae-lista-{}", std::process::id()));
+    autoencoder::model::persist::save_psd(&model, &dir).unwrap();
+    let loaded = match autoencoder::model::persist::load_any(&dir).unwrap() {
+        autoencoder::model::persist::AnyModel::Psd(p) => p,
+        _ => panic!("not a PSD folder"),
+    };
+    assert_eq!(loaded.predict(&x).unwrap(), model.predict(&x).unwrap());
+    std::fs::remove_dir_all(&dir).ok();
 }

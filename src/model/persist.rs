@@ -96,7 +96,8 @@ pub fn save_model(model: &Autoencoder, dir: &Path) -> Result<()> {
 }
 
 /// Writes a PSD model's `model.safetensors` (`dictionary` inputs × atoms, `predictor.weight`
-/// atoms × inputs, `predictor.bias`, `predictor.gain`) and `spec.json` (`"kind": "psd"`) into
+/// atoms × inputs, `predictor.bias`, `predictor.gain`; for LISTA also `predictor.lateral`
+/// atoms × atoms and `predictor.threshold`) and `spec.json` (`"kind": "psd"`) into
 /// `dir`, each atomically.
 pub fn save_psd(psd: &crate::sparse_coding::psd::Psd, dir: &Path) -> Result<()> {
     crate::fsutil::create_dir(dir)?;
@@ -120,6 +121,15 @@ pub fn save_psd(psd: &crate::sparse_coding::psd::Psd, dir: &Path) -> Result<()> 
         ("predictor.bias".into(), vec![s.atoms], &psd.bias),
         ("predictor.gain".into(), vec![s.atoms], &psd.gain),
     ];
+    let mut list = list;
+    if s.predictor == crate::sparse_coding::psd::Predictor::Lista {
+        list.push((
+            "predictor.lateral".into(),
+            vec![s.atoms, s.atoms],
+            &psd.lateral,
+        ));
+        list.push(("predictor.threshold".into(), vec![s.atoms], &psd.threshold));
+    }
     let meta = HashMap::from([("format".to_string(), "autoencoder-psd-v1".to_string())]);
     let bytes = serialize(&list, meta, &weights_path)?;
     atomic_write(&dir.join(SPEC_FILE), spec_json.as_bytes())?;
@@ -211,12 +221,18 @@ fn load_psd(dir: &Path, mut value: serde_json::Value) -> Result<crate::sparse_co
     let weights_path = dir.join(WEIGHTS_FILE);
     let (tensors, _) = deserialize(&weights_path, &read(&weights_path)?)?;
     let take = |name: &str| take_tensor(&tensors, name, &weights_path);
+    let lista = if spec.predictor == crate::sparse_coding::psd::Predictor::Lista {
+        Some((take("predictor.lateral")?, take("predictor.threshold")?))
+    } else {
+        None
+    };
     crate::sparse_coding::psd::Psd::from_parts(
         spec,
         take("dictionary")?,
         take("predictor.weight")?,
         take("predictor.bias")?,
         take("predictor.gain")?,
+        lista,
     )
     .map_err(|e| Error::format(&weights_path, e.to_string()))
 }

@@ -15,8 +15,21 @@
 //! 4. `D`'s columns rescaled to unit norm (otherwise `‖h‖₁` shrinks by growing `D`).
 //!
 //! After training, `f(x)` gives approximate sparse codes with one matrix product.
+//!
+//! **LISTA** (Gregor & LeCun 2010, "Learning fast approximations of sparse coding") is the
+//! third predictor: `T` unrolled ISTA steps whose matrices and thresholds are learned,
+//!
+//! ```text
+//! B = x Wᵀ,  Z₀ = S_θ(B),  Z_t = S_θ(B + Z_{t−1} Sᵀ)  (t = 1…T),  f(x) = Z_T
+//! ```
+//!
+//! (`S_θ` the soft threshold with a threshold per atom), trained by the same step 3 through
+//! the unrolled steps. Started at ISTA's weights for `E(h) = ‖x − Dh‖² + λ‖h‖₁` with
+//! `L = 2σ_max(D)²`, `W = 2Dᵀ/L`, `S = I − 2DᵀD/L`, `θ = λ/L`, it computes exactly `T + 1`
+//! ISTA steps from `h = 0`. (The paper writes the `½‖x − Dh‖²` objective, where the factor 2
+//! is absent.)
 
-use super::{infer_with_prior, Inference, InferenceOptions, Solver, SparseCoder};
+use super::{infer_with_prior, soft_threshold, Inference, InferenceOptions, Solver, SparseCoder};
 use crate::error::{Error, Result};
 use crate::linalg::gemm::{gemm, View};
 use crate::linalg::{Matrix, Rng};
@@ -36,6 +49,12 @@ pub enum Predictor {
     /// No predictor: plain sparse coding / dictionary learning (`γ` is ignored, inference
     /// starts at 0).
     None,
+    /// LISTA: `lista_steps` learned ISTA steps (module header).
+    Lista,
+}
+
+fn default_lista_steps() -> usize {
+    3
 }
 
 /// Sizes and the constants of eq. 14.19.
@@ -56,6 +75,9 @@ pub struct PsdSpec {
     /// The predictor.
     #[serde(default)]
     pub predictor: Predictor,
+    /// LISTA's unrolled steps `T` after its first threshold (LISTA only).
+    #[serde(default = "default_lista_steps")]
+    pub lista_steps: usize,
 }
 
 impl PsdSpec {
@@ -73,6 +95,12 @@ impl PsdSpec {
                 "psd.lambda and psd.gamma must be ≥ 0".into(),
             ));
         }
+        if self.lista_steps > 100 {
+            return Err(Error::Invalid(format!(
+                "model.lista_steps = {} unrolls too many steps (at most 100)",
+                self.lista_steps
+            )));
+        }
         Ok(())
     }
 }
@@ -89,6 +117,17 @@ pub struct Psd {
     pub bias: Vec<f32>,
     /// Predictor gain `g`, `m`.
     pub gain: Vec<f32>,
+    /// LISTA's lateral matrix `S`, `m × m` (empty for the other predictors).
+    pub lateral: Vec<f32>,
+    /// LISTA's thresholds `θ`, `m` (empty for the other predictors).
+    pub threshold: Vec<f32>,
+}
+
+/// LISTA's forward pass, kept for its backward pass: the pre-threshold `C_t` and the codes
+/// `Z_t` of every step (each `n × m`), `t = 0…T`.
+struct ListaPass {
+    pre: Vec<Matrix>,
+    codes: Vec<Matrix>,
 }
 
 impl Psd {
@@ -107,9 +146,35 @@ impl Psd {
             weight,
             bias: vec![0.0; m],
             gain: vec![1.0; m],
+            lateral: Vec::new(),
+            threshold: Vec::new(),
         };
         psd.normalize_dictionary();
+        if spec.predictor == Predictor::Lista {
+            psd.set_ista_weights()?;
+        }
         Ok(psd)
+    }
+
+    /// Sets LISTA's `W`, `S` and `θ` to ISTA's for the current dictionary (module header), so
+    /// the predictor computes `T + 1` ISTA steps from zero.
+    pub fn set_ista_weights(&mut self) -> Result<()> {
+        let (d, m) = (self.spec.inputs, self.spec.atoms);
+        let coder = SparseCoder::new(&self.dictionary, d, m)?;
+        let step = 2.0 / coder.lipschitz();
+        // W = (2/L) Dᵀ: row j of W is column j of D
+        self.weight = (0..m * d)
+            .map(|k| step * self.dictionary[(k % d) * m + k / d])
+            .collect();
+        // S = I − (2/L) DᵀD
+        let mut gram = vec![0.0f32; m * m];
+        let dv = View::new(&self.dictionary, d, m);
+        gemm(&mut gram, false, dv, true, dv, false, 1.0, 0);
+        self.lateral = (0..m * m)
+            .map(|k| f32::from(k / m == k % m) - step * gram[k])
+            .collect();
+        self.threshold = vec![self.spec.lambda / coder.lipschitz(); m];
+        Ok(())
     }
 
     /// The spec.
@@ -118,21 +183,33 @@ impl Psd {
     }
 
     /// A model from its parts (checked against the spec's sizes; the dictionary's columns are
-    /// renormalized).
+    /// renormalized). `lista` holds LISTA's `(S, θ)`, for a LISTA spec only.
     pub fn from_parts(
         spec: PsdSpec,
         dictionary: Vec<f32>,
         weight: Vec<f32>,
         bias: Vec<f32>,
         gain: Vec<f32>,
+        lista: Option<(Vec<f32>, Vec<f32>)>,
     ) -> Result<Psd> {
         spec.validate()?;
         let (d, m) = (spec.inputs, spec.atoms);
+        let is_lista = spec.predictor == Predictor::Lista;
+        if lista.is_some() != is_lista {
+            return Err(Error::Shape(
+                "predictor.lateral and predictor.threshold belong to a LISTA predictor, and only to one"
+                    .into(),
+            ));
+        }
+        let (lateral, threshold) = lista.unwrap_or_default();
+        let (want_s, want_t) = if is_lista { (m * m, m) } else { (0, 0) };
         for (name, got, want) in [
             ("dictionary", dictionary.len(), d * m),
             ("predictor.weight", weight.len(), m * d),
             ("predictor.bias", bias.len(), m),
             ("predictor.gain", gain.len(), m),
+            ("predictor.lateral", lateral.len(), want_s),
+            ("predictor.threshold", threshold.len(), want_t),
         ] {
             if got != want {
                 return Err(Error::Shape(format!(
@@ -146,6 +223,8 @@ impl Psd {
             weight,
             bias,
             gain,
+            lateral,
+            threshold,
         };
         psd.normalize_dictionary();
         Ok(psd)
@@ -187,9 +266,62 @@ impl Psd {
         a
     }
 
-    /// The predictor's codes `f(x) = g ⊙ tanh(W x + b)`.
+    /// LISTA's forward pass (module header), every step kept.
+    fn lista_pass(&self, x: &Matrix) -> ListaPass {
+        let (d, m) = (self.spec.inputs, self.spec.atoms);
+        let n = x.rows();
+        // B = x Wᵀ  (n × m)
+        let mut b = Matrix::zeros(n, m);
+        gemm(
+            b.as_mut_slice(),
+            false,
+            View::new(x.as_slice(), n, d),
+            false,
+            View::new(&self.weight, m, d),
+            true,
+            1.0,
+            0,
+        );
+        let threshold = |c: &Matrix| {
+            let mut z = c.clone();
+            for r in 0..n {
+                for (v, t) in z.row_mut(r).iter_mut().zip(&self.threshold) {
+                    *v = soft_threshold(*v, *t);
+                }
+            }
+            z
+        };
+        let mut pass = ListaPass {
+            codes: vec![threshold(&b)],
+            pre: vec![b.clone()],
+        };
+        for _ in 0..self.spec.lista_steps {
+            // C_t = B + Z_{t−1} Sᵀ
+            let mut c = b.clone();
+            let z = pass.codes.last().expect("Z₀ exists");
+            gemm(
+                c.as_mut_slice(),
+                true,
+                View::new(z.as_slice(), n, m),
+                false,
+                View::new(&self.lateral, m, m),
+                true,
+                1.0,
+                0,
+            );
+            pass.codes.push(threshold(&c));
+            pass.pre.push(c);
+        }
+        pass
+    }
+
+    /// The predictor's codes: `f(x) = g ⊙ tanh(W x + b)` (or `tanh(W x + b)`), or LISTA's
+    /// `Z_T`.
     pub fn predict(&self, x: &Matrix) -> Result<Matrix> {
         self.check(x)?;
+        if self.spec.predictor == Predictor::Lista {
+            return Ok(self.lista_pass(x).codes.pop().expect("Z₀ exists"));
+        }
         let mut a = self.hidden(x);
         for r in 0..a.rows() {
             a.row_mut(r)
@@ -274,10 +406,93 @@ pub struct PsdGradients {
     pub dictionary: Vec<f32>,
     /// `∂/∂W`, `m × d`.
     pub weight: Vec<f32>,
-    /// `∂/∂b`.
+    /// `∂/∂b` (zero for LISTA).
     pub bias: Vec<f32>,
-    /// `∂/∂g`.
+    /// `∂/∂g` (zero for LISTA).
     pub gain: Vec<f32>,
+    /// `∂/∂S`, `m × m` (LISTA; else empty).
+    pub lateral: Vec<f32>,
+    /// `∂/∂θ`, `m` (LISTA; else empty).
+    pub threshold: Vec<f32>,
+}
+
+/// LISTA's backward pass: from `∂/∂Z_T` (`df`, `n × m`) to `(∂W, ∂S, ∂θ)`.
+///
+/// ```text
+/// ∂C_t = ∂Z_t ⊙ [|C_t| > θ],   ∂θ −= Σ sign(C_t) ⊙ ∂Z_t over the same entries,
+/// ∂B += ∂C_t,   ∂S += ∂C_tᵀ Z_{t−1},   ∂Z_{t−1} = ∂C_t S      (t = T…1; t = 0 has no S)
+/// ∂W = ∂Bᵀ x
+/// ```
+fn lista_backward(
+    model: &Psd,
+    x: &Matrix,
+    pass: &ListaPass,
+    df: Matrix,
+) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    let (d, m, n) = (model.spec.inputs, model.spec.atoms, x.rows());
+    let mut dz = df;
+    let mut db = Matrix::zeros(n, m);
+    let mut g_lateral = vec![0.0f32; m * m];
+    let mut g_threshold = vec![0.0f32; m];
+    for t in (0..pass.pre.len()).rev() {
+        let c = &pass.pre[t];
+        // through the threshold: dz becomes ∂C_t
+        for r in 0..n {
+            let parts = dz.row_mut(r).iter_mut().zip(c.row(r));
+            for ((g, &cv), (gt, &th)) in parts.zip(g_threshold.iter_mut().zip(&model.threshold)) {
+                if cv > th {
+                    *gt -= *g;
+                } else if cv < -th {
+                    *gt += *g;
+                } else {
+                    *g = 0.0;
+                }
+            }
+        }
+        db.as_mut_slice()
+            .iter_mut()
+            .zip(dz.as_slice())
+            .for_each(|(b, g)| *b += g);
+        if t > 0 {
+            let below = &pass.codes[t - 1];
+            // ∂S += ∂Cᵀ Z_{t−1}  (m × m)
+            gemm(
+                &mut g_lateral,
+                true,
+                View::new(dz.as_slice(), n, m),
+                true,
+                View::new(below.as_slice(), n, m),
+                false,
+                1.0,
+                0,
+            );
+            // ∂Z_{t−1} = ∂C S  (n × m)
+            let mut next = Matrix::zeros(n, m);
+            gemm(
+                next.as_mut_slice(),
+                false,
+                View::new(dz.as_slice(), n, m),
+                false,
+                View::new(&model.lateral, m, m),
+                false,
+                1.0,
+                0,
+            );
+            dz = next;
+        }
+    }
+    let mut g_weight = vec![0.0f32; m * d];
+    gemm(
+        &mut g_weight,
+        false,
+        View::new(db.as_slice(), n, m),
+        true,
+        View::new(x.as_slice(), n, d),
+        false,
+        1.0,
+        0,
+    );
+    (g_weight, g_lateral, g_threshold)
 }
 
 /// The batch-mean objective `(1/n) Σ ‖x − D h‖² + λ‖h‖₁ + γ‖h − f(x)‖²` at fixed codes `h`, and
@@ -303,15 +518,29 @@ pub fn objective_and_gradients(model: &Psd, x: &Matrix, h: &Matrix) -> Result<(f
         -1.0,
         0,
     );
-    let t = model.hidden(x);
+    // the predictor's codes f, and what its backward pass needs
+    let (f, lista, t) = if s.predictor == Predictor::Lista {
+        let pass = model.lista_pass(x);
+        let f = pass.codes.last().expect("Z₀ exists").clone();
+        (f, Some(pass), None)
+    } else {
+        let t = model.hidden(x);
+        let mut f = t.clone();
+        for r in 0..n {
+            f.row_mut(r)
+                .iter_mut()
+                .zip(&model.gain)
+                .for_each(|(v, g)| *v *= g);
+        }
+        (f, None, Some(t))
+    };
     let mut total = 0.0f64;
     // ∂/∂f = −2γ (h − f) / n, and the objective's terms
     let mut df = Matrix::zeros(n, m);
     for r in 0..n {
         total += e.row(r).iter().map(|v| (*v as f64).powi(2)).sum::<f64>();
         for j in 0..m {
-            let f = model.gain[j] * t.row(r)[j];
-            let diff = h.row(r)[j] - f;
+            let diff = h.row(r)[j] - f.row(r)[j];
             total +=
                 s.lambda as f64 * h.row(r)[j].abs() as f64 + s.gamma as f64 * (diff as f64).powi(2);
             df.row_mut(r)[j] = -2.0 * s.gamma * diff * scale;
@@ -329,31 +558,38 @@ pub fn objective_and_gradients(model: &Psd, x: &Matrix, h: &Matrix) -> Result<(f
         -2.0 * scale,
         0,
     );
-    // through f = g ⊙ t: ∂g = Σ df ⊙ t, ∂a = df ⊙ g ⊙ (1 − t²)
     let mut g_gain = vec![0.0f32; m];
-    let mut da = Matrix::zeros(n, m);
-    for r in 0..n {
-        for (j, gg) in g_gain.iter_mut().enumerate() {
-            let (tj, dfj) = (t.row(r)[j], df.row(r)[j]);
-            *gg += dfj * tj;
-            da.row_mut(r)[j] = dfj * model.gain[j] * (1.0 - tj * tj);
-        }
-    }
     let mut g_bias = vec![0.0f32; m];
-    for r in 0..n {
-        g_bias.iter_mut().zip(da.row(r)).for_each(|(b, v)| *b += v);
-    }
-    let mut g_weight = vec![0.0f32; m * d];
-    gemm(
-        &mut g_weight,
-        false,
-        View::new(da.as_slice(), n, m),
-        true,
-        View::new(x.as_slice(), n, d),
-        false,
-        1.0,
-        0,
-    );
+    let (g_weight, g_lateral, g_threshold) = match (lista, t) {
+        (Some(pass), _) => lista_backward(model, x, &pass, df),
+        (None, Some(t)) => {
+            // through f = g ⊙ t: ∂g = Σ df ⊙ t, ∂a = df ⊙ g ⊙ (1 − t²)
+            let mut da = Matrix::zeros(n, m);
+            for r in 0..n {
+                for (j, gg) in g_gain.iter_mut().enumerate() {
+                    let (tj, dfj) = (t.row(r)[j], df.row(r)[j]);
+                    *gg += dfj * tj;
+                    da.row_mut(r)[j] = dfj * model.gain[j] * (1.0 - tj * tj);
+                }
+            }
+            for r in 0..n {
+                g_bias.iter_mut().zip(da.row(r)).for_each(|(b, v)| *b += v);
+            }
+            let mut g_weight = vec![0.0f32; m * d];
+            gemm(
+                &mut g_weight,
+                false,
+                View::new(da.as_slice(), n, m),
+                true,
+                View::new(x.as_slice(), n, d),
+                false,
+                1.0,
+                0,
+            );
+            (g_weight, Vec::new(), Vec::new())
+        }
+        (None, None) => unreachable!("a predictor's pass is kept"),
+    };
     Ok((
         total / n.max(1) as f64,
         PsdGradients {
@@ -361,6 +597,8 @@ pub fn objective_and_gradients(model: &Psd, x: &Matrix, h: &Matrix) -> Result<(f
             weight: g_weight,
             bias: g_bias,
             gain: g_gain,
+            lateral: g_lateral,
+            threshold: g_threshold,
         },
     ))
 }
@@ -387,12 +625,21 @@ impl Learner for PsdLearner<'_> {
             &self.model.weight,
             &self.model.bias,
             &self.model.gain,
+            &self.model.lateral,
+            &self.model.threshold,
         ]
     }
 
     fn parameters_mut(&mut self) -> Vec<&mut [f32]> {
         let m = &mut *self.model;
-        vec![&mut m.dictionary, &mut m.weight, &mut m.bias, &mut m.gain]
+        vec![
+            &mut m.dictionary,
+            &mut m.weight,
+            &mut m.bias,
+            &mut m.gain,
+            &mut m.lateral,
+            &mut m.threshold,
+        ]
     }
 
     fn step(
@@ -409,12 +656,20 @@ impl Learner for PsdLearner<'_> {
         let threads = rayon::current_num_threads();
         let m = &mut *self.model;
         optimizer.update(0, &mut m.dictionary, &g.dictionary, learning_rate, threads);
-        if m.spec.predictor != Predictor::None {
-            optimizer.update(1, &mut m.weight, &g.weight, learning_rate, threads);
-            optimizer.update(2, &mut m.bias, &g.bias, learning_rate, threads);
-        }
-        if m.spec.predictor == Predictor::Psd {
-            optimizer.update(3, &mut m.gain, &g.gain, learning_rate, threads);
+        match m.spec.predictor {
+            Predictor::None => {}
+            Predictor::Lista => {
+                optimizer.update(1, &mut m.weight, &g.weight, learning_rate, threads);
+                optimizer.update(4, &mut m.lateral, &g.lateral, learning_rate, threads);
+                optimizer.update(5, &mut m.threshold, &g.threshold, learning_rate, threads);
+            }
+            Predictor::Psd | Predictor::Tanh => {
+                optimizer.update(1, &mut m.weight, &g.weight, learning_rate, threads);
+                optimizer.update(2, &mut m.bias, &g.bias, learning_rate, threads);
+                if m.spec.predictor == Predictor::Psd {
+                    optimizer.update(3, &mut m.gain, &g.gain, learning_rate, threads);
+                }
+            }
         }
         m.normalize_dictionary();
         Ok(loss)

@@ -198,6 +198,15 @@ fn bad_configs_models_and_outputs_fail_cleanly() {
             "regularizer[0].kind",
         ),
         (
+            "[model]\nkind = \"psd\"\natoms = 8\nlista_steps = 2\n",
+            "model.lista_steps",
+        ),
+        (
+            "[model]\nkind = \"psd\"\natoms = 8\npredictor = \"lista\"\nlista_steps = 1000\n",
+            "model.lista_steps",
+        ),
+        ("[model]\ncode = 4\nlista_steps = 2\n", "psd"),
+        (
             "[model]\ncode = 2\n[[regularizer]]\nkind = \"umap\"\nweight = 1.0\nneighbors = 1\n",
             "regularizer[0].neighbors",
         ),
@@ -1466,6 +1475,59 @@ fn sparse_encode_writes_lasso_codes_and_refuses_bad_input() {
         ]),
         &["--inference"],
     );
+}
+
+/// `predictor = "lista"`: LISTA's tensors are saved and loaded, and its one-pass codes are
+/// what `encode --inference predictor` writes.
+#[test]
+fn psd_with_a_lista_predictor_trains_and_encodes() {
+    let dir = tmp("psd_lista");
+    let p = |name: &str| dir.join(name);
+    let train_images = repo_path("data/mnist/train-images-idx3-ubyte.gz");
+    let test_images = repo_path("data/mnist/t10k-images-idx3-ubyte.gz");
+    let config = PSD_CONFIG.replace(
+        "atoms = 32\n",
+        "atoms = 32\npredictor = \"lista\"\nlista_steps = 2\n",
+    );
+    std::fs::write(p("lista.toml"), config).unwrap();
+    assert_success(&train(&p("lista.toml"), &train_images, &p("run")));
+    let spec: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p("run/spec.json")).unwrap()).unwrap();
+    assert_eq!(spec["predictor"], "lista");
+    assert_eq!(spec["lista_steps"], 2);
+    // each epoch compares the predictor's codes with FISTA's on held-out rows
+    let gap = std::fs::read_to_string(p("run/predictor_vs_fista.jsonl")).unwrap();
+    assert_eq!(gap.lines().count(), 2, "{gap}");
+    for line in gap.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let (pred, fista) = (
+            v["predictor_objective"].as_f64().unwrap(),
+            v["fista_objective"].as_f64().unwrap(),
+        );
+        assert!(fista <= pred && fista > 0.0, "{line}");
+    }
+    assert!(p("run/report/predictor_vs_fista.png").exists());
+    let mut objectives = Vec::new();
+    for inference in ["predictor", "fista"] {
+        let out = ae(&[
+            "encode",
+            "--model",
+            s(&p("run")),
+            "--data",
+            s(&test_images),
+            "--out",
+            s(&p("h.npy")),
+            "--inference",
+            inference,
+            "--json",
+        ]);
+        assert_success(&out);
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        objectives.push(json["objective_per_example"].as_f64().unwrap());
+    }
+    // LISTA's codes are sparse codes of the right scale, short of FISTA's optimum
+    assert!(objectives[1] < objectives[0], "{objectives:?}");
+    assert!(objectives[0] < 3.0 * objectives[1], "{objectives:?}");
 }
 
 const PSD_CONFIG: &str = "[model]\nkind = \"psd\"\natoms = 32\n[train]\nepochs = 2\nbatch_size = 50\nlearning_rate = 1e-3\nvalidation_fraction = 0.1\n[psd]\nlambda = 0.5\nfista_iterations = 50\n";

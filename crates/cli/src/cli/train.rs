@@ -350,7 +350,15 @@ fn run_rbm(
 
 struct PsdLines {
     progress: Progress,
+    /// Up to 1,000 held-out rows (training rows without a validation set) on which each epoch
+    /// compares the predictor's codes with FISTA's.
+    probe: Option<autoencoder::Matrix>,
+    /// Per epoch: mean `‖x − Dh‖² + λ‖h‖₁` of the predictor's codes and of FISTA's.
+    gap: Vec<(usize, f64, f64)>,
 }
+
+/// Rows for the predictor-vs-FISTA curve.
+const PSD_PROBE_ROWS: usize = 1000;
 
 impl Observer<autoencoder::sparse_coding::psd::Psd> for PsdLines {
     fn batch(&mut self, epoch: usize, batch: usize, batches: usize, loss: f64) {
@@ -359,15 +367,30 @@ impl Observer<autoencoder::sparse_coding::psd::Psd> for PsdLines {
     fn epoch(
         &mut self,
         m: &EpochMetrics,
-        _: &autoencoder::sparse_coding::psd::Psd,
+        psd: &autoencoder::sparse_coding::psd::Psd,
         _: &TrainState,
     ) -> Result<()> {
+        use autoencoder::sparse_coding::{objective, Solver};
         let val = m
             .validation_loss
             .map(|v| format!("  val objective {v:.4}"))
             .unwrap_or_default();
+        let mut gap = String::new();
+        if let Some(x) = &self.probe {
+            let mean = |v: Vec<f64>| v.iter().sum::<f64>() / v.len().max(1) as f64;
+            let lambda = psd.spec().lambda;
+            let predicted = mean(objective(&psd.dictionary, x, &psd.predict(x)?, lambda));
+            let fista = mean(objective(
+                &psd.dictionary,
+                x,
+                &psd.sparse_codes(x, Solver::Fista)?.codes,
+                lambda,
+            ));
+            gap = format!("  predictor {predicted:.3} vs FISTA {fista:.3}");
+            self.gap.push((m.epoch, predicted, fista));
+        }
         self.progress.epoch_line(&format!(
-            "epoch {:>3}  objective {:.4}{val}  lr {:.2e}  {:.1}s",
+            "epoch {:>3}  objective {:.4}{val}{gap}  lr {:.2e}  {:.1}s",
             m.epoch, m.train_loss, m.learning_rate, m.seconds
         ));
         Ok(())
@@ -400,11 +423,20 @@ fn run_psd(
         psd.weight.len(),
         psd.bias.len(),
         psd.gain.len(),
+        psd.lateral.len(),
+        psd.threshold.len(),
     ];
     let state = TrainState::new(tc.optimizer, &lens, tc.seed);
     autoencoder::fsutil::atomic_write(&out.join("config.toml"), config.to_toml()?.as_bytes())?;
+    let has_predictor = checked.spec.predictor != autoencoder::sparse_coding::psd::Predictor::None;
+    let probe = has_predictor.then(|| {
+        let rows = val_x.as_ref().unwrap_or(&train_x);
+        rows.slice_rows(0, rows.rows().min(PSD_PROBE_ROWS))
+    });
     let mut observer = PsdLines {
         progress: Progress::new(args.quiet, tc.epochs),
+        probe,
+        gap: Vec::new(),
     };
     let result = {
         let mut learner = PsdLearner::new(&mut psd);
@@ -420,22 +452,43 @@ fn run_psd(
     persist::save_psd(&psd, out)?;
     let report = result?;
     write_metrics(out, &report.history)?;
-    write_psd_report(out, &psd, &report.history)?;
+    write_psd_report(out, &psd, &report.history, &observer.gap)?;
     if !args.quiet {
         eprintln!("wrote {} ({:?})", out.display(), report.stop);
     }
     Ok(())
 }
 
-/// report/loss.png, and for square images the dictionary's atoms and the predictor's filters.
+/// report/loss.png, the predictor-vs-FISTA curve (and `predictor_vs_fista.jsonl`), and for
+/// square images the dictionary's atoms and the predictor's filters.
 fn write_psd_report(
     out: &std::path::Path,
     psd: &autoencoder::sparse_coding::psd::Psd,
     history: &[EpochMetrics],
+    gap: &[(usize, f64, f64)],
 ) -> Result<()> {
     use autoencoder::report::plots;
     let dir = out.join("report");
     autoencoder::fsutil::create_dir(&dir)?;
+    if !gap.is_empty() {
+        // eq. 14.19's first two terms of the predictor's codes against FISTA's, per epoch
+        let lines: String = gap
+            .iter()
+            .map(|(epoch, p, f)| {
+                format!(
+                    "{}\n",
+                    serde_json::json!({"epoch": epoch, "predictor_objective": p, "fista_objective": f})
+                )
+            })
+            .collect();
+        autoencoder::fsutil::atomic_write(&out.join("predictor_vs_fista.jsonl"), lines.as_bytes())?;
+        let (p, f): (Vec<f64>, Vec<f64>) = gap.iter().map(|(_, p, f)| (*p, *f)).unzip();
+        plots::curves(
+            "OBJECTIVE OF PREDICTOR VS FISTA CODES",
+            &[("PREDICTOR", &p), ("FISTA", &f)],
+            &dir.join("predictor_vs_fista.png"),
+        )?;
+    }
     let train: Vec<f64> = history.iter().map(|m| m.train_loss).collect();
     let val: Vec<f64> = history
         .iter()
