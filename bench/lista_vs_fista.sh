@@ -26,7 +26,7 @@ for predictor in lista1 lista2 lista3 psd; do
   target=$(printf '%s' "$pred" | "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["objective_per_example"])')
   # the fewest FISTA iterations (from zero, no early stop) whose objective is at or below it
   reached=none
-  for k in 1 2 3 4 5 6 7 8 10 12 14 16 20 25 30 40 50 60 80 100 150 200; do
+  for k in $(seq 1 60) 70 80 90 100 120 150 200; do
     f=$("$BIN" sparse-encode --dictionary "$OUT/$predictor.D.npy" --data "$TEST" --out "$OUT/f.npy" \
         --lambda 0.5 --inference fista --iterations $k --tolerance 0 --json)
     obj=$(printf '%s' "$f" | "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["objective_per_example"])')

@@ -455,6 +455,8 @@ pub struct ReportSection {
     /// The method that maps codes wider than 2 to the report's 2-D code map (a 2-D code is its
     /// own map).
     pub map: crate::report::run::MapMethod,
+    /// `png` (default) or `svg`: how the loss curves and the code map are written.
+    pub format: crate::report::run::PlotFormat,
 }
 
 /// `[psd]`: the constants of eq. 14.19 and the inner solve.

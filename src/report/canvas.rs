@@ -1,4 +1,5 @@
-//! An RGB raster canvas with the few primitives the plots need, saved as PNG atomically.
+//! An RGB raster buffer: the pixels `plotters` draws into for PNG plots, and the tiles of image
+//! mosaics; saved as PNG atomically.
 
 use crate::error::{Error, Result};
 use std::path::Path;
@@ -8,7 +9,8 @@ use std::path::Path;
 pub struct Canvas {
     width: usize,
     height: usize,
-    pixels: Vec<[u8; 3]>,
+    /// Row-major RGB bytes, 3 per pixel.
+    pixels: Vec<u8>,
 }
 
 /// Ten distinguishable colours (Tableau 10), for labels 0–9 and series.
@@ -31,7 +33,7 @@ impl Canvas {
         Canvas {
             width,
             height,
-            pixels: vec![[255, 255, 255]; width * height],
+            pixels: vec![255; width * height * 3],
         }
     }
     /// Width in pixels.
@@ -42,42 +44,27 @@ impl Canvas {
     pub fn height(&self) -> usize {
         self.height
     }
+    /// The RGB bytes, for a drawing backend.
+    pub fn rgb_mut(&mut self) -> &mut [u8] {
+        &mut self.pixels
+    }
     /// Sets one pixel (ignored outside the canvas).
     pub fn set(&mut self, x: i64, y: i64, c: [u8; 3]) {
         if x >= 0 && y >= 0 && (x as usize) < self.width && (y as usize) < self.height {
-            self.pixels[y as usize * self.width + x as usize] = c;
+            let at = 3 * (y as usize * self.width + x as usize);
+            self.pixels[at..at + 3].copy_from_slice(&c);
         }
     }
     /// The pixel at (x, y).
     pub fn get(&self, x: usize, y: usize) -> [u8; 3] {
-        self.pixels[y * self.width + x]
+        let at = 3 * (y * self.width + x);
+        [self.pixels[at], self.pixels[at + 1], self.pixels[at + 2]]
     }
     /// Fills a rectangle.
     pub fn fill_rect(&mut self, x: i64, y: i64, w: i64, h: i64, c: [u8; 3]) {
         for yy in y..y + h {
             for xx in x..x + w {
                 self.set(xx, yy, c);
-            }
-        }
-    }
-    /// A line, 1 px wide (Bresenham), thickened by `width`.
-    pub fn line(&mut self, x0: i64, y0: i64, x1: i64, y1: i64, c: [u8; 3], width: i64) {
-        let (dx, dy) = ((x1 - x0).abs(), -(y1 - y0).abs());
-        let (sx, sy) = (if x0 < x1 { 1 } else { -1 }, if y0 < y1 { 1 } else { -1 });
-        let (mut x, mut y, mut err) = (x0, y0, dx + dy);
-        loop {
-            self.fill_rect(x - width / 2, y - width / 2, width, width, c);
-            if x == x1 && y == y1 {
-                break;
-            }
-            let e2 = 2 * err;
-            if e2 >= dy {
-                err += dy;
-                x += sx;
-            }
-            if e2 <= dx {
-                err += dx;
-                y += sy;
             }
         }
     }
@@ -106,9 +93,8 @@ impl Canvas {
             let mut writer = enc
                 .write_header()
                 .map_err(|e| Error::format(path, e.to_string()))?;
-            let flat: Vec<u8> = self.pixels.iter().flatten().copied().collect();
             writer
-                .write_image_data(&flat)
+                .write_image_data(&self.pixels)
                 .map_err(|e| Error::format(path, e.to_string()))?;
         }
         crate::fsutil::atomic_write(path, &bytes)

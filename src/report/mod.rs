@@ -1,7 +1,6 @@
-//! Run reports: PNG plots drawn on a small raster canvas (no font or plotting dependency).
+//! Run reports: plots drawn by `plotters` (PNG or SVG) and image mosaics on a raster buffer.
 
 pub mod canvas;
-pub mod font;
 pub mod plots;
 pub mod run;
 

@@ -21,13 +21,35 @@ pub enum MapMethod {
     Tsne,
 }
 
+/// `[report] format`: how the report's curves and maps are written (image mosaics are PNG
+/// either way).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PlotFormat {
+    /// Raster, `.png`.
+    #[default]
+    Png,
+    /// Vector, `.svg`.
+    Svg,
+}
+
+impl PlotFormat {
+    /// The file extension.
+    pub fn extension(self) -> &'static str {
+        match self {
+            PlotFormat::Png => "png",
+            PlotFormat::Svg => "svg",
+        }
+    }
+}
+
 impl MapMethod {
     fn name(self) -> &'static str {
         match self {
             MapMethod::Pca => "PCA",
-            MapMethod::Isomap => "ISOMAP",
+            MapMethod::Isomap => "Isomap",
             MapMethod::Lle => "LLE",
-            MapMethod::Tsne => "T-SNE",
+            MapMethod::Tsne => "t-SNE",
         }
     }
 
@@ -62,6 +84,7 @@ impl MapMethod {
 /// Writes `report/`: loss curves; for square image data, originals vs reconstructions and
 /// first-layer filters; a 2-D map of the codes (the code itself when 2-D, else `map` of it),
 /// titled with its trustworthiness against the inputs and its 5-NN accuracy (with labels).
+/// The loss curves and the map are written in `format`; the image mosaics as PNG.
 pub fn write_report(
     dir: &Path,
     model: &Autoencoder,
@@ -69,12 +92,14 @@ pub fn write_report(
     sample: &Matrix,
     labels: Option<&[i64]>,
     map: MapMethod,
+    format: PlotFormat,
 ) -> Result<()> {
+    let ext = format.extension();
     let report = dir.join("report");
     create_dir(&report)?;
     let train: Vec<f64> = history.iter().map(|m| m.train_loss).collect();
     let val: Vec<f64> = history.iter().filter_map(|m| m.validation_loss).collect();
-    super::plots::loss_curves(&train, &val, &report.join("loss.png"))?;
+    super::plots::loss_curves(&train, &val, &report.join(format!("loss.{ext}")))?;
     let n = sample.rows().min(2000);
     let sample = sample.slice_rows(0, n);
     let codes = model.encode(&sample)?;
@@ -141,16 +166,16 @@ pub fn write_report(
             map.name(),
         )
     };
-    let mut title = format!("CODES, 2-D {how}");
+    let mut title = format!("Codes, 2-D {how}");
     if n >= 12 {
         use crate::analysis::embedding_quality::{knn_accuracy, trustworthiness};
         let low = Matrix::from_vec(n, 2, points.iter().flat_map(|(x, y)| [*x, *y]).collect());
         if let Ok(t) = trustworthiness(&sample, &low, 5) {
-            title.push_str(&format!("  TRUST {t:.3}"));
+            title.push_str(&format!("   trustworthiness {t:.3}"));
         }
         if let Some(l) = labels.filter(|l| l.len() >= n) {
             if let Ok(a) = knn_accuracy(&low, &l[..n], 5) {
-                title.push_str(&format!("  5-NN {a:.3}"));
+                title.push_str(&format!("   5-NN accuracy {a:.3}"));
             }
         }
     }
@@ -158,7 +183,7 @@ pub fn write_report(
         &points,
         labels.map(|l| &l[..n.min(l.len())]),
         &title,
-        &report.join("codes.png"),
+        &report.join(format!("codes.{ext}")),
     )
 }
 

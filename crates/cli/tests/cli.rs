@@ -239,6 +239,7 @@ fn bad_configs_models_and_outputs_fail_cleanly() {
             "train.reconstruction_weight",
         ),
         ("[model]\ncode = 4\n[report]\nmap = \"umap\"\n", "report.map"),
+        ("[model]\ncode = 4\n[report]\nformat = \"pdf\"\n", "report.format"),
         (
             "[model]\ncode = 8\ncode_distribution = \"binary\"\nbinary_noise = -1.0\n",
             "model.binary_noise",
@@ -1528,6 +1529,31 @@ fn psd_with_a_lista_predictor_trains_and_encodes() {
     // LISTA's codes are sparse codes of the right scale, short of FISTA's optimum
     assert!(objectives[1] < objectives[0], "{objectives:?}");
     assert!(objectives[0] < 3.0 * objectives[1], "{objectives:?}");
+}
+
+/// `[report] format = "svg"`: the loss curves and the code map as SVG (with their titles as
+/// text), the image mosaics still PNG.
+#[test]
+fn a_report_in_svg() {
+    let dir = tmp("report_svg");
+    let p = |name: &str| dir.join(name);
+    std::fs::write(
+        p("svg.toml"),
+        "[model]\nlayers = [16]\ncode = 4\n[train]\nepochs = 2\n[report]\nformat = \"svg\"\n",
+    )
+    .unwrap();
+    let images = repo_path("data/mnist/train-images-idx3-ubyte.gz");
+    assert_success(&train(&p("svg.toml"), &images, &p("run")));
+    let loss = std::fs::read_to_string(p("run/report/loss.svg")).unwrap();
+    assert!(
+        loss.starts_with("<svg") && loss.contains("Loss per epoch"),
+        "{}",
+        &loss[..200.min(loss.len())]
+    );
+    let codes = std::fs::read_to_string(p("run/report/codes.svg")).unwrap();
+    assert!(codes.contains("<circle") && codes.contains("trustworthiness"));
+    assert!(!p("run/report/loss.png").exists() && !p("run/report/codes.png").exists());
+    assert!(p("run/report/reconstructions.png").exists() && p("run/report/filters.png").exists());
 }
 
 const PSD_CONFIG: &str = "[model]\nkind = \"psd\"\natoms = 32\n[train]\nepochs = 2\nbatch_size = 50\nlearning_rate = 1e-3\nvalidation_fraction = 0.1\n[psd]\nlambda = 0.5\nfista_iterations = 50\n";

@@ -145,6 +145,7 @@ pub fn run(args: Args) -> Result<()> {
         &test.features,
         test.labels.as_deref(),
         autoencoder::report::run::MapMethod::Pca,
+        autoencoder::report::run::PlotFormat::Png,
     )?;
 
     let ours = model.evaluate(&test.features)?;

@@ -123,14 +123,14 @@ pub fn run(args: Args) -> Result<()> {
         let points: Vec<(f32, f32)> = (0..low.rows())
             .map(|r| (low.row(r)[0], low.row(r)[1]))
             .collect();
-        let mut title = String::from("MAP, 2-D");
+        let mut title = String::from("Map, 2-D");
         for (key, short) in [
-            ("trustworthiness", "TRUST"),
-            ("knn_accuracy", "K-NN"),
-            ("knn_test_accuracy", "TEST K-NN"),
+            ("trustworthiness", "trustworthiness"),
+            ("knn_accuracy", "k-NN accuracy"),
+            ("knn_test_accuracy", "test k-NN accuracy"),
         ] {
             if let Some(v) = out[key].as_f64() {
-                title.push_str(&format!("  {short} {v:.3}"));
+                title.push_str(&format!("   {short} {v:.3}"));
             }
         }
         autoencoder::report::plots::code_map(&points, labels.as_deref(), &title, plot)?;

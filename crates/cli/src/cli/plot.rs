@@ -93,5 +93,13 @@ pub fn run(args: Args) -> Result<()> {
         .title
         .clone()
         .unwrap_or_else(|| args.key.replace('_', " "));
-    autoencoder::report::plots::curves(&title, &borrowed, &args.out)
+    autoencoder::report::plots::curves_on(
+        &title,
+        autoencoder::report::plots::Axes {
+            x: "epoch",
+            y: &args.key,
+        },
+        &borrowed,
+        &args.out,
+    )
 }

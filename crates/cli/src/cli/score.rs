@@ -158,8 +158,8 @@ fn plot(
             .collect()
     });
     let title = match density {
-        Some(d) => format!("DAE SCORE FIELD, {} DENSITY", d.name().to_uppercase()),
-        None => "DAE SCORE FIELD".to_string(),
+        Some(d) => format!("DAE score field over the {} density", d.name()),
+        None => "DAE score field".to_string(),
     };
     autoencoder::report::plots::vector_field(
         &title,

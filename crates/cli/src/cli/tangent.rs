@@ -130,9 +130,13 @@ pub fn run(args: Args) -> Result<()> {
         autoencoder::fsutil::atomic_write(path, text.as_bytes())?;
     }
     if let Some(path) = &args.plot {
-        autoencoder::report::plots::curves(
-            "MEAN LOG10 SINGULAR VALUE BY RANK",
-            &[("LOG10 SIGMA", &mean_log)],
+        autoencoder::report::plots::curves_on(
+            "Mean log10 singular value of the encoder's Jacobian by rank",
+            autoencoder::report::plots::Axes {
+                x: "rank",
+                y: "mean log10 σ",
+            },
+            &[("log10 σ", &mean_log)],
             path,
         )?;
     }

@@ -252,6 +252,7 @@ pub fn run(args: Args) -> Result<()> {
         &data.features,
         data.labels.as_deref(),
         config.report.clone().unwrap_or_default().map,
+        config.report.clone().unwrap_or_default().format,
     )?;
     if !args.quiet {
         eprintln!("wrote {} ({:?})", out.display(), report.stop);
@@ -483,9 +484,13 @@ fn write_psd_report(
             .collect();
         autoencoder::fsutil::atomic_write(&out.join("predictor_vs_fista.jsonl"), lines.as_bytes())?;
         let (p, f): (Vec<f64>, Vec<f64>) = gap.iter().map(|(_, p, f)| (*p, *f)).unzip();
-        plots::curves(
-            "OBJECTIVE OF PREDICTOR VS FISTA CODES",
-            &[("PREDICTOR", &p), ("FISTA", &f)],
+        plots::curves_on(
+            "Objective of the predictor's codes vs FISTA's (held-out rows)",
+            plots::Axes {
+                x: "epoch",
+                y: "‖x − Dh‖² + λ‖h‖₁ per example",
+            },
+            &[("predictor", &p), ("FISTA", &f)],
             &dir.join("predictor_vs_fista.png"),
         )?;
     }
