@@ -262,34 +262,10 @@ fn code_penalties_and_weight_decay() {
 
 /// The parametric t-SNE term through the whole encoder, with the likelihood and without it
 /// (`reconstruction_weight = 0`: the map term alone).
+/// The map terms of §14.6, with and without the likelihood. The UMAP term reads the check's
+/// batch of 5 rows as 2 edges and a spare row.
 #[test]
-fn parametric_tsne_term() {
-    let s = spec(
-        Activation::Tanh,
-        Activation::Linear,
-        Likelihood::Bernoulli,
-        false,
-    );
-    for reconstruction_weight in [1.0, 0.0] {
-        let objective = Objective {
-            code_penalties: vec![CodePenalty::Tsne {
-                weight: 2.0,
-                perplexity: 1.2,
-            }],
-            reconstruction_weight,
-            ..Objective::plain()
-        };
-        let err = check(s.clone(), &objective);
-        assert!(
-            err < 2e-2,
-            "reconstruction weight {reconstruction_weight}: relative error {err}"
-        );
-    }
-}
-
-#[test]
-fn parametric_umap_term() {
-    // the check's batch of 5 rows is read as 2 edges and a spare row
+fn parametric_map_terms() {
     let s = spec(
         Activation::Tanh,
         Activation::Linear,
@@ -297,24 +273,33 @@ fn parametric_umap_term() {
         false,
     );
     let (a, b) = autoencoder::objective::parametric_umap::fit_ab(0.1, 1.0);
-    for reconstruction_weight in [1.0, 0.0] {
-        let objective = Objective {
-            code_penalties: vec![CodePenalty::Umap {
-                weight: 1.5,
-                neighbors: 3,
-                min_dist: 0.1,
-                a,
-                b,
-                negatives: 1,
-            }],
-            reconstruction_weight,
-            ..Objective::plain()
-        };
-        let err = check(s.clone(), &objective);
-        assert!(
-            err < 2e-2,
-            "reconstruction weight {reconstruction_weight}: relative error {err}"
-        );
+    let terms = [
+        CodePenalty::Tsne {
+            weight: 2.0,
+            perplexity: 1.2,
+        },
+        CodePenalty::Umap {
+            weight: 1.5,
+            neighbors: 3,
+            min_dist: 0.1,
+            a,
+            b,
+            negatives: 1,
+        },
+    ];
+    for term in terms {
+        for reconstruction_weight in [1.0, 0.0] {
+            let objective = Objective {
+                code_penalties: vec![term],
+                reconstruction_weight,
+                ..Objective::plain()
+            };
+            let err = check(s.clone(), &objective);
+            assert!(
+                err < 2e-2,
+                "{term:?}, reconstruction weight {reconstruction_weight}: relative error {err}"
+            );
+        }
     }
 }
 

@@ -64,28 +64,41 @@ fn gradients_match_finite_differences() {
     let h = Matrix::from_vec(n, m, (0..n * m).map(|_| rng.normal()).collect());
     let (_, g) = objective_and_gradients(&model, &x, &h).unwrap();
     let analytic = [g.dictionary, g.weight, g.bias, g.gain];
+    check_gradients(&model, &x, &h, &analytic, 1e-2, |m, which| match which {
+        0 => &mut m.dictionary,
+        1 => &mut m.weight,
+        2 => &mut m.bias,
+        _ => &mut m.gain,
+    });
+}
+
+/// Compares `analytic` (one buffer per parameter, in `select`'s order) with central
+/// differences of the objective at step `eps`; returns how many entries were non-zero.
+fn check_gradients(
+    model: &Psd,
+    x: &Matrix,
+    h: &Matrix,
+    analytic: &[Vec<f32>],
+    eps: f32,
+    select: impl Fn(&mut Psd, usize) -> &mut Vec<f32>,
+) -> usize {
+    let mut non_zero = 0;
     for (which, grad) in analytic.iter().enumerate() {
-        for k in 0..grad.len() {
-            let eps = 1e-2f32;
+        for (k, &g) in grad.iter().enumerate() {
             let at = |delta: f32| {
                 let mut m2 = model.clone();
-                let p = match which {
-                    0 => &mut m2.dictionary,
-                    1 => &mut m2.weight,
-                    2 => &mut m2.bias,
-                    _ => &mut m2.gain,
-                };
-                p[k] += delta;
-                objective_and_gradients(&m2, &x, &h).unwrap().0
+                select(&mut m2, which)[k] += delta;
+                objective_and_gradients(&m2, x, h).unwrap().0
             };
             let fd = ((at(eps) - at(-eps)) / (2.0 * eps as f64)) as f32;
             assert!(
-                (fd - grad[k]).abs() <= 2e-2 * (1.0 + grad[k].abs()),
-                "parameter {which}[{k}]: fd {fd} vs {}",
-                grad[k]
+                (fd - g).abs() <= 2e-2 * (1.0 + g.abs()),
+                "parameter {which}[{k}]: fd {fd} vs {g}"
             );
+            non_zero += usize::from(g != 0.0);
         }
     }
+    non_zero
 }
 
 #[test]
@@ -253,30 +266,12 @@ fn lista_gradients_match_finite_differences() {
         "LISTA has no bias or gain"
     );
     let analytic = [g.dictionary, g.weight, g.lateral, g.threshold];
-    let mut checked = 0;
-    for (which, grad) in analytic.iter().enumerate() {
-        for k in 0..grad.len() {
-            let eps = 1e-3f32;
-            let at = |delta: f32| {
-                let mut m2 = model.clone();
-                let p = match which {
-                    0 => &mut m2.dictionary,
-                    1 => &mut m2.weight,
-                    2 => &mut m2.lateral,
-                    _ => &mut m2.threshold,
-                };
-                p[k] += delta;
-                objective_and_gradients(&m2, &x, &h).unwrap().0
-            };
-            let fd = ((at(eps) - at(-eps)) / (2.0 * eps as f64)) as f32;
-            assert!(
-                (fd - grad[k]).abs() <= 2e-2 * (1.0 + grad[k].abs()),
-                "parameter {which}[{k}]: fd {fd} vs {}",
-                grad[k]
-            );
-            checked += usize::from(grad[k] != 0.0);
-        }
-    }
+    let checked = check_gradients(&model, &x, &h, &analytic, 1e-3, |m, which| match which {
+        0 => &mut m.dictionary,
+        1 => &mut m.weight,
+        2 => &mut m.lateral,
+        _ => &mut m.threshold,
+    });
     assert!(checked > 40, "only {checked} non-zero gradient entries");
 }
 

@@ -372,6 +372,36 @@ struct MapFigure<'a> {
     title: &'a str,
 }
 
+/// A chart over `f64 × f64` axes.
+type Plane<'a, DB> = ChartContext<
+    'a,
+    DB,
+    Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+>;
+
+/// A titled plane over `xs × ys` with ticks on both axes and no grid (maps and fields).
+fn plane<'a, DB: DrawingBackend>(
+    root: &'a DrawingArea<DB, Shift>,
+    title: &str,
+    xs: std::ops::Range<f64>,
+    ys: std::ops::Range<f64>,
+) -> std::result::Result<Plane<'a, DB>, DrawingAreaErrorKind<DB::ErrorType>> {
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, (FAMILY, 18))
+        .margin(12)
+        .x_label_area_size(36)
+        .y_label_area_size(56)
+        .build_cartesian_2d(xs, ys)?;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_labels(8)
+        .y_labels(8)
+        .label_style((FAMILY, 13))
+        .draw()?;
+    Ok(chart)
+}
+
 /// `[lo, hi]` of `values` with 3 % of the span on each side (a unit box when empty or flat).
 fn padded_range(values: impl Iterator<Item = f64>) -> std::ops::Range<f64> {
     let (lo, hi) = values
@@ -394,19 +424,7 @@ impl Figure for MapFigure<'_> {
         root.fill(&WHITE)?;
         let xs = padded_range(self.points.iter().map(|p| p.0 as f64));
         let ys = padded_range(self.points.iter().map(|p| p.1 as f64));
-        let mut chart = ChartBuilder::on(root)
-            .caption(self.title, (FAMILY, 18))
-            .margin(12)
-            .x_label_area_size(36)
-            .y_label_area_size(56)
-            .build_cartesian_2d(xs, ys)?;
-        chart
-            .configure_mesh()
-            .disable_mesh()
-            .x_labels(8)
-            .y_labels(8)
-            .label_style((FAMILY, 13))
-            .draw()?;
+        let mut chart = plane(root, self.title, xs, ys)?;
         let finite = |p: &(f32, f32)| p.0.is_finite() && p.1.is_finite();
         // dots that stay visible in a small map and do not merge in a large one
         let r = if self.points.len() <= 5000 { 2 } else { 1 };
@@ -489,19 +507,7 @@ impl Figure for FieldFigure<'_> {
     ) -> std::result::Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
         root.fill(&WHITE)?;
         let [x0, x1, y0, y1] = self.bounds;
-        let mut chart = ChartBuilder::on(root)
-            .caption(self.title, (FAMILY, 17))
-            .margin(12)
-            .x_label_area_size(36)
-            .y_label_area_size(50)
-            .build_cartesian_2d(x0..x1, y0..y1)?;
-        chart
-            .configure_mesh()
-            .disable_mesh()
-            .x_labels(8)
-            .y_labels(8)
-            .label_style((FAMILY, 13))
-            .draw()?;
+        let mut chart = plane(root, self.title, x0..x1, y0..y1)?;
         if let Some((values, n)) = self.shade {
             let (cw, ch) = ((x1 - x0) / n as f64, (y1 - y0) / n as f64);
             chart.draw_series((0..n * n).map(|k| {

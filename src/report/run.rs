@@ -189,12 +189,13 @@ pub fn write_report(
 
 /// Writes `report/` of a standalone RBM: reconstruction error per epoch (train, validation);
 /// for square image data, originals vs one-step reconstructions `E[v | E[h | v]]` and the
-/// filters (rows of `W`).
+/// filters (rows of `W`). The curve is written in `format`, the mosaics as PNG.
 pub fn write_rbm_report(
     dir: &Path,
     rbm: &Rbm,
     history: &[EpochMetrics],
     sample: &Matrix,
+    format: PlotFormat,
 ) -> Result<()> {
     let report = dir.join("report");
     create_dir(&report)?;
@@ -203,7 +204,8 @@ pub fn write_rbm_report(
         .iter()
         .filter_map(|m| m.validation_squared_error)
         .collect();
-    super::plots::loss_curves(&train, &val, &report.join("loss.png"))?;
+    let loss = report.join(format!("loss.{}", format.extension()));
+    super::plots::loss_curves(&train, &val, &loss)?;
     let spec = rbm.spec();
     let side = (spec.visible as f64).sqrt() as usize;
     if side * side == spec.visible && side >= 4 && sample.cols() == spec.visible {

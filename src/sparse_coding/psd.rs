@@ -226,19 +226,26 @@ impl Psd {
             lateral,
             threshold,
         };
-        psd.normalize_dictionary();
+        // columns already at unit norm (a saved model's) are kept bit for bit, so a resumed
+        // run continues from exactly the parameters it saved
+        psd.normalize_columns(1e-5);
         Ok(psd)
     }
 
     /// Rescales every dictionary column to unit norm (a zero column is left as it is).
     pub fn normalize_dictionary(&mut self) {
+        self.normalize_columns(0.0);
+    }
+
+    /// Rescales the columns whose norm is off 1 by more than `slack` (and not zero).
+    fn normalize_columns(&mut self, slack: f64) {
         let (d, m) = (self.spec.inputs, self.spec.atoms);
         for j in 0..m {
             let norm = (0..d)
                 .map(|i| (self.dictionary[i * m + j] as f64).powi(2))
                 .sum::<f64>()
                 .sqrt();
-            if norm > 0.0 {
+            if norm > 0.0 && (norm - 1.0).abs() > slack {
                 (0..d).for_each(|i| self.dictionary[i * m + j] /= norm as f32);
             }
         }

@@ -14,7 +14,9 @@ pub mod rbm_stack;
 pub mod recirculation;
 pub mod schedule;
 
-pub use checkpoint::{load_checkpoint, save_checkpoint, CHECKPOINT_FILE};
+pub use checkpoint::{
+    load_checkpoint, load_named_checkpoint, save_checkpoint, save_named_checkpoint, CHECKPOINT_FILE,
+};
 pub use learner::{Batch, Examples, Learner, Validation};
 pub use schedule::Schedule;
 

@@ -1478,6 +1478,24 @@ fn sparse_encode_writes_lasso_codes_and_refuses_bad_input() {
     );
 }
 
+/// `encode --model RUN --data DATA --out OUT --inference INFERENCE --json` of a PSD run: its JSON.
+fn psd_encode(run: &Path, data: &Path, out: &Path, inference: &str) -> serde_json::Value {
+    let output = ae(&[
+        "encode",
+        "--model",
+        s(run),
+        "--data",
+        s(data),
+        "--out",
+        s(out),
+        "--inference",
+        inference,
+        "--json",
+    ]);
+    assert_success(&output);
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
 /// `predictor = "lista"`: LISTA's tensors are saved and loaded, and its one-pass codes are
 /// what `encode --inference predictor` writes.
 #[test]
@@ -1508,24 +1526,14 @@ fn psd_with_a_lista_predictor_trains_and_encodes() {
         assert!(fista <= pred && fista > 0.0, "{line}");
     }
     assert!(p("run/report/predictor_vs_fista.png").exists());
-    let mut objectives = Vec::new();
-    for inference in ["predictor", "fista"] {
-        let out = ae(&[
-            "encode",
-            "--model",
-            s(&p("run")),
-            "--data",
-            s(&test_images),
-            "--out",
-            s(&p("h.npy")),
-            "--inference",
-            inference,
-            "--json",
-        ]);
-        assert_success(&out);
-        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        objectives.push(json["objective_per_example"].as_f64().unwrap());
-    }
+    let objectives: Vec<f64> = ["predictor", "fista"]
+        .iter()
+        .map(|i| {
+            psd_encode(&p("run"), &test_images, &p("h.npy"), i)["objective_per_example"]
+                .as_f64()
+                .unwrap()
+        })
+        .collect();
     // LISTA's codes are sparse codes of the right scale, short of FISTA's optimum
     assert!(objectives[1] < objectives[0], "{objectives:?}");
     assert!(objectives[0] < 3.0 * objectives[1], "{objectives:?}");
@@ -1556,6 +1564,79 @@ fn a_report_in_svg() {
     assert!(p("run/report/reconstructions.png").exists() && p("run/report/filters.png").exists());
 }
 
+/// A PSD run (LISTA predictor, so every tensor kind is saved) stopped after one epoch and
+/// resumed to three ends at the same bytes as an uninterrupted three-epoch run.
+#[test]
+fn a_resumed_psd_run_matches_an_uninterrupted_one() {
+    let dir = tmp("psd_resume");
+    let p = |name: &str| dir.join(name);
+    let images = repo_path("data/mnist/train-images-idx3-ubyte.gz");
+    let config = PSD_CONFIG
+        .replace(
+            "atoms = 32\n",
+            "atoms = 32\npredictor = \"lista\"\nlista_steps = 1\n",
+        )
+        .replace("epochs = 2", "epochs = 3");
+    std::fs::write(p("c.toml"), config).unwrap();
+    assert_success(&train(&p("c.toml"), &images, &p("full")));
+    let c = s(&p("c.toml")).to_string();
+    let part = s(&p("part")).to_string();
+    let data = s(&images).to_string();
+    assert_success(&ae(&[
+        "train", "--config", &c, "--data", &data, "--out", &part, "--epochs", "1", "--quiet",
+    ]));
+    assert!(p("part/checkpoint.safetensors").exists());
+    let first_epoch = std::fs::read_to_string(p("part/metrics.jsonl")).unwrap();
+    assert_success(&ae(&[
+        "train", "--resume", &part, "--data", &data, "--epochs", "3", "--quiet",
+    ]));
+    // the resume continued the saved run (its first epoch's line, wall time included, is kept)
+    // rather than training three epochs afresh from the same seed
+    let resumed = std::fs::read_to_string(p("part/metrics.jsonl")).unwrap();
+    assert!(
+        resumed.starts_with(&first_epoch),
+        "{first_epoch} vs {resumed}"
+    );
+    // (metrics.jsonl holds wall times, so it is compared by its losses below)
+    for file in ["model.safetensors", "predictor_vs_fista.jsonl"] {
+        let (a, b) = (p("full").join(file), p("part").join(file));
+        let (a, b) = (std::fs::read(a).unwrap(), std::fs::read(b).unwrap());
+        assert!(a == b, "{file} differs after the resume");
+    }
+    let losses = |run: &str| -> Vec<f64> {
+        std::fs::read_to_string(p(run).join("metrics.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l).unwrap()["train_loss"]
+                    .as_f64()
+                    .unwrap()
+            })
+            .collect()
+    };
+    assert_eq!(losses("full"), losses("part"));
+    assert_eq!(losses("part").len(), 3);
+    // a config that changes the model is refused
+    std::fs::write(
+        p("other.toml"),
+        PSD_CONFIG.replace("atoms = 32", "atoms = 16"),
+    )
+    .unwrap();
+    assert_clean_error(
+        &ae(&[
+            "train",
+            "--resume",
+            &part,
+            "--config",
+            s(&p("other.toml")),
+            "--data",
+            &data,
+            "--quiet",
+        ]),
+        &["does not match"],
+    );
+}
+
 const PSD_CONFIG: &str = "[model]\nkind = \"psd\"\natoms = 32\n[train]\nepochs = 2\nbatch_size = 50\nlearning_rate = 1e-3\nvalidation_fraction = 0.1\n[psd]\nlambda = 0.5\nfista_iterations = 50\n";
 
 #[test]
@@ -1569,20 +1650,7 @@ fn psd_trains_saves_and_encodes_three_ways() {
     assert!(p("run/report/dictionary.png").exists() && p("run/report/predictor.png").exists());
     let mut objectives = Vec::new();
     for inference in ["predictor", "fista", "ista"] {
-        let out = ae(&[
-            "encode",
-            "--model",
-            s(&p("run")),
-            "--data",
-            s(&test_images),
-            "--out",
-            s(&p("h.npy")),
-            "--inference",
-            inference,
-            "--json",
-        ]);
-        assert_success(&out);
-        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let json = psd_encode(&p("run"), &test_images, &p("h.npy"), inference);
         objectives.push(json["objective_per_example"].as_f64().unwrap());
         assert!(json["seconds"].as_f64().is_some() && json["zero_fraction"].as_f64().is_some());
         assert_eq!(

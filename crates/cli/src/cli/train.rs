@@ -182,23 +182,7 @@ pub fn run(args: Args) -> Result<()> {
                 train_config.optimizer
             )));
         }
-        if args.val.is_none() && args.config.is_some() {
-            let saved_path = dir.join("config.toml");
-            let saved = RunConfig::load(&saved_path)?.train;
-            let now = &config.train;
-            if saved.validation_fraction != now.validation_fraction
-                || (now.validation_fraction > 0.0 && saved.seed != now.seed)
-            {
-                return Err(Error::Invalid(format!(
-                    "{}: seed {} and validation_fraction {} would draw a different validation split from the run's (seed {}, validation_fraction {}); a resumed run keeps its split",
-                    config_path.display(),
-                    now.seed,
-                    now.validation_fraction,
-                    saved.seed,
-                    saved.validation_fraction
-                )));
-            }
-        }
+        check_resumed_split(&args, dir, &config, &config_path)?;
         (model, state)
     } else {
         let mut progress = PretrainLines {
@@ -342,7 +326,13 @@ fn run_rbm(
     persist::save_rbm(&rbm, out)?;
     let report = result?;
     write_metrics(out, &report.history)?;
-    autoencoder::report::run::write_rbm_report(out, &rbm, &report.history, &data.features)?;
+    autoencoder::report::run::write_rbm_report(
+        out,
+        &rbm,
+        &report.history,
+        &data.features,
+        config.report.clone().unwrap_or_default().format,
+    )?;
     if !args.quiet {
         eprintln!("wrote {} ({:?})", out.display(), report.stop);
     }
@@ -356,6 +346,40 @@ struct PsdLines {
     probe: Option<autoencoder::Matrix>,
     /// Per epoch: mean `‖x − Dh‖² + λ‖h‖₁` of the predictor's codes and of FISTA's.
     gap: Vec<(usize, f64, f64)>,
+    /// The run folder: after each epoch it holds the model, the checkpoint a resume reads,
+    /// `metrics.jsonl` and the curve so far.
+    out: std::path::PathBuf,
+}
+
+/// The predictor-vs-FISTA curve of a PSD run, one JSON line per epoch.
+const PSD_GAP_FILE: &str = "predictor_vs_fista.jsonl";
+
+fn write_gap(path: &std::path::Path, gap: &[(usize, f64, f64)]) -> Result<()> {
+    let lines: String = gap
+        .iter()
+        .map(|(epoch, p, f)| {
+            format!(
+                "{}\n",
+                serde_json::json!({"epoch": epoch, "predictor_objective": p, "fista_objective": f})
+            )
+        })
+        .collect();
+    autoencoder::fsutil::atomic_write(path, lines.as_bytes())
+}
+
+/// The curve's epochs up to `epochs_done` (a missing or unreadable file gives none).
+fn read_gap(path: &std::path::Path, epochs_done: usize) -> Vec<(usize, f64, f64)> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).ok()?;
+            let epoch = v["epoch"].as_u64()? as usize;
+            let p = v["predictor_objective"].as_f64()?;
+            let f = v["fista_objective"].as_f64()?;
+            (epoch <= epochs_done).then_some((epoch, p, f))
+        })
+        .collect()
 }
 
 /// Rows for the predictor-vs-FISTA curve.
@@ -369,7 +393,7 @@ impl Observer<autoencoder::sparse_coding::psd::Psd> for PsdLines {
         &mut self,
         m: &EpochMetrics,
         psd: &autoencoder::sparse_coding::psd::Psd,
-        _: &TrainState,
+        state: &TrainState,
     ) -> Result<()> {
         use autoencoder::sparse_coding::{objective, Solver};
         let val = m
@@ -394,8 +418,96 @@ impl Observer<autoencoder::sparse_coding::psd::Psd> for PsdLines {
             "epoch {:>3}  objective {:.4}{val}{gap}  lr {:.2e}  {:.1}s",
             m.epoch, m.train_loss, m.learning_rate, m.seconds
         ));
+        // what a resume reads: the model, the checkpoint (its spec, parameters and state)
+        persist::save_psd(psd, &self.out)?;
+        let spec = serde_json::to_string(psd.spec()).map_err(|e| Error::Invalid(e.to_string()))?;
+        let parameters = [
+            psd.dictionary.as_slice(),
+            &psd.weight,
+            &psd.bias,
+            &psd.gain,
+            &psd.lateral,
+            &psd.threshold,
+        ];
+        train::save_named_checkpoint(&self.out, &spec, &PSD_TENSORS, &parameters, state)?;
+        if !self.gap.is_empty() {
+            write_gap(&self.out.join(PSD_GAP_FILE), &self.gap)?;
+        }
         Ok(())
     }
+}
+
+/// A resumed run keeps its validation split: a `--config` whose seed or validation fraction
+/// would draw another one (and so validate on rows the run trained on) is refused.
+fn check_resumed_split(
+    args: &Args,
+    dir: &std::path::Path,
+    config: &RunConfig,
+    config_path: &std::path::Path,
+) -> Result<()> {
+    if args.val.is_none() && args.config.is_some() {
+        let saved_path = dir.join("config.toml");
+        let saved = RunConfig::load(&saved_path)?.train;
+        let now = &config.train;
+        if saved.validation_fraction != now.validation_fraction
+            || (now.validation_fraction > 0.0 && saved.seed != now.seed)
+        {
+            return Err(Error::Invalid(format!(
+                "{}: seed {} and validation_fraction {} would draw a different validation split from the run's (seed {}, validation_fraction {}); a resumed run keeps its split",
+                config_path.display(),
+                now.seed,
+                now.validation_fraction,
+                saved.seed,
+                saved.validation_fraction
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The names of a PSD learner's parameters in its checkpoint, in `Learner::parameters` order.
+const PSD_TENSORS: [&str; 6] = [
+    "dictionary",
+    "predictor.weight",
+    "predictor.bias",
+    "predictor.gain",
+    "predictor.lateral",
+    "predictor.threshold",
+];
+
+/// A PSD model and the loop's state from the checkpoint of `dir`, checked against the config's
+/// spec and optimizer.
+fn resume_psd(
+    dir: &std::path::Path,
+    spec: autoencoder::sparse_coding::psd::PsdSpec,
+    tc: &train::TrainConfig,
+) -> Result<(autoencoder::sparse_coding::psd::Psd, TrainState)> {
+    use autoencoder::sparse_coding::psd::{Predictor, Psd, PsdSpec};
+    let (saved, mut p, state) = train::load_named_checkpoint(dir, &PSD_TENSORS)?;
+    let path = dir.join(train::CHECKPOINT_FILE);
+    let saved: PsdSpec = serde_json::from_str(&saved)
+        .map_err(|e| Error::format(&path, format!("invalid spec: {e}")))?;
+    if saved != spec {
+        return Err(Error::Invalid(format!(
+            "{}: the checkpoint's model does not match the config",
+            dir.display()
+        )));
+    }
+    if state.optimizer.kind != tc.optimizer {
+        return Err(Error::Invalid(format!(
+            "{}: the run was trained with {:?}, the config asks for {:?}; start a new run to change the optimizer",
+            dir.display(),
+            state.optimizer.kind,
+            tc.optimizer
+        )));
+    }
+    let lista = (spec.predictor == Predictor::Lista)
+        .then(|| (std::mem::take(&mut p[4]), std::mem::take(&mut p[5])));
+    let [dictionary, weight, bias, gain, _, _] = <[Vec<f32>; 6]>::try_from(p)
+        .map_err(|_| Error::format(&path, "expected six PSD tensors"))?;
+    let psd = Psd::from_parts(spec, dictionary, weight, bias, gain, lista)
+        .map_err(|e| Error::format(&path, e.to_string()))?;
+    Ok((psd, state))
 }
 
 /// `train` of `model.kind = "psd"`: predictive sparse decomposition on the one loop.
@@ -406,11 +518,7 @@ fn run_psd(
     out: &std::path::Path,
 ) -> Result<()> {
     use autoencoder::sparse_coding::psd::{Psd, PsdLearner};
-    if args.resume.is_some() {
-        return Err(Error::Invalid(
-            "--resume: PSD runs cannot be resumed yet; start a new run".into(),
-        ));
-    }
+    use autoencoder::train::Learner;
     let data = super::load_data(&args.data, args.label_column.as_deref())?;
     let checked = config
         .check_psd(data.features.cols())
@@ -418,16 +526,25 @@ fn run_psd(
     let tc = checked.train;
     super::ensure_writable_dir(out)?;
     let (train_x, val_x) = held_out_split(args, &data.features, &tc)?;
-    let mut psd = Psd::new(checked.spec, tc.seed)?;
-    let lens = [
-        psd.dictionary.len(),
-        psd.weight.len(),
-        psd.bias.len(),
-        psd.gain.len(),
-        psd.lateral.len(),
-        psd.threshold.len(),
-    ];
-    let state = TrainState::new(tc.optimizer, &lens, tc.seed);
+    let (mut psd, state, gap) = match &args.resume {
+        Some(dir) => {
+            check_resumed_split(args, dir, config, config_path)?;
+            let (psd, state) = resume_psd(dir, checked.spec, &tc)?;
+            // the predictor-vs-FISTA curve of the epochs done
+            let gap = read_gap(&dir.join(PSD_GAP_FILE), state.epochs_done);
+            (psd, state, gap)
+        }
+        None => {
+            let psd = Psd::new(checked.spec, tc.seed)?;
+            let lens: Vec<usize> = PsdLearner::new(&mut psd.clone())
+                .parameters()
+                .iter()
+                .map(|p| p.len())
+                .collect();
+            let state = TrainState::new(tc.optimizer, &lens, tc.seed);
+            (psd, state, Vec::new())
+        }
+    };
     autoencoder::fsutil::atomic_write(&out.join("config.toml"), config.to_toml()?.as_bytes())?;
     let has_predictor = checked.spec.predictor != autoencoder::sparse_coding::psd::Predictor::None;
     let probe = has_predictor.then(|| {
@@ -437,7 +554,8 @@ fn run_psd(
     let mut observer = PsdLines {
         progress: Progress::new(args.quiet, tc.epochs),
         probe,
-        gap: Vec::new(),
+        gap,
+        out: out.to_path_buf(),
     };
     let result = {
         let mut learner = PsdLearner::new(&mut psd);
@@ -453,7 +571,8 @@ fn run_psd(
     persist::save_psd(&psd, out)?;
     let report = result?;
     write_metrics(out, &report.history)?;
-    write_psd_report(out, &psd, &report.history, &observer.gap)?;
+    let format = config.report.clone().unwrap_or_default().format;
+    write_psd_report(out, &psd, &report.history, &observer.gap, format)?;
     if !args.quiet {
         eprintln!("wrote {} ({:?})", out.display(), report.stop);
     }
@@ -467,22 +586,15 @@ fn write_psd_report(
     psd: &autoencoder::sparse_coding::psd::Psd,
     history: &[EpochMetrics],
     gap: &[(usize, f64, f64)],
+    format: autoencoder::report::run::PlotFormat,
 ) -> Result<()> {
     use autoencoder::report::plots;
     let dir = out.join("report");
     autoencoder::fsutil::create_dir(&dir)?;
+    let ext = format.extension();
     if !gap.is_empty() {
         // eq. 14.19's first two terms of the predictor's codes against FISTA's, per epoch
-        let lines: String = gap
-            .iter()
-            .map(|(epoch, p, f)| {
-                format!(
-                    "{}\n",
-                    serde_json::json!({"epoch": epoch, "predictor_objective": p, "fista_objective": f})
-                )
-            })
-            .collect();
-        autoencoder::fsutil::atomic_write(&out.join("predictor_vs_fista.jsonl"), lines.as_bytes())?;
+        write_gap(&out.join(PSD_GAP_FILE), gap)?;
         let (p, f): (Vec<f64>, Vec<f64>) = gap.iter().map(|(_, p, f)| (*p, *f)).unzip();
         plots::curves_on(
             "Objective of the predictor's codes vs FISTA's (held-out rows)",
@@ -491,7 +603,7 @@ fn write_psd_report(
                 y: "‖x − Dh‖² + λ‖h‖₁ per example",
             },
             &[("predictor", &p), ("FISTA", &f)],
-            &dir.join("predictor_vs_fista.png"),
+            &dir.join(format!("predictor_vs_fista.{ext}")),
         )?;
     }
     let train: Vec<f64> = history.iter().map(|m| m.train_loss).collect();
@@ -499,7 +611,7 @@ fn write_psd_report(
         .iter()
         .map(|m| m.validation_loss.unwrap_or(f64::NAN))
         .collect();
-    plots::loss_curves(&train, &val, &dir.join("loss.png"))?;
+    plots::loss_curves(&train, &val, &dir.join(format!("loss.{ext}")))?;
     let (d, m) = (psd.spec().inputs, psd.spec().atoms);
     let side = (d as f64).sqrt() as usize;
     if side * side == d {
