@@ -360,16 +360,62 @@ pub fn code_map(
             points,
             labels,
             title,
+            legend: true,
         },
         (760, 680),
         path,
     )
 }
 
+/// Several 2-D maps of the same points side by side (up to three per row), each under its
+/// title, coloured by the shared `labels`; the legend is on the first panel.
+pub fn code_maps(
+    panels: &[(&str, &[(f32, f32)])],
+    labels: Option<&[i64]>,
+    path: &Path,
+) -> Result<()> {
+    let cols = panels.len().clamp(1, 3);
+    let rows = panels.len().div_ceil(cols).max(1);
+    let figure = Panels {
+        maps: panels
+            .iter()
+            .enumerate()
+            .map(|(i, (title, points))| MapFigure {
+                points,
+                labels,
+                title,
+                legend: i == 0,
+            })
+            .collect(),
+        grid: (rows, cols),
+    };
+    save(&figure, (560 * cols as u32, 520 * rows as u32), path)
+}
+
+struct Panels<'a> {
+    maps: Vec<MapFigure<'a>>,
+    grid: (usize, usize),
+}
+
+impl Figure for Panels<'_> {
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+    ) -> std::result::Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+        root.fill(&WHITE)?;
+        for (map, area) in self.maps.iter().zip(root.split_evenly(self.grid)) {
+            map.draw(&area)?;
+        }
+        Ok(())
+    }
+}
+
 struct MapFigure<'a> {
     points: &'a [(f32, f32)],
     labels: Option<&'a [i64]>,
     title: &'a str,
+    /// Whether to draw the legend of labels.
+    legend: bool,
 }
 
 /// A chart over `f64 × f64` axes.
@@ -447,19 +493,21 @@ impl Figure for MapFigure<'_> {
                             .filter(|(p, l)| **l == label && finite(p))
                             .map(|(p, _)| Circle::new((p.0 as f64, p.1 as f64), r, c.filled())),
                     )?;
-                    if present.len() <= 20 {
+                    if self.legend && present.len() <= 20 {
                         drawn
                             .label(label.to_string())
                             .legend(move |(x, y)| Circle::new((x + 6, y), 4, c.filled()));
                     }
                 }
-                chart
-                    .configure_series_labels()
-                    .position(SeriesLabelPosition::UpperRight)
-                    .background_style(WHITE.mix(0.85))
-                    .border_style(RGBColor(180, 180, 180))
-                    .label_font((FAMILY, 13))
-                    .draw()?;
+                if self.legend {
+                    chart
+                        .configure_series_labels()
+                        .position(SeriesLabelPosition::UpperRight)
+                        .background_style(WHITE.mix(0.85))
+                        .border_style(RGBColor(180, 180, 180))
+                        .label_font((FAMILY, 13))
+                        .draw()?;
+                }
             }
         }
         Ok(())
@@ -659,6 +707,18 @@ mod tests {
         assert!(std::fs::read_to_string(dir.join("map.svg"))
             .unwrap()
             .contains("<circle"));
+        let (a, b) = (
+            [(0.0f32, 0.0f32), (1.0, 2.0)],
+            [(2.0f32, 1.0f32), (0.0, 0.5)],
+        );
+        code_maps(
+            &[("a", &a), ("b", &b)],
+            Some(&[0, 3]),
+            &dir.join("maps.png"),
+        )
+        .unwrap();
+        let (w, h) = png_size(&dir.join("maps.png"));
+        assert!(w > h, "two panels side by side: {w} × {h}");
         // mosaics stay raster
         let err = filters(m.as_slice(), 2, 4, 2, &dir.join("filters.svg")).unwrap_err();
         assert!(err.to_string().contains(".png"), "{err}");

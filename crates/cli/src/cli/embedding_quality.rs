@@ -35,7 +35,7 @@ pub struct Args {
     json: bool,
 }
 
-fn labels_for(path: &Path, points: &Matrix) -> Result<Vec<i64>> {
+pub(crate) fn labels_for(path: &Path, points: &Matrix) -> Result<Vec<i64>> {
     let npy = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("npy"));

@@ -1,5 +1,6 @@
 //! `autoencoder plot`: one metric per epoch from several runs' `metrics.jsonl`, on shared axes
-//! (e.g. two learning rules' validation errors).
+//! (e.g. two learning rules' validation errors); or, with `--maps`, several 2-D maps of the
+//! same points side by side.
 
 use autoencoder::{Error, Result};
 use std::path::{Path, PathBuf};
@@ -7,18 +8,25 @@ use std::path::{Path, PathBuf};
 #[derive(clap::Args)]
 pub struct Args {
     /// Run folders or metrics.jsonl files, one curve each.
-    #[arg(long, required = true, num_args = 1..)]
+    #[arg(long, num_args = 1.., required_unless_present = "maps", conflicts_with = "maps")]
     metrics: Vec<PathBuf>,
+    /// 2-D maps of the same points (.npy or .csv, n × 2), one panel each, side by side.
+    #[arg(long, num_args = 1..)]
+    maps: Vec<PathBuf>,
+    /// With --maps: the points' labels (one per row), for colours and a legend.
+    #[arg(long)]
+    labels: Option<PathBuf>,
     /// The field of each line to plot (train_loss, validation_loss, validation_squared_error, …).
     #[arg(long, default_value = "validation_loss")]
     key: String,
-    /// Curve names, in the order of --metrics (default: the run folders' names).
+    /// Curve or panel names, in the order of --metrics or --maps (default: the run folders'
+    /// or files' names).
     #[arg(long, num_args = 1..)]
     label: Vec<String>,
     /// Title (default: the key).
     #[arg(long)]
     title: Option<String>,
-    /// Output PNG.
+    /// Output .png, or .svg.
     #[arg(long)]
     out: PathBuf,
 }
@@ -59,7 +67,63 @@ fn read_series(path: &Path, key: &str) -> Result<Vec<f64>> {
     Ok(values)
 }
 
+/// `--maps`: the panels, each checked to be n × 2 with the same n (and as many labels).
+fn run_maps(args: &Args) -> Result<()> {
+    if !args.label.is_empty() && args.label.len() != args.maps.len() {
+        return Err(Error::Invalid(format!(
+            "--label: {} names for {} --maps",
+            args.label.len(),
+            args.maps.len()
+        )));
+    }
+    let mut panels: Vec<(String, Vec<(f32, f32)>)> = Vec::new();
+    for (i, path) in args.maps.iter().enumerate() {
+        let m = super::load_features(path, None)?;
+        if m.cols() != 2 {
+            return Err(Error::format(
+                path,
+                format!("a map has 2 columns, this one has {}", m.cols()),
+            ));
+        }
+        if let Some((_, first)) = panels.first() {
+            if first.len() != m.rows() {
+                return Err(Error::format(
+                    path,
+                    format!("{} rows; the first map has {}", m.rows(), first.len()),
+                ));
+            }
+        }
+        let name = args.label.get(i).cloned().unwrap_or_else(|| {
+            path.file_stem()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        });
+        panels.push((
+            name,
+            (0..m.rows()).map(|r| (m.row(r)[0], m.row(r)[1])).collect(),
+        ));
+    }
+    let labels = match &args.labels {
+        Some(p) => {
+            let first = super::load_features(&args.maps[0], None)?;
+            Some(super::embedding_quality::labels_for(p, &first)?)
+        }
+        None => None,
+    };
+    let borrowed: Vec<(&str, &[(f32, f32)])> = panels
+        .iter()
+        .map(|(n, p)| (n.as_str(), p.as_slice()))
+        .collect();
+    autoencoder::report::plots::code_maps(&borrowed, labels.as_deref(), &args.out)
+}
+
 pub fn run(args: Args) -> Result<()> {
+    if !args.maps.is_empty() {
+        return run_maps(&args);
+    }
+    if args.labels.is_some() {
+        return Err(Error::Invalid("--labels: only with --maps".into()));
+    }
     if !args.label.is_empty() && args.label.len() != args.metrics.len() {
         return Err(Error::Invalid(format!(
             "--label: {} names for {} --metrics",
