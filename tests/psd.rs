@@ -30,6 +30,35 @@ fn lista_spec(d: usize, m: usize, steps: usize) -> PsdSpec {
     }
 }
 
+/// `epochs` of Adam (5e-3, batches of 32, 2 threads, no validation) on `x`.
+fn train_psd(model: &mut Psd, x: &Matrix, epochs: usize) -> train::TrainReport {
+    let config = TrainConfig {
+        epochs,
+        batch_size: 32,
+        learning_rate: 5e-3,
+        validation_fraction: 0.0,
+        patience: None,
+        threads: 2,
+        ..TrainConfig::default()
+    };
+    let lengths: Vec<usize> = PsdLearner::new(&mut model.clone())
+        .parameters()
+        .iter()
+        .map(|p| p.len())
+        .collect();
+    let state = TrainState::new(config.optimizer, &lengths, 0);
+    let mut learner = PsdLearner::new(model);
+    train::run(
+        &mut learner,
+        Examples::unlabelled(x),
+        None,
+        &config.loop_config(),
+        state,
+        &mut Silent,
+    )
+    .unwrap()
+}
+
 /// `n` rows of `D* h*` with 3-sparse `h*` and a little noise.
 fn sparse_data(n: usize, d: usize, m: usize, seed: u64) -> Matrix {
     let mut rng = Rng::new(seed);
@@ -159,31 +188,7 @@ fn training_lowers_the_objective_and_the_predictor_approaches_fista() {
             mean(lasso.objective),
         )
     };
-    let config = TrainConfig {
-        epochs: 15,
-        batch_size: 32,
-        learning_rate: 5e-3,
-        validation_fraction: 0.0,
-        patience: None,
-        threads: 2,
-        ..TrainConfig::default()
-    };
-    let lengths: Vec<usize> = PsdLearner::new(&mut model.clone())
-        .parameters()
-        .iter()
-        .map(|p| p.len())
-        .collect();
-    let state = TrainState::new(config.optimizer, &lengths, 0);
-    let mut learner = PsdLearner::new(&mut model);
-    let report = train::run(
-        &mut learner,
-        Examples::unlabelled(&x),
-        None,
-        &config.loop_config(),
-        state,
-        &mut Silent,
-    )
-    .unwrap();
+    let report = train_psd(&mut model, &x, 15);
     let first = report.history.first().unwrap().train_loss;
     let last = report.history.last().unwrap().train_loss;
     assert!(last < 0.7 * first, "objective {first} → {last}");
@@ -282,31 +287,7 @@ fn lista_trains_towards_fista_codes_and_round_trips() {
     let (d, m) = (12, 20);
     let x = sparse_data(600, d, m, 6);
     let mut model = Psd::new(lista_spec(d, m, 2), 7).unwrap();
-    let config = TrainConfig {
-        epochs: 10,
-        batch_size: 32,
-        learning_rate: 5e-3,
-        validation_fraction: 0.0,
-        patience: None,
-        threads: 2,
-        ..TrainConfig::default()
-    };
-    let lengths: Vec<usize> = PsdLearner::new(&mut model.clone())
-        .parameters()
-        .iter()
-        .map(|p| p.len())
-        .collect();
-    let state = TrainState::new(config.optimizer, &lengths, 0);
-    let mut learner = PsdLearner::new(&mut model);
-    train::run(
-        &mut learner,
-        Examples::unlabelled(&x),
-        None,
-        &config.loop_config(),
-        state,
-        &mut Silent,
-    )
-    .unwrap();
+    train_psd(&mut model, &x, 10);
     // the trained predictor against 3 ISTA steps on the trained dictionary (LISTA's start)
     let mut start = model.clone();
     start.set_ista_weights().unwrap();

@@ -174,14 +174,7 @@ pub fn run(args: Args) -> Result<()> {
         }
         // The optimizer's state and the validation split belong to the run: a config that
         // changed them would be silently ignored, or would validate on trained-on rows.
-        if state.optimizer.kind != train_config.optimizer {
-            return Err(Error::Invalid(format!(
-                "{}: the run was trained with {:?}, the config asks for {:?}; start a new run to change the optimizer",
-                dir.display(),
-                state.optimizer.kind,
-                train_config.optimizer
-            )));
-        }
+        check_resumed_optimizer(dir, &state, &train_config)?;
         check_resumed_split(&args, dir, &config, &config_path)?;
         (model, state)
     } else {
@@ -437,6 +430,24 @@ impl Observer<autoencoder::sparse_coding::psd::Psd> for PsdLines {
     }
 }
 
+/// A resumed run keeps its optimizer (its saved state is that optimizer's): a config that
+/// asks for another is refused.
+fn check_resumed_optimizer(
+    dir: &std::path::Path,
+    state: &TrainState,
+    config: &train::TrainConfig,
+) -> Result<()> {
+    if state.optimizer.kind != config.optimizer {
+        return Err(Error::Invalid(format!(
+            "{}: the run was trained with {:?}, the config asks for {:?}; start a new run to change the optimizer",
+            dir.display(),
+            state.optimizer.kind,
+            config.optimizer
+        )));
+    }
+    Ok(())
+}
+
 /// A resumed run keeps its validation split: a `--config` whose seed or validation fraction
 /// would draw another one (and so validate on rows the run trained on) is refused.
 fn check_resumed_split(
@@ -493,14 +504,7 @@ fn resume_psd(
             dir.display()
         )));
     }
-    if state.optimizer.kind != tc.optimizer {
-        return Err(Error::Invalid(format!(
-            "{}: the run was trained with {:?}, the config asks for {:?}; start a new run to change the optimizer",
-            dir.display(),
-            state.optimizer.kind,
-            tc.optimizer
-        )));
-    }
+    check_resumed_optimizer(dir, &state, tc)?;
     let lista = (spec.predictor == Predictor::Lista)
         .then(|| (std::mem::take(&mut p[4]), std::mem::take(&mut p[5])));
     let [dictionary, weight, bias, gain, _, _] = <[Vec<f32>; 6]>::try_from(p)
@@ -594,7 +598,7 @@ fn write_psd_report(
     let ext = format.extension();
     if !gap.is_empty() {
         // eq. 14.19's first two terms of the predictor's codes against FISTA's, per epoch
-        write_gap(&out.join(PSD_GAP_FILE), gap)?;
+        // (predictor_vs_fista.jsonl was written by the observer after each epoch)
         let (p, f): (Vec<f64>, Vec<f64>) = gap.iter().map(|(_, p, f)| (*p, *f)).unzip();
         plots::curves_on(
             "Objective of the predictor's codes vs FISTA's (held-out rows)",
