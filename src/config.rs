@@ -58,7 +58,8 @@ pub struct ModelSection {
     /// `psd` with `predictor = "lista"`: unrolled steps after the first threshold (default 3).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lista_steps: Option<usize>,
-    /// `rbm`: `bernoulli` or `gaussian` (unit variance, for standardized data) visible units.
+    /// `rbm`: `bernoulli`, `gaussian` (unit variance, for standardized data) or `softmax`
+    /// (replicated softmax: rows of word counts, Salakhutdinov & Hinton 2009) visible units.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub visible_units: Option<Units>,
     /// `rbm`: `bernoulli` or `gaussian` (linear) hidden units.

@@ -604,7 +604,7 @@ impl Learner for ClassifierLearner<'_> {
         let labels = self
             .validation_labels
             .ok_or_else(|| Error::Invalid("validation rows need labels".into()))?;
-        let error = self.classifier.error_rate(data.x, labels)?;
+        let error = self.classifier.error_rate(&*data.matrix()?, labels)?;
         Ok(Validation {
             score: error,
             error_rate: Some(error),

@@ -376,3 +376,266 @@ fn ais_matches_the_exact_log_partition() {
         est.stderr
     );
 }
+
+/// Every count vector of `k` words summing to `length`.
+fn compositions(k: usize, length: usize) -> Vec<Vec<f32>> {
+    if k == 1 {
+        return vec![vec![length as f32]];
+    }
+    (0..=length)
+        .flat_map(|first| {
+            compositions(k - 1, length - first)
+                .into_iter()
+                .map(move |mut rest| {
+                    rest.insert(0, first as f32);
+                    rest
+                })
+        })
+        .collect()
+}
+
+/// `log (D! / Π v_k!)`: the number of word orders with the counts `v`.
+fn log_multinomial_coefficient(v: &[f32]) -> f64 {
+    let ln_fact = |n: usize| (1..=n).map(|i| (i as f64).ln()).sum::<f64>();
+    let total: f32 = v.iter().sum();
+    ln_fact(total as usize) - v.iter().map(|c| ln_fact(*c as usize)).sum::<f64>()
+}
+
+#[test]
+fn replicated_softmax_likelihood_sums_to_one_and_matches_brute_force() {
+    let (k, m, length) = (4, 3, 3);
+    let rbm = random_rbm(k, m, Units::Softmax, Units::Bernoulli, 0.7, 21);
+    let log_z = rbm.exact_log_partition_of_length(length).unwrap();
+    let docs = compositions(k, length);
+    assert_eq!(docs.len(), 20);
+    let mut total = 0.0f64;
+    let mut brute_z = Vec::new();
+    for v in &docs {
+        // F(v) against −log Σ_h exp(−E(v, h)), E of the D ordered words (the Bernoulli form on counts)
+        let terms: Vec<f64> = (0..1u64 << m)
+            .map(|hc| -energy(&rbm, v, &bits(m, hc)))
+            .collect();
+        let max = terms.iter().copied().fold(f64::MIN, f64::max);
+        let log_sum = max + terms.iter().map(|t| (t - max).exp()).sum::<f64>().ln();
+        let f = rbm.free_energy(&Matrix::from_vec(1, k, v.clone())).unwrap()[0];
+        assert!((f + log_sum).abs() < 1e-4, "F {f} vs {}", -log_sum);
+        let coefficient = log_multinomial_coefficient(v);
+        brute_z.extend(terms.iter().map(|t| t + coefficient));
+        total += (coefficient - f - log_z).exp();
+    }
+    assert!((total - 1.0).abs() < 1e-6, "Σ_v p(v | D) = {total}");
+    let max = brute_z.iter().copied().fold(f64::MIN, f64::max);
+    let brute = max + brute_z.iter().map(|t| (t - max).exp()).sum::<f64>().ln();
+    assert!((brute - log_z).abs() < 1e-6, "log Z_D {log_z} vs {brute}");
+    // the length-free partition function is refused, naming the one to use
+    let err = rbm.exact_log_partition().unwrap_err().to_string();
+    assert!(err.contains("exact_log_partition_of_length"), "{err}");
+    // softmax hidden units are refused by the spec
+    let spec = RbmSpec {
+        visible: 3,
+        hidden: 2,
+        visible_units: Units::Bernoulli,
+        hidden_units: Units::Softmax,
+    };
+    assert!(Rbm::new(spec, 0)
+        .unwrap_err()
+        .to_string()
+        .contains("hidden_units"));
+}
+
+#[test]
+fn replicated_softmax_conditionals_and_samples() {
+    let (k, m) = (5, 3);
+    let rbm = random_rbm(k, m, Units::Softmax, Units::Bernoulli, 0.8, 22);
+    let h = Matrix::from_vec(2, m, vec![1.0, 0.0, 1.0, 0.0, 1.0, 1.0]);
+    let lengths = [7.0f32, 2.5];
+    let means = rbm.visible_means_of_length(&h, &lengths).unwrap();
+    #[allow(clippy::needless_range_loop)] // rows and words index four arrays at once
+    for r in 0..2 {
+        let z: Vec<f64> = (0..k)
+            .map(|i| {
+                rbm.visible_bias[i] as f64
+                    + (0..m)
+                        .map(|j| (rbm.weight[j * k + i] * h.row(r)[j]) as f64)
+                        .sum::<f64>()
+            })
+            .collect();
+        let norm: f64 = z.iter().map(|v| v.exp()).sum();
+        for i in 0..k {
+            let want = lengths[r] as f64 * z[i].exp() / norm;
+            assert!(
+                (means.row(r)[i] as f64 - want).abs() < 1e-5,
+                "row {r} word {i}"
+            );
+        }
+    }
+    // D draws from p: every sample keeps its length, and the counts average D·p
+    let rows = 20_000;
+    let p = means.row(0).to_vec();
+    let mut samples: Vec<f32> = (0..rows).flat_map(|_| p.clone()).collect();
+    Units::Softmax.sample_in_place(&mut samples, k, &mut Rng::new(3));
+    let mut mean = vec![0.0f64; k];
+    for row in samples.chunks_exact(k) {
+        assert!(
+            row.iter().all(|c| c.fract() == 0.0),
+            "{row:?} are not counts"
+        );
+        assert!((row.iter().sum::<f32>() - 7.0).abs() < 1e-4);
+        row.iter()
+            .zip(&mut mean)
+            .for_each(|(c, s)| *s += *c as f64 / rows as f64);
+    }
+    for i in 0..k {
+        // standard error of a count's mean ≤ √(7/4 / 20000) ≈ 0.01
+        assert!(
+            (mean[i] - p[i] as f64).abs() < 0.05,
+            "word {i}: {} vs {}",
+            mean[i],
+            p[i]
+        );
+    }
+    // a row of weights that are not whole counts: round(D) draws scaled to total D
+    let mut weights = vec![0.9f32, 0.6, 0.0, 1.0, 0.0];
+    Units::Softmax.sample_in_place(&mut weights, k, &mut Rng::new(4));
+    assert!(
+        (weights.iter().sum::<f32>() - 2.5).abs() < 1e-5,
+        "{weights:?}"
+    );
+    assert_eq!(weights[2], 0.0);
+    assert_eq!(weights[4], 0.0);
+}
+
+#[test]
+fn replicated_softmax_cd_with_a_long_chain_approaches_the_exact_gradient() {
+    let (k, m, length) = (4, 3, 3);
+    let rbm = random_rbm(k, m, Units::Softmax, Units::Bernoulli, 0.6, 23);
+    let docs = compositions(k, length);
+    let data: Vec<Vec<f32>> = (0..5)
+        .map(|i| docs[(i * 7 + 2) % docs.len()].clone())
+        .collect();
+    let sigmoid = |x: f32| 1.0 / (1.0 + (-x).exp());
+    let ph = |v: &[f32]| -> Vec<f32> {
+        (0..m)
+            .map(|j| {
+                sigmoid(
+                    rbm.hidden_bias[j] + (0..k).map(|i| rbm.weight[j * k + i] * v[i]).sum::<f32>(),
+                )
+            })
+            .collect()
+    };
+    // exact −∂ mean log p(v | D) / ∂W: −E_data[h vᵀ] + E_{p(v | D)}[h vᵀ]
+    let mut exact = vec![0.0f64; m * k];
+    for v in &data {
+        let h = ph(v);
+        for j in 0..m {
+            for i in 0..k {
+                exact[j * k + i] -= (h[j] * v[i]) as f64 / data.len() as f64;
+            }
+        }
+    }
+    let log_z = rbm.exact_log_partition_of_length(length).unwrap();
+    for v in &docs {
+        let f = rbm.free_energy(&Matrix::from_vec(1, k, v.clone())).unwrap()[0];
+        let p = (log_multinomial_coefficient(v) - f - log_z).exp();
+        let h = ph(v);
+        for j in 0..m {
+            for i in 0..k {
+                exact[j * k + i] += p * (h[j] * v[i]) as f64;
+            }
+        }
+    }
+    let copies = 3000;
+    let rows: Vec<f32> = (0..copies)
+        .flat_map(|c| data[c % data.len()].clone())
+        .collect();
+    let v = Matrix::from_vec(copies, k, rows);
+    let cosine = |g: &[f32]| {
+        let dot: f64 = g.iter().zip(&exact).map(|(a, b)| *a as f64 * b).sum();
+        let na: f64 = g.iter().map(|a| (*a as f64).powi(2)).sum::<f64>().sqrt();
+        let nb: f64 = exact.iter().map(|b| b * b).sum::<f64>().sqrt();
+        dot / (na * nb)
+    };
+    let (long, _, _) = cd_estimate(&rbm, &v, 200, &mut Rng::new(6)).unwrap();
+    let c_long = cosine(&long);
+    assert!(c_long >= 0.99, "CD-200 cosine {c_long}");
+    let (short, _, _) = cd_estimate(&rbm, &v, 1, &mut Rng::new(6)).unwrap();
+    assert!(
+        cosine(&short) < c_long,
+        "CD-1 {} vs CD-200 {c_long}",
+        cosine(&short)
+    );
+}
+
+#[test]
+fn a_multinomial_binary_code_model_unrolls_from_a_replicated_softmax_stack() {
+    use autoencoder::code::BinaryCode;
+    use autoencoder::model::Autoencoder;
+    use autoencoder::nn::Activation;
+    use autoencoder::objective::CodeDistribution;
+    use autoencoder::train::rbm_stack::{pretrain_rbm_stack, RbmStackConfig};
+    use autoencoder::{AutoencoderSpec, Likelihood};
+    // word counts of 120 documents over 30 words: two topics
+    let mut rng = Rng::new(9);
+    let rows: Vec<f32> = (0..120)
+        .flat_map(|d| {
+            let mut counts = vec![0.0f32; 30];
+            for _ in 0..20 {
+                let w = (rng.uniform() * 15.0) as usize + if d % 2 == 0 { 0 } else { 15 };
+                counts[w.min(29)] += 1.0;
+            }
+            counts
+        })
+        .collect();
+    let x = Matrix::from_vec(120, 30, rows);
+    let mut spec = AutoencoderSpec::new(30, &[12], 8, Likelihood::Multinomial);
+    spec.code_activation = Activation::Linear;
+    spec.code_distribution = CodeDistribution::Binary;
+    spec.binary = Some(BinaryCode::DEFAULT);
+    let mut model = Autoencoder::new(spec, 0).unwrap();
+    let config = RbmStackConfig {
+        epochs: 3,
+        batch_size: 20,
+        learning_rate: 0.01,
+        threads: 1,
+        ..RbmStackConfig::default()
+    };
+    let stack = pretrain_rbm_stack(&mut model, &x, &config, &mut Silent).unwrap();
+    assert_eq!(stack[0].spec().visible_units, Units::Softmax);
+    assert_eq!(stack[1].spec().visible_units, Units::Bernoulli);
+    assert_eq!(
+        stack[1].spec().hidden_units,
+        Units::Bernoulli,
+        "a binary code's bits"
+    );
+    let mut h = x.clone();
+    for rbm in &stack {
+        h = rbm.hidden_means(&h).unwrap();
+    }
+    let codes = model.encode(&x).unwrap();
+    let worst = codes
+        .as_slice()
+        .iter()
+        .zip(h.as_slice())
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
+    assert!(worst < 1e-5, "the encoder is the up-pass: {worst}");
+    // down: word probabilities, the decoder's softmax output
+    for rbm in stack.iter().rev() {
+        h = rbm.visible_means(&h).unwrap();
+    }
+    let r = model.reconstruct(&x).unwrap();
+    let worst = r
+        .as_slice()
+        .iter()
+        .zip(h.as_slice())
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
+    assert!(worst < 1e-5, "the decoder is the down-pass: {worst}");
+    // negative counts are refused, naming the key
+    let mut bad = x.clone();
+    bad.as_mut_slice()[3] = -1.0;
+    let err = pretrain_rbm_stack(&mut model, &bad, &config, &mut Silent)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("non-negative"), "{err}");
+}

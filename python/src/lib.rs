@@ -12,6 +12,7 @@
 mod hashing;
 
 use autoencoder::config::RunConfig;
+use autoencoder::data::rows::{Rows, SliceRows, Subset};
 use autoencoder::model::persist;
 use autoencoder::objective::CodeDistribution;
 use autoencoder::train::{self, EpochMetrics, Observer, TrainState};
@@ -160,18 +161,36 @@ impl NativeModel {
         verbose: bool,
     ) -> PyResult<(NativeModel, String, Option<String>)> {
         let config = parse_config(config_json)?;
-        let x = to_matrix(&x, "X")?;
+        // numpy's buffer is read where it lies (a np.memmap stays on disk) when it is
+        // C-contiguous, as the Python side makes it; any other layout is copied once
+        let copied = match x.as_slice() {
+            Ok(_) => None,
+            Err(_) => Some(to_matrix(&x, "X")?),
+        };
+        let (n, d) = (x.shape()[0], x.shape()[1]);
+        let data = match &copied {
+            Some(m) => m.as_slice(),
+            None => x.as_slice().expect("checked C-contiguous above"),
+        };
+        let rows = SliceRows::new(data, n, d).map_err(value_error)?;
+        if let Some((r, c)) = rows.first_non_finite() {
+            return Err(PyValueError::new_err(format!(
+                "Input X contains NaN or infinity (row {}, column {})",
+                r + 1,
+                c + 1
+            )));
+        }
         let x_val = x_val.map(|v| to_matrix(&v, "X_val")).transpose()?;
-        if x.rows() == 0 {
+        if n == 0 {
             return Err(PyValueError::new_err("X has no rows"));
         }
-        let checked = config.check(x.cols()).map_err(value_error)?;
+        let checked = config.check(d).map_err(value_error)?;
         if let Some(v) = &x_val {
-            if v.cols() != x.cols() {
+            if v.cols() != d {
                 return Err(PyValueError::new_err(format!(
                     "X_val has {} columns, X has {}",
                     v.cols(),
-                    x.cols()
+                    d
                 )));
             }
         }
@@ -180,10 +199,10 @@ impl NativeModel {
         let outcome = py.detach(|| {
             std::thread::scope(|scope| {
                 let worker = scope.spawn(|| {
-                    let (train_x, val_x) = match x_val {
-                        Some(v) => (x, Some(v)),
-                        None => train::split_validation(
-                            &x,
+                    let split = match &x_val {
+                        Some(_) => None,
+                        None => train::split_indices(
+                            n,
                             checked.train.validation_fraction,
                             checked.train.seed,
                         ),
@@ -194,21 +213,38 @@ impl NativeModel {
                         history: Vec::new(),
                         pretraining: true,
                     };
-                    let result = train::pretrained_model(&checked, &train_x, &mut observer).map(
-                        |(mut model, _)| {
-                            observer.pretraining = false;
-                            let state = train::initial_state(&model, &checked.train);
-                            let fitted = train::fit(
-                                &mut model,
-                                &train_x,
-                                val_x.as_ref(),
-                                &checked.train,
-                                state,
-                                &mut observer,
-                            );
-                            (model, fitted)
-                        },
-                    );
+                    let result = (|| {
+                        // the same rows split_validation would copy out, read in place
+                        let views = split
+                            .map(|(t, v)| {
+                                Ok::<_, Error>((Subset::new(&rows, t)?, Subset::new(&rows, v)?))
+                            })
+                            .transpose()?;
+                        let (train_x, val_x): (&dyn Rows, Option<&dyn Rows>) =
+                            match (&views, &x_val) {
+                                (Some((t, v)), _) => (t, Some(v)),
+                                (None, Some(v)) => (&rows, Some(v)),
+                                (None, None) => (&rows, None),
+                            };
+                        let whole = match &checked.pretrain {
+                            Some(_) => autoencoder::data::rows::to_matrix(train_x)?.into_owned(),
+                            // pretraining alone reads the rows whole
+                            None => Matrix::zeros(0, 0),
+                        };
+                        let (mut model, _) =
+                            train::pretrained_model(&checked, &whole, &mut observer)?;
+                        observer.pretraining = false;
+                        let state = train::initial_state(&model, &checked.train);
+                        let fitted = train::fit_rows(
+                            &mut model,
+                            train_x,
+                            val_x,
+                            &checked.train,
+                            state,
+                            &mut observer,
+                        );
+                        Ok((model, fitted))
+                    })();
                     finished.store(true, Ordering::Release);
                     (result, observer.history)
                 });

@@ -248,3 +248,20 @@ def test_parametric_tsne_and_umap_maps_from_python():
     with pytest.raises(ValueError, match="neighbors"):
         Autoencoder(regularizers=[{"kind": "umap", "weight": 1.0, "neighbors": 1}],
                     **common).fit(x)
+
+
+def test_memory_mapped_and_strided_input_give_the_in_memory_model(tmp_path):
+    """fit reads a C-contiguous float32 array in place (np.load(mmap_mode="r") included) and
+    converts other layouts once: all give the bytes of the plain in-memory fit, with a
+    validation split taken from the same rows."""
+    x, _ = mnist(500)
+    np.save(tmp_path / "x.npy", x)
+    mapped = np.load(tmp_path / "x.npy", mmap_mode="r")
+    assert isinstance(mapped, np.memmap)
+    reference = weights(small(validation_fraction=0.2).fit(x))
+    wide = np.zeros((500, 784 * 2), np.float64)
+    wide[:, ::2] = x
+    for data in (mapped, wide[:, ::2], np.asfortranarray(x)):
+        got = weights(small(validation_fraction=0.2).fit(data))
+        for name in reference:
+            assert got[name].tobytes() == reference[name].tobytes(), name

@@ -3,6 +3,7 @@
 pub mod csv;
 pub mod idx;
 pub mod npy;
+pub mod rows;
 pub mod sparse;
 pub mod text;
 pub mod toy;
@@ -50,7 +51,7 @@ fn load_with(
     let data = if stem.ends_with(".npy") {
         let features = npy::read_matrix(path)?;
         let beside = npy::sibling_labels(path).filter(|_| sibling);
-        let labels = sibling_labels(path, beside, &features, npy::read_labels)?;
+        let labels = sibling_labels(path, beside, features.rows(), npy::read_labels)?;
         Dataset { features, labels }
     } else if stem.ends_with(".npz") {
         let sparse = sparse::CsrMatrix::read_npz(path)?;
@@ -61,21 +62,15 @@ fn load_with(
             "the dense copy of this sparse matrix",
         )?;
         let features = sparse.to_dense();
-        let beside = name
-            .strip_suffix(".npz")
-            .map(|_| {
-                let full = path.file_name().unwrap_or_default().to_string_lossy();
-                path.with_file_name(format!("{}.labels.npy", &full[..full.len() - 4]))
-            })
-            .filter(|_| sibling);
-        let labels = sibling_labels(path, beside, &features, npy::read_labels)?;
+        let beside = npz_labels(path).filter(|_| sibling);
+        let labels = sibling_labels(path, beside, features.rows(), npy::read_labels)?;
         Dataset { features, labels }
     } else if stem.ends_with(".csv") {
         csv::read(path, label_column)?
     } else if stem.contains("idx") || stem.ends_with("ubyte") {
         let features = idx::read_images(path)?;
         let beside = idx::sibling_labels(path).filter(|_| sibling);
-        let labels = sibling_labels(path, beside, &features, idx::read_labels)?;
+        let labels = sibling_labels(path, beside, features.rows(), idx::read_labels)?;
         Dataset { features, labels }
     } else {
         return Err(Error::format(
@@ -100,25 +95,96 @@ fn load_with(
     Ok(data)
 }
 
-/// Reads the labels file beside `data` when it exists, one label per row of `features`.
+/// `X.npz` → `X.labels.npy` (case kept); `None` for other names.
+fn npz_labels(path: &Path) -> Option<PathBuf> {
+    let full = path.file_name()?.to_str()?;
+    let stem = full.get(..full.len().checked_sub(4)?)?;
+    full[stem.len()..]
+        .eq_ignore_ascii_case(".npz")
+        .then(|| path.with_file_name(format!("{stem}.labels.npy")))
+}
+
+/// A scipy CSR `.npz` kept sparse, with its sibling labels (`X.labels.npy`) when present.
+/// Rejects empty data and non-finite values.
+pub fn load_sparse(path: &Path) -> Result<(sparse::CsrMatrix, Option<Vec<i64>>)> {
+    let x = sparse::CsrMatrix::read_npz(path)?;
+    if x.rows() == 0 || x.cols() == 0 {
+        return Err(Error::format(path, "no data"));
+    }
+    for r in 0..x.rows() {
+        let (idx, val) = x.row(r);
+        if let Some(k) = val.iter().position(|v| !v.is_finite()) {
+            return Err(rows::non_finite(path, r, idx[k] as usize));
+        }
+    }
+    let labels = sibling_labels(path, npz_labels(path), x.rows(), npy::read_labels)?;
+    Ok((x, labels))
+}
+
+/// `.npy` files streamed from disk one after another ([`rows::NpyFile`], [`rows::Concat`]),
+/// with their sibling labels when every file has them. Reads headers only.
+pub fn open_npy_files(paths: &[PathBuf]) -> Result<(rows::Concat, Option<Vec<i64>>)> {
+    let mut parts: Vec<Box<dyn rows::Rows + Send>> = Vec::new();
+    let mut labels: Option<Vec<i64>> = Some(Vec::new());
+    let mut width: Option<(usize, PathBuf)> = None;
+    for path in paths {
+        let name = path.to_string_lossy().to_lowercase();
+        if !name.ends_with(".npy") {
+            return Err(Error::format(
+                path,
+                "streamed data must be .npy files (numpy.save writes them)",
+            ));
+        }
+        let f = rows::NpyFile::open(path)?;
+        use rows::Rows as _;
+        if f.rows() == 0 || f.cols() == 0 {
+            return Err(Error::format(path, "no data"));
+        }
+        match width {
+            Some((w, ref first)) if w != f.cols() => {
+                return Err(Error::format(
+                    path,
+                    format!("{} columns, {} has {w}", f.cols(), first.display()),
+                ))
+            }
+            None => width = Some((f.cols(), path.clone())),
+            _ => {}
+        }
+        let l = sibling_labels(path, npy::sibling_labels(path), f.rows(), npy::read_labels)?;
+        labels = match (labels, l) {
+            (Some(mut all), Some(l)) => {
+                all.extend(l);
+                Some(all)
+            }
+            _ => None,
+        };
+        parts.push(Box::new(f));
+    }
+    if parts.is_empty() {
+        return Err(Error::Invalid("no data files".into()));
+    }
+    Ok((rows::Concat::new(parts)?, labels))
+}
+
+/// Reads the labels file beside `data` when it exists, one label per row (`rows` of them).
 fn sibling_labels(
     data: &Path,
     labels_path: Option<PathBuf>,
-    features: &Matrix,
+    rows: usize,
     read: fn(&Path) -> Result<Vec<i64>>,
 ) -> Result<Option<Vec<i64>>> {
     let Some(labels_path) = labels_path.filter(|p| p.exists()) else {
         return Ok(None);
     };
     let labels = read(&labels_path)?;
-    if labels.len() != features.rows() {
+    if labels.len() != rows {
         return Err(Error::format(
             &labels_path,
             format!(
                 "{} labels but {} has {} rows",
                 labels.len(),
                 data.display(),
-                features.rows()
+                rows
             ),
         ));
     }

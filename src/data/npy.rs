@@ -46,8 +46,28 @@ fn header_value<'a>(header: &'a str, key: &str) -> Option<&'a str> {
     Some(rest)
 }
 
-/// Parses `.npy` bytes.
-pub fn parse(path: &Path, bytes: &[u8]) -> Result<Array> {
+/// What an `.npy` header says: element type, shape, and where the entries start.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Header {
+    /// Element type.
+    pub dtype: Dtype,
+    /// Shape (C order).
+    pub shape: Vec<usize>,
+    /// Byte offset of the first entry.
+    pub data_offset: usize,
+    /// Byte length of all entries (`product(shape) × size(dtype)`).
+    pub data_len: usize,
+}
+
+impl Header {
+    /// Bytes per entry.
+    pub fn entry_size(&self) -> usize {
+        self.dtype.size()
+    }
+}
+
+/// Parses the header at the start of `bytes` (which need not hold the entries).
+pub fn parse_header(path: &Path, bytes: &[u8]) -> Result<Header> {
     if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
         return Err(Error::format(path, "not an .npy file (bad magic)"));
     }
@@ -113,26 +133,70 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Array> {
                 .map_err(|_| Error::format(path, format!("malformed shape entry {s:?}")))
         })
         .collect::<Result<_>>()?;
-    let count = shape
+    let data_len = shape
         .iter()
         .try_fold(1usize, |a, d| a.checked_mul(*d))
         .and_then(|c| c.checked_mul(dtype.size()))
         .ok_or_else(|| Error::format(path, "shape overflows"))?;
-    let body = &bytes[end..];
-    if body.len() != count {
+    Ok(Header {
+        dtype,
+        shape,
+        data_offset: end,
+        data_len,
+    })
+}
+
+/// Parses `.npy` bytes.
+pub fn parse(path: &Path, bytes: &[u8]) -> Result<Array> {
+    let h = parse_header(path, bytes)?;
+    let body = &bytes[h.data_offset..];
+    if body.len() != h.data_len {
         return Err(Error::format(
             path,
             format!(
-                "expected {count} data bytes for shape {shape:?}, found {}",
+                "expected {} data bytes for shape {:?}, found {}",
+                h.data_len,
+                h.shape,
                 body.len()
             ),
         ));
     }
     Ok(Array {
-        dtype,
-        shape,
+        dtype: h.dtype,
+        shape: h.shape,
         data: body.to_vec(),
     })
+}
+
+/// Little-endian entries of `dtype` as `f32`, into `out` (`bytes.len() / size` entries).
+pub fn convert_to_f32(dtype: Dtype, bytes: &[u8], out: &mut [f32]) {
+    match dtype {
+        Dtype::F32 => {
+            for (o, c) in out.iter_mut().zip(bytes.chunks_exact(4)) {
+                *o = f32::from_le_bytes(c.try_into().unwrap());
+            }
+        }
+        Dtype::F64 => {
+            for (o, c) in out.iter_mut().zip(bytes.chunks_exact(8)) {
+                *o = f64::from_le_bytes(c.try_into().unwrap()) as f32;
+            }
+        }
+        Dtype::U8 => {
+            for (o, b) in out.iter_mut().zip(bytes) {
+                *o = *b as f32;
+            }
+        }
+        Dtype::I64 => {
+            for (o, c) in out.iter_mut().zip(bytes.chunks_exact(8)) {
+                *o = i64::from_le_bytes(c.try_into().unwrap()) as f64 as f32;
+            }
+        }
+        Dtype::I32 => {
+            for (o, c) in out.iter_mut().zip(bytes.chunks_exact(4)) {
+                *o = i32::from_le_bytes(c.try_into().unwrap()) as f64 as f32;
+            }
+        }
+    }
 }
 
 /// The entries of any numeric array as `f64` (integers up to 2⁵³ exactly).

@@ -65,6 +65,37 @@ impl InputTransform {
         Ok(InputTransform { kind, idf })
     }
 
+    /// [`Self::fit`] on rows read in chunks (a streamed file or a sparse corpus, never whole).
+    pub fn fit_rows(kind: TransformKind, x: &dyn super::rows::Rows) -> Result<InputTransform> {
+        if let Some(m) = x.as_matrix() {
+            return Self::fit(kind, m);
+        }
+        if kind != TransformKind::Tfidf {
+            return Ok(InputTransform {
+                kind,
+                idf: Vec::new(),
+            });
+        }
+        let mut df = vec![0usize; x.cols()];
+        super::rows::for_each_chunk(x, 4096, |_, chunk| {
+            if chunk.as_slice().iter().any(|v| *v < 0.0) {
+                return Err(Error::Invalid(
+                    "tfidf needs counts (no negative values)".into(),
+                ));
+            }
+            for r in 0..chunk.rows() {
+                for (d, v) in df.iter_mut().zip(chunk.row(r)) {
+                    *d += (*v != 0.0) as usize;
+                }
+            }
+            Ok(())
+        })?;
+        Ok(InputTransform {
+            kind,
+            idf: idf_of(&df, x.rows()),
+        })
+    }
+
     /// Fits TF-IDF's document frequencies on a sparse matrix.
     pub fn fit_tfidf_sparse(x: &CsrMatrix) -> InputTransform {
         let mut df = vec![0usize; x.cols()];
@@ -114,7 +145,7 @@ impl InputTransform {
     }
 
     /// TF-IDF's weights are per column: the data must have as many.
-    fn check_width(&self, cols: usize) -> Result<()> {
+    pub(crate) fn check_width(&self, cols: usize) -> Result<()> {
         if self.kind == TransformKind::Tfidf && cols != self.idf.len() {
             return Err(Error::Shape(format!(
                 "data has {cols} columns, the fitted tfidf transform {}",
@@ -132,7 +163,7 @@ impl InputTransform {
         }
     }
 
-    fn apply_row(&self, row: &mut [f32]) {
+    pub(crate) fn apply_row(&self, row: &mut [f32]) {
         match self.kind {
             TransformKind::None => {}
             TransformKind::Tfidf => {

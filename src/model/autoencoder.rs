@@ -350,11 +350,45 @@ impl Autoencoder {
 
     /// Likelihood loss and squared error of the reconstructions of `x`.
     pub fn evaluate(&self, x: &Matrix) -> Result<Evaluation> {
+        let mut sums = (0.0f64, 0.0f64);
+        self.accumulate_evaluation(x, &mut sums)?;
+        Ok(Self::evaluation(x.rows(), sums))
+    }
+
+    /// [`Self::evaluate`] on rows read in chunks (streamed or sparse data): the same per-row
+    /// terms summed in the same order, so the same numbers as on the whole matrix.
+    pub fn evaluate_rows(&self, x: &dyn crate::data::rows::Rows) -> Result<Evaluation> {
+        if let Some(m) = x.as_matrix() {
+            return self.evaluate(m);
+        }
+        // run_layers' own chunk, so every layer sees the row blocks it sees on the whole matrix
+        // (and memory stays at one such block)
+        const CHUNK: usize = 512;
+        let mut sums = (0.0f64, 0.0f64);
+        crate::data::rows::for_each_chunk(x, CHUNK, |_, chunk| {
+            self.accumulate_evaluation(chunk, &mut sums)
+        })?;
+        Ok(Self::evaluation(x.rows(), sums))
+    }
+
+    fn evaluation(rows: usize, (loss, squared): (f64, f64)) -> Evaluation {
+        let n = rows.max(1) as f64;
+        Evaluation {
+            examples: rows,
+            loss_per_example: loss / n,
+            squared_error_per_example: squared / n,
+        }
+    }
+
+    /// Adds the rows of `x`, one at a time, to the running (loss, squared error) sums.
+    fn accumulate_evaluation(&self, x: &Matrix, sums: &mut (f64, f64)) -> Result<()> {
         let (mut z, row_loss) = self.preactivations_and_losses(x)?;
         let width = x.cols().max(1);
         self.spec.output.apply_mean(z.as_mut_slice(), width);
         let multinomial = self.spec.output == crate::Likelihood::Multinomial;
-        let mut squared = 0.0f64;
+        for v in &row_loss {
+            sums.0 += *v as f64;
+        }
         for (r, xr) in z
             .as_slice()
             .chunks_exact(width)
@@ -371,13 +405,8 @@ impl Autoencoder {
                 .zip(xr)
                 .map(|(r, x)| ((n * r - x) as f64).powi(2))
                 .sum();
-            squared += s;
+            sums.1 += s;
         }
-        let n = x.rows().max(1) as f64;
-        Ok(Evaluation {
-            examples: x.rows(),
-            loss_per_example: row_loss.iter().map(|v| *v as f64).sum::<f64>() / n,
-            squared_error_per_example: squared / n,
-        })
+        Ok(())
     }
 }

@@ -20,6 +20,25 @@
 //! ```
 //!
 //! so that `log p(v) = −F(v) − log Z`.
+//!
+//! **Replicated softmax visible units** (`visible_units = "softmax"`; Salakhutdinov & Hinton
+//! 2009, "Replicated Softmax: an Undirected Topic Model"): a row `v` holds a document's word
+//! counts (`D = Σ_k v_k` words over a vocabulary of `d`), seen as `D` softmax units that share
+//! `W` and `b`. Over the document's `D` words in order,
+//!
+//! ```text
+//! E(V, h) = −Σ_k b_k v_k − cᵀh − hᵀWv,      p(word = k | h) = softmax(b + Wᵀh)_k
+//! p(h_j = 1 | v) = σ(c_j + W_j v),           F(v) = −bᵀv − Σ_j softplus(c_j + W_j v)
+//! Z_D = Σ_h exp(cᵀh) (Σ_k exp(b_k + (Wᵀh)_k))^D
+//! log p(counts v | D) = log (D! / Π_k v_k!) − F(v) − log Z_D
+//! ```
+//!
+//! and `E[v | h] = D · softmax(b + Wᵀh)`. S&H scale the hidden bias by `D` (`D c_j`); we keep
+//! it unscaled so that the up pass is an ordinary affine layer on the counts, which unrolls into
+//! the first layer of a deep autoencoder whose output is the multinomial likelihood
+//! (`output = "multinomial"`, the same `softmax(b + Wᵀh)` scaled by the length). For rows that
+//! are not whole counts (TF-IDF weights) the chain draws `round(D)` words and scales them to
+//! total `D`: a heuristic for pretraining, exact for counts.
 
 use crate::error::{Error, Result};
 use crate::linalg::{Cpu, Matrix, Rng};
@@ -36,25 +55,84 @@ pub enum Units {
     Bernoulli,
     /// Real units, `u ~ N(input, 1)`.
     Gaussian,
+    /// Replicated softmax (visible layer only): a row is a document's word counts, `D` draws
+    /// from `softmax(input)` (see the module header).
+    Softmax,
 }
 
 impl Units {
-    /// The activation that gives a unit's mean from its total input.
+    /// The activation that gives a unit's mean from its total input; for softmax units the
+    /// input itself (the row's softmax and length come after, in [`softmax_rows`]).
     pub fn mean_activation(self) -> Activation {
         match self {
             Units::Bernoulli => Activation::Sigmoid,
-            Units::Gaussian => Activation::Linear,
+            Units::Gaussian | Units::Softmax => Activation::Linear,
         }
     }
 
-    /// Replaces each mean in `values` by a sample of the unit's distribution.
-    pub fn sample_in_place(self, values: &mut [f32], rng: &mut Rng) {
+    /// Replaces each mean in `values` (rows of `width`) by a sample of the unit's
+    /// distribution; softmax rows hold `D · p` and become counts of `round(D)` draws from `p`,
+    /// scaled to total `D`.
+    pub fn sample_in_place(self, values: &mut [f32], width: usize, rng: &mut Rng) {
         match self {
             Units::Bernoulli => values
                 .iter_mut()
                 .for_each(|p| *p = if rng.uniform() < *p { 1.0 } else { 0.0 }),
             Units::Gaussian => values.iter_mut().for_each(|m| *m += rng.normal()),
+            Units::Softmax => values
+                .chunks_exact_mut(width.max(1))
+                .for_each(|row| sample_counts(row, rng)),
         }
+    }
+}
+
+/// Rows of `z` (`width` wide) become `lengths[r] · softmax(z_r)`: the mean counts of
+/// replicated softmax units given their inputs.
+pub fn softmax_rows(z: &mut [f32], width: usize, lengths: &[f32]) {
+    for (row, &length) in z.chunks_exact_mut(width.max(1)).zip(lengths) {
+        let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let mut sum = 0.0f64;
+        for v in row.iter_mut() {
+            *v = (*v - max).exp();
+            sum += *v as f64;
+        }
+        let scale = (length as f64 / sum) as f32;
+        row.iter_mut().for_each(|v| *v *= scale);
+    }
+}
+
+/// The total of each row of `v` (`width` wide): a document's length `D`.
+pub fn row_lengths(v: &[f32], width: usize) -> Vec<f32> {
+    v.chunks_exact(width.max(1))
+        .map(|row| row.iter().map(|x| *x as f64).sum::<f64>() as f32)
+        .collect()
+}
+
+/// `row` holds `D · p` (non-negative, total `D`): replaced by the counts of `round(D)` draws
+/// from `p`, scaled by `D / round(D)` so the total stays `D` (weight 1 when `D` is whole). One uniform per draw, found by
+/// binary search in the cumulative sums.
+fn sample_counts(row: &mut [f32], rng: &mut Rng) {
+    let mut cumulative = Vec::with_capacity(row.len());
+    let mut total = 0.0f64;
+    for v in row.iter() {
+        total += v.max(0.0) as f64;
+        cumulative.push(total);
+    }
+    row.fill(0.0);
+    let draws = total.round() as usize;
+    if draws == 0 || total <= 0.0 {
+        return;
+    }
+    // whole counts (up to the rounding of the softmax's sum) draw weight-1 words exactly
+    let weight = if (total - draws as f64).abs() <= 1e-3 {
+        1.0
+    } else {
+        (total / draws as f64) as f32
+    };
+    for _ in 0..draws {
+        let u = rng.uniform() as f64 * total;
+        let k = cumulative.partition_point(|c| *c <= u).min(row.len() - 1);
+        row[k] += weight;
     }
 }
 
@@ -80,6 +158,12 @@ impl RbmSpec {
         }
         if self.hidden == 0 {
             return Err(Error::config("model.hidden", "must be at least 1"));
+        }
+        if self.hidden_units == Units::Softmax {
+            return Err(Error::config(
+                "model.hidden_units",
+                "softmax (replicated softmax) units are for the visible layer: use bernoulli or gaussian",
+            ));
         }
         if (self.visible as u128) * (self.hidden as u128) > super::spec::MAX_PARAMETERS as u128 {
             return Err(Error::config(
@@ -199,13 +283,30 @@ impl Rbm {
         Ok(h)
     }
 
-    /// `E[v | h]` of each row of `h`.
+    /// `E[v | h]` of each row of `h`; for softmax units the word probabilities (a document
+    /// of length 1: see [`Rbm::visible_means_of_length`]).
     pub fn visible_means(&self, h: &Matrix) -> Result<Matrix> {
+        self.visible_means_of_length(h, &vec![1.0; h.rows()])
+    }
+
+    /// `E[v | h]` of each row of `h`, for softmax units of documents of `lengths` words (one
+    /// per row; ignored by Bernoulli and Gaussian units).
+    pub fn visible_means_of_length(&self, h: &Matrix, lengths: &[f32]) -> Result<Matrix> {
         self.check_width(h, self.spec.hidden, "hidden states")?;
+        if lengths.len() != h.rows() {
+            return Err(Error::Shape(format!(
+                "{} document lengths for {} rows of hidden states",
+                lengths.len(),
+                h.rows()
+            )));
+        }
         let mut v = Matrix::zeros(h.rows(), self.spec.visible);
         let act = self.spec.visible_units.mean_activation();
         self.down()
             .forward(&Cpu::new(0), h.as_slice(), h.rows(), act, v.as_mut_slice());
+        if self.spec.visible_units == Units::Softmax {
+            softmax_rows(v.as_mut_slice(), self.spec.visible, lengths);
+        }
         Ok(v)
     }
 
@@ -232,8 +333,11 @@ impl Rbm {
                 if self.spec.visible_units == Units::Gaussian {
                     f += 0.5 * row.iter().map(|v| (*v as f64).powi(2)).sum::<f64>();
                 }
+                // (softmax hidden units are refused by `RbmSpec::validate`)
                 f -= match self.spec.hidden_units {
-                    Units::Bernoulli => z.row(r).iter().map(|z| softplus64(*z as f64)).sum(),
+                    Units::Bernoulli | Units::Softmax => {
+                        z.row(r).iter().map(|z| softplus64(*z as f64)).sum()
+                    }
                     Units::Gaussian => {
                         0.5 * z.row(r).iter().map(|z| (*z as f64).powi(2)).sum::<f64>()
                             + 0.5 * m * (2.0 * std::f64::consts::PI).ln()
@@ -249,6 +353,11 @@ impl Rbm {
     /// or `Σ_v exp(−F(v))`.
     pub fn exact_log_partition(&self) -> Result<f64> {
         let (d, m) = (self.spec.visible, self.spec.hidden);
+        if self.spec.visible_units == Units::Softmax {
+            return Err(Error::Invalid(
+                "replicated softmax units have one partition function per document length: use exact_log_partition_of_length".into(),
+            ));
+        }
         let enumerate_hidden = self.spec.hidden_units == Units::Bernoulli
             && (m <= d || self.spec.visible_units == Units::Gaussian);
         let units = if enumerate_hidden { m } else { d };
@@ -278,8 +387,36 @@ impl Rbm {
         Ok(log_sum_exp(&terms))
     }
 
+    /// `log Z_D` of replicated softmax units for documents of `length` words, exactly, by
+    /// summing over the hidden configurations (Bernoulli, at most 20 units): see the header.
+    pub fn exact_log_partition_of_length(&self, length: usize) -> Result<f64> {
+        let m = self.spec.hidden;
+        if self.spec.visible_units != Units::Softmax
+            || self.spec.hidden_units != Units::Bernoulli
+            || m > 20
+        {
+            return Err(Error::Invalid(format!(
+                "exact log Z_D needs softmax visible units and at most 20 Bernoulli hidden units; this RBM has {:?} visible and {m} {:?} hidden",
+                self.spec.visible_units, self.spec.hidden_units
+            )));
+        }
+        let terms: Vec<f64> = (0..1u64 << m)
+            .map(|bits| {
+                let h: Vec<f32> = (0..m).map(|i| ((bits >> i) & 1) as f32).collect();
+                -self.hidden_free_energy_of_length(&h, length as f64)
+            })
+            .collect();
+        Ok(log_sum_exp(&terms))
+    }
+
     /// `F_h(h) = −log Σ_v exp(−E(v, h))` for one hidden configuration.
     fn hidden_free_energy(&self, h: &[f32]) -> f64 {
+        self.hidden_free_energy_of_length(h, 1.0)
+    }
+
+    /// As [`Rbm::hidden_free_energy`], the visible sum over documents of `length` words for
+    /// softmax units (`−cᵀh − D log Σ_k exp(b_k + (Wᵀh)_k)`).
+    fn hidden_free_energy_of_length(&self, h: &[f32], length: f64) -> f64 {
         let (d, m) = (self.spec.visible, self.spec.hidden);
         let mut f: f64 = -h
             .iter()
@@ -289,34 +426,42 @@ impl Rbm {
         if self.spec.hidden_units == Units::Gaussian {
             f += 0.5 * h.iter().map(|h| (*h as f64).powi(2)).sum::<f64>();
         }
-        for i in 0..d {
-            let a = self.visible_bias[i] as f64
-                + (0..m)
-                    .map(|j| self.weight[j * d + i] as f64 * h[j] as f64)
-                    .sum::<f64>();
-            f -= match self.spec.visible_units {
-                Units::Bernoulli => softplus64(a),
-                Units::Gaussian => 0.5 * a * a + 0.5 * (2.0 * std::f64::consts::PI).ln(),
-            };
+        let inputs: Vec<f64> = (0..d)
+            .map(|i| {
+                self.visible_bias[i] as f64
+                    + (0..m)
+                        .map(|j| self.weight[j * d + i] as f64 * h[j] as f64)
+                        .sum::<f64>()
+            })
+            .collect();
+        f - match self.spec.visible_units {
+            Units::Bernoulli => inputs.iter().map(|a| softplus64(*a)).sum::<f64>(),
+            Units::Gaussian => inputs
+                .iter()
+                .map(|a| 0.5 * a * a + 0.5 * (2.0 * std::f64::consts::PI).ln())
+                .sum::<f64>(),
+            Units::Softmax => length * log_sum_exp(&inputs),
         }
-        f
     }
 
     /// Runs `steps` steps of block Gibbs sampling `h ~ p(h | v)`, `v ~ p(v | h)` from each row
     /// of `v`; returns the last visible means (the usual picture of a chain's state).
+    /// Softmax units keep each row's document length.
     pub fn gibbs(&self, v: &Matrix, steps: usize, rng: &mut Rng) -> Result<Matrix> {
+        let (d, m) = (self.spec.visible, self.spec.hidden);
+        let lengths = row_lengths(v.as_slice(), d);
         let mut v = v.clone();
         let mut means = v.clone();
         for _ in 0..steps {
             let mut h = self.hidden_means(&v)?;
             self.spec
                 .hidden_units
-                .sample_in_place(h.as_mut_slice(), rng);
-            means = self.visible_means(&h)?;
+                .sample_in_place(h.as_mut_slice(), m, rng);
+            means = self.visible_means_of_length(&h, &lengths)?;
             v = means.clone();
             self.spec
                 .visible_units
-                .sample_in_place(v.as_mut_slice(), rng);
+                .sample_in_place(v.as_mut_slice(), d, rng);
         }
         Ok(means)
     }
@@ -324,7 +469,8 @@ impl Rbm {
     /// Mean over rows of `‖v − E[v | E[h | v]]‖²`: the one-step reconstruction error, the
     /// usual (rough) monitor of RBM training.
     pub fn reconstruction_error(&self, v: &Matrix) -> Result<f64> {
-        let r = self.visible_means(&self.hidden_means(v)?)?;
+        let lengths = row_lengths(v.as_slice(), self.spec.visible);
+        let r = self.visible_means_of_length(&self.hidden_means(v)?, &lengths)?;
         let total: f64 = v
             .as_slice()
             .iter()

@@ -683,8 +683,9 @@ impl Learner for PsdLearner<'_> {
     }
 
     fn validate(&self, data: &Examples<'_>) -> Result<Validation> {
-        let h = self.model.infer(data.x)?.codes;
-        let (loss, _) = objective_and_gradients(self.model, data.x, &h)?;
+        let x = data.matrix()?;
+        let h = self.model.infer(&x)?.codes;
+        let (loss, _) = objective_and_gradients(self.model, &x, &h)?;
         Ok(Validation {
             score: loss,
             loss: Some(loss),

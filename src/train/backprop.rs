@@ -81,7 +81,7 @@ pub(crate) fn reconstruction_validation(
     model: &Autoencoder,
     data: &Examples<'_>,
 ) -> Result<Validation> {
-    let e = model.evaluate(data.x)?;
+    let e = model.evaluate_rows(data.x)?;
     Ok(Validation {
         score: e.loss_per_example,
         loss: Some(e.loss_per_example),
@@ -173,11 +173,9 @@ impl Learner for AutoencoderLearner<'_> {
             };
             let mut model = self.model.clone();
             // a UMAP term scores edges: the validation rows in their fixed pair order
-            let paired = self
-                .validation_order
-                .as_ref()
-                .map(|o| data.x.select_rows(o));
-            let rows = paired.as_ref().unwrap_or(data.x);
+            let x = data.matrix()?;
+            let paired = self.validation_order.as_ref().map(|o| x.select_rows(o));
+            let rows = paired.as_ref().unwrap_or(&x);
             let (n, mut total) = (rows.rows(), 0.0f64);
             for start in (0..n).step_by(VALIDATION_CHUNK) {
                 let end = (start + VALIDATION_CHUNK).min(n);

@@ -20,7 +20,7 @@ use super::learner::{Batch, Examples, Learner, Validation};
 use crate::error::{Error, Result};
 use crate::linalg::gemm::View;
 use crate::linalg::{Backend, Cpu, Matrix, Rng};
-use crate::model::rbm::Rbm;
+use crate::model::rbm::{row_lengths, softmax_rows, Rbm, Units};
 use crate::nn::Optimizer;
 use crate::objective::weight_decay;
 
@@ -121,14 +121,24 @@ fn cd_gradient(
         (Some(p), true) => v_chain.copy_from_slice(&p[..rows * d]),
         _ => v_chain.copy_from_slice(v0),
     }
+    // replicated softmax: each chain keeps its document's length (sampling preserves it)
+    let softmax = spec.visible_units == Units::Softmax;
+    let chain_lengths = if softmax {
+        row_lengths(v_chain, d)
+    } else {
+        Vec::new()
+    };
     for t in 0..config.steps {
         if t == 0 && !config.persistent {
             h_chain.copy_from_slice(h_data);
         } else {
             up.forward(backend, v_chain, rows, h_act, h_chain);
         }
-        spec.hidden_units.sample_in_place(h_chain, rng);
+        spec.hidden_units.sample_in_place(h_chain, m, rng);
         down.forward(backend, h_chain, rows, v_act, v_chain);
+        if softmax {
+            softmax_rows(v_chain, d, &chain_lengths);
+        }
         if t == 0 && !config.persistent {
             recon_error = v0
                 .iter()
@@ -138,7 +148,7 @@ fn cd_gradient(
         }
         // a sample, also at the last step: the model term E[h vᵀ] is then an average over a
         // real chain state (mean-field visible states bias it, whatever k is)
-        spec.visible_units.sample_in_place(v_chain, rng);
+        spec.visible_units.sample_in_place(v_chain, d, rng);
     }
     if config.persistent {
         ws.particles
@@ -149,6 +159,9 @@ fn cd_gradient(
         }
         let recon = &mut ws.v_recon[..rows * d];
         down.forward(backend, h_data, rows, v_act, recon);
+        if softmax {
+            softmax_rows(recon, d, &row_lengths(v0, d));
+        }
         recon_error = v0
             .iter()
             .zip(recon.iter())
@@ -286,8 +299,9 @@ impl Learner for RbmLearner<'_> {
     }
 
     fn validate(&self, data: &Examples<'_>) -> Result<Validation> {
-        let error = self.rbm.reconstruction_error(data.x)?;
-        let f = self.rbm.free_energy(data.x)?;
+        let x = data.matrix()?;
+        let error = self.rbm.reconstruction_error(&x)?;
+        let f = self.rbm.free_energy(&x)?;
         let mean_f = f.iter().sum::<f64>() / f.len().max(1) as f64;
         Ok(Validation {
             score: error,

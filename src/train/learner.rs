@@ -5,31 +5,37 @@
 //! stopping, NaN/Inf stops, averaging, checkpoints and observers belong to the loop
 //! ([`super::run`]), once.
 
+use crate::data::rows::Rows;
 use crate::error::Result;
 use crate::linalg::{Matrix, Rng};
 use crate::nn::Optimizer;
+use std::borrow::Cow;
 
-/// A data set as the loop sees it: rows of features, and for supervised learners one class
-/// index per row.
-#[derive(Clone, Copy, Debug)]
+/// A data set as the loop sees it: rows of features (in memory, or read as batches ask for
+/// them), and for supervised learners one class index per row.
+#[derive(Clone, Copy)]
 pub struct Examples<'a> {
     /// `rows × features`.
-    pub x: &'a Matrix,
+    pub x: &'a dyn Rows,
     /// Class index of each row (supervised learners only).
     pub targets: Option<&'a [usize]>,
 }
 
 impl<'a> Examples<'a> {
     /// Unlabelled rows.
-    pub fn unlabelled(x: &'a Matrix) -> Self {
+    pub fn unlabelled(x: &'a dyn Rows) -> Self {
         Examples { x, targets: None }
     }
     /// Rows with their class indices.
-    pub fn labelled(x: &'a Matrix, targets: &'a [usize]) -> Self {
+    pub fn labelled(x: &'a dyn Rows, targets: &'a [usize]) -> Self {
         Examples {
             x,
             targets: Some(targets),
         }
+    }
+    /// The rows as one matrix (read whole when streamed), for evaluations that need them all.
+    pub fn matrix(&self) -> Result<Cow<'a, Matrix>> {
+        crate::data::rows::to_matrix(self.x)
     }
 }
 

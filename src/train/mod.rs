@@ -20,6 +20,7 @@ pub use checkpoint::{
 pub use learner::{Batch, Examples, Learner, Validation};
 pub use schedule::Schedule;
 
+use crate::data::rows::Rows;
 use crate::error::{Error, Result};
 use crate::linalg::{Matrix, Rng};
 use crate::model::Autoencoder;
@@ -303,18 +304,27 @@ pub struct TrainReport {
 
 /// Splits `data` into (train, validation) by a seeded shuffle; `fraction` of rows validate.
 pub fn split_validation(data: &Matrix, fraction: f32, seed: u64) -> (Matrix, Option<Matrix>) {
-    let n_val = (data.rows() as f64 * fraction as f64).round() as usize;
-    if n_val == 0 || n_val >= data.rows() {
-        return (data.clone(), None);
+    match split_indices(data.rows(), fraction, seed) {
+        Some((train, val)) => (data.select_rows(&train), Some(data.select_rows(&val))),
+        None => (data.clone(), None),
     }
-    let mut idx: Vec<usize> = (0..data.rows()).collect();
+}
+
+/// The rows [`split_validation`] puts in (train, validation), each in increasing order;
+/// `None` when no row validates (a fraction that rounds to none, or to all).
+pub fn split_indices(rows: usize, fraction: f32, seed: u64) -> Option<(Vec<usize>, Vec<usize>)> {
+    let n_val = (rows as f64 * fraction as f64).round() as usize;
+    if n_val == 0 || n_val >= rows {
+        return None;
+    }
+    let mut idx: Vec<usize> = (0..rows).collect();
     Rng::new(seed ^ 0x5EED_5A17).shuffle(&mut idx);
     let (val, train) = idx.split_at(n_val);
     let mut train = train.to_vec();
     train.sort_unstable();
     let mut val = val.to_vec();
     val.sort_unstable();
-    (data.select_rows(&train), Some(data.select_rows(&val)))
+    Some((train, val))
 }
 
 /// A fresh training state for `model`.
@@ -365,6 +375,27 @@ pub fn fit(
     state: TrainState,
     observer: &mut dyn Observer,
 ) -> Result<TrainReport> {
+    fit_rows(
+        model,
+        train,
+        validation.map(|v| v as &dyn Rows),
+        config,
+        state,
+        observer,
+    )
+}
+
+/// [`fit`] on rows read as batches ask for them ([`crate::data::rows`]: a `.npy` file on disk,
+/// a sparse corpus, a borrowed buffer): the same model as on the same rows in memory. A UMAP
+/// term still reads the training rows whole, for its neighbour graph.
+pub fn fit_rows(
+    model: &mut Autoencoder,
+    train: &dyn Rows,
+    validation: Option<&dyn Rows>,
+    config: &TrainConfig,
+    state: TrainState,
+    observer: &mut dyn Observer,
+) -> Result<TrainReport> {
     config.validate()?;
     let (train, validation) = (
         Examples::unlabelled(train),
@@ -386,7 +417,10 @@ pub fn fit(
                     .num_threads(config.threads)
                     .build()
                     .map_err(|e| Error::Invalid(format!("cannot start worker threads: {e}")))?
-                    .install(|| learner.prepare_map_graphs(train.x, validation.map(|v| v.x)))?;
+                    .install(|| {
+                        let v = validation.map(|v| v.matrix()).transpose()?;
+                        learner.prepare_map_graphs(&*train.matrix()?, v.as_deref())
+                    })?;
             }
             run(
                 &mut learner,
@@ -560,9 +594,7 @@ fn run_on_pool<L: Learner>(
         for b in 0..batches {
             let rows = &order[b * batch_size..((b + 1) * batch_size).min(m)];
             batch.resize_rows(rows.len());
-            for (dst, &src) in rows.iter().enumerate() {
-                batch.row_mut(dst).copy_from_slice(train.x.row(src));
-            }
+            train.x.gather(rows, batch.as_mut_slice())?;
             if let Some(targets) = train.targets {
                 for (dst, &src) in rows.iter().enumerate() {
                     batch_targets[dst] = targets[src];

@@ -7,7 +7,10 @@
 //! decoder layer L − 1 − l:    h_{l−1} = σ(W_lᵀ h_l + b_l)
 //! ```
 //!
-//! and the whole autoencoder is fine-tuned by backprop. As in their code: batches of 100,
+//! and the whole autoencoder is fine-tuned by backprop. With a multinomial output (word counts,
+//! §14.9's semantic hashing) the first RBM has replicated-softmax visible units (Salakhutdinov &
+//! Hinton 2009), whose `softmax(b + Wᵀh)` is the decoder's output layer; with a binary code the
+//! top RBM's Bernoulli hidden units give the code's logits. As in their code: batches of 100,
 //! learning rate 0.1 (0.001 for the linear top layer, whose hidden units are Gaussian), weight
 //! decay 0.0002, momentum 0.5 for the first 5 epochs and 0.9 after.
 
@@ -67,14 +70,15 @@ impl Default for RbmStackConfig {
     }
 }
 
-/// Checks that a model of `spec` can be unrolled from RBMs: a deterministic code, sigmoid hidden layers
-/// (an RBM's hidden units are logistic), a sigmoid or linear code, a mirrored decoder, and for
-/// a Bernoulli first RBM data in [0, 1]. Errors name the key.
+/// Checks that a model of `spec` can be unrolled from RBMs: a deterministic or binary code,
+/// sigmoid hidden layers (an RBM's hidden units are logistic), a sigmoid or linear code, a
+/// mirrored decoder, data in [0, 1] for a Bernoulli first RBM and non-negative for a
+/// replicated-softmax one (multinomial output). Errors name the key.
 pub fn check_unrollable(spec: &AutoencoderSpec, x: &Matrix) -> Result<()> {
-    if spec.code_distribution != CodeDistribution::Deterministic {
+    if spec.code_distribution == CodeDistribution::Gaussian {
         return Err(Error::config(
             "pretrain.kind",
-            "RBM pretraining needs a deterministic code",
+            "RBM pretraining needs a deterministic or binary code",
         ));
     }
     if !spec.encoder_layers.is_empty() && spec.activation != Activation::Sigmoid {
@@ -92,19 +96,20 @@ pub fn check_unrollable(spec: &AutoencoderSpec, x: &Matrix) -> Result<()> {
             "RBM pretraining needs a sigmoid code (Bernoulli hidden units) or a linear one (Gaussian)",
         ));
     }
-    if spec.output == crate::Likelihood::Multinomial {
-        return Err(Error::config(
-            "pretrain.kind",
-            "RBM pretraining has Bernoulli visible units; a multinomial output needs replicated-softmax visibles, not built yet: use pretrain.kind = \"autoencoder\"",
-        ));
-    }
     if !spec.is_mirrored() {
         return Err(Error::config(
             "model.decoder_layers",
             "RBM pretraining unrolls the stack into a mirrored decoder",
         ));
     }
-    if x.as_slice().iter().any(|v| !(0.0..=1.0).contains(v)) {
+    if spec.output == crate::Likelihood::Multinomial {
+        if x.as_slice().iter().any(|v| *v < 0.0) {
+            return Err(Error::config(
+                "pretrain.kind",
+                "the first RBM has replicated-softmax visible units (multinomial output): the data must be non-negative counts or weights",
+            ));
+        }
+    } else if x.as_slice().iter().any(|v| !(0.0..=1.0).contains(v)) {
         return Err(Error::config(
             "pretrain.kind",
             "the first RBM has Bernoulli visible units: the data must lie in [0, 1]",
@@ -135,7 +140,8 @@ pub fn pretrain_rbm_stack(
     let mut stack = Vec::with_capacity(layers);
     for l in 0..layers {
         let top = l + 1 == layers;
-        let hidden_units = if top && spec.code_activation == Activation::Linear {
+        let binary = spec.code_distribution == CodeDistribution::Binary;
+        let hidden_units = if top && spec.code_activation == Activation::Linear && !binary {
             Units::Gaussian
         } else {
             Units::Bernoulli
@@ -143,7 +149,11 @@ pub fn pretrain_rbm_stack(
         let rbm_spec = RbmSpec {
             visible: widths[l],
             hidden: widths[l + 1],
-            visible_units: Units::Bernoulli,
+            visible_units: if l == 0 && spec.output == crate::Likelihood::Multinomial {
+                Units::Softmax
+            } else {
+                Units::Bernoulli
+            },
             hidden_units,
         };
         let mut rbm = Rbm::new(rbm_spec, config.seed.wrapping_add(l as u64))?;

@@ -2,6 +2,7 @@
 
 use super::progress::Progress;
 use autoencoder::config::{CheckedRbm, ModelKind, RunConfig};
+use autoencoder::data::rows::{self, Rows};
 use autoencoder::data::transform::InputTransform;
 use autoencoder::model::persist;
 use autoencoder::model::rbm::{Rbm, Units};
@@ -19,9 +20,14 @@ pub struct Args {
     /// TOML config ([model], [train], [corruption], [[regularizer]]).
     #[arg(long)]
     config: Option<PathBuf>,
-    /// Training data (.idx[.gz], .npy, .csv).
+    /// Training data (.idx[.gz], .npy, .csv, or a scipy CSR .npz, kept sparse); with --stream,
+    /// one or more .npy files (repeat --data), read as one data set.
+    #[arg(long, required = true)]
+    data: Vec<PathBuf>,
+    /// Read the .npy training (and --val) files from disk a batch at a time instead of loading
+    /// them: memory stays near the model plus a few batches. The same model as loading them.
     #[arg(long)]
-    data: PathBuf,
+    stream: bool,
     /// Validation data; otherwise `validation_fraction` of the training data is held out.
     #[arg(long)]
     val: Option<PathBuf>,
@@ -116,52 +122,89 @@ pub fn run(args: Args) -> Result<()> {
     if config.model.kind == ModelKind::Psd {
         return run_psd(&args, &config, &config_path, &out);
     }
-    let mut data = super::load_data(&args.data, args.label_column.as_deref())?;
+    let data = Source::open(&args.data, args.stream, args.label_column.as_deref())?;
+    let name = args.data[0].clone();
     let checked = config
-        .check(data.features.cols())
+        .check(data.rows().cols())
         .map_err(|e| prefix(&config_path, e))?;
     let (spec, train_config) = (checked.spec.clone(), checked.train.clone());
-    // [data] transform: fitted on the training file, saved with the model, applied to every
+    if args.stream && checked.pretrain.is_some() {
+        return Err(Error::config(
+            "model.pretrain",
+            "greedy pretraining reads the training rows whole: not with --stream",
+        ));
+    }
+    // [data] transform: fitted on the training file(s), saved with the model, applied to every
     // file the run reads
-    let transform = InputTransform::fit(
+    let transform = InputTransform::fit_rows(
         config
             .data
             .as_ref()
             .map(|d| d.transform)
             .unwrap_or_default(),
-        &data.features,
+        data.rows(),
     )
-    .map_err(|e| Error::format(&args.data, format!("data.transform: {e}")))?;
-    transform.apply(&mut data.features)?;
-    if spec.output == Likelihood::Multinomial && data.features.as_slice().iter().any(|v| *v < 0.0) {
+    .map_err(|e| Error::format(&name, format!("data.transform: {e}")))?;
+    let data = data.transformed(&transform)?;
+    if spec.output == Likelihood::Multinomial && any_negative(&data)? {
         return Err(Error::format(
-            &args.data,
+            &name,
             "negative values: model.output = \"multinomial\" reads counts (or TF-IDF weights)",
         ));
     }
     super::ensure_writable_dir(&out)?;
+    // a streamed run reads every file once here, so bad data stops it before training
+    if let SourceKind::Files(_) = data.kind {
+        rows::for_each_chunk(data.rows(), chunk_rows(data.rows().cols()), |_, _| Ok(()))?;
+    }
 
-    let (train_x, val_x) = match &args.val {
+    let val_file = match &args.val {
         Some(p) => {
-            let mut v = super::load_data(p, args.label_column.as_deref())?;
-            if v.features.cols() != data.features.cols() {
+            let v = Source::open(
+                std::slice::from_ref(p),
+                args.stream,
+                args.label_column.as_deref(),
+            )?;
+            if v.rows().cols() != data.rows().cols() {
                 return Err(Error::format(
                     p,
                     format!(
                         "{} columns, training data has {}",
-                        v.features.cols(),
-                        data.features.cols()
+                        v.rows().cols(),
+                        data.rows().cols()
                     ),
                 ));
             }
-            transform.apply(&mut v.features)?;
-            (data.features.clone(), Some(v.features))
+            Some(v.transformed(&transform)?)
         }
-        None => train::split_validation(
-            &data.features,
+        None => None,
+    };
+    // The split: by index over rows that stay where they are, except in memory, where the
+    // two parts are copied out as before (the same rows either way, so the same model).
+    let split = match val_file {
+        Some(_) => None,
+        None => train::split_indices(
+            data.rows().rows(),
             train_config.validation_fraction,
             train_config.seed,
         ),
+    };
+    let dense_split = match (&data.kind, &split) {
+        (SourceKind::Dense(m), Some((t, v))) => Some((m.select_rows(t), m.select_rows(v))),
+        _ => None,
+    };
+    let views = match (&dense_split, split) {
+        (None, Some((t, v))) => Some((
+            rows::Subset::new(data.rows(), t)?,
+            rows::Subset::new(data.rows(), v)?,
+        )),
+        _ => None,
+    };
+    let (train_x, val_x): (&dyn Rows, Option<&dyn Rows>) = match (&dense_split, &views, &val_file) {
+        (Some((t, v)), _, _) => (t, Some(v)),
+        (_, Some((t, v)), _) => (t, Some(v)),
+        (_, _, Some(v)) => (data.rows(), Some(v.rows())),
+        _ => (data.rows(), None),
     };
 
     let (mut model, state) = if let Some(dir) = &args.resume {
@@ -182,10 +225,20 @@ pub fn run(args: Args) -> Result<()> {
             quiet: args.quiet,
             layer: 0,
         };
-        let (model, stack) = train::pretrained_model(&checked, &train_x, &mut progress)
+        let whole;
+        let pretrain_x: &autoencoder::Matrix = match train_x.as_matrix() {
+            Some(m) => m,
+            None if checked.pretrain.is_some() => {
+                whole = rows::to_matrix(train_x)?.into_owned();
+                &whole
+            }
+            // only the initialization is drawn; nothing reads the rows
+            None => &autoencoder::Matrix::zeros(0, 0),
+        };
+        let (model, stack) = train::pretrained_model(&checked, pretrain_x, &mut progress)
             .map_err(|e| prefix(&config_path, e))?;
         if !stack.is_empty() {
-            for layer in autoencoder::report::run::write_stack_report(&out, &stack, &train_x)? {
+            for layer in autoencoder::report::run::write_stack_report(&out, &stack, pretrain_x)? {
                 if !args.quiet {
                     eprintln!(
                         "RBM {} ({}-{}): reconstruction error {:.4}",
@@ -205,10 +258,10 @@ pub fn run(args: Args) -> Result<()> {
         out: out.clone(),
         progress: Progress::new(args.quiet, train_config.epochs),
     };
-    let result = train::fit(
+    let result = train::fit_rows(
         &mut model,
-        &train_x,
-        val_x.as_ref(),
+        train_x,
+        val_x,
         &train_config,
         state,
         &mut observer,
@@ -222,11 +275,13 @@ pub fn run(args: Args) -> Result<()> {
         Err(e) => return Err(e),
     };
     autoencoder::model::persist::save_model(&model, &out)?;
+    // the report draws at most 2,000 rows: the first ones, as an in-memory run's report does
+    let sample = rows::read_range(data.rows(), 0, data.rows().rows().min(2000))?;
     write_report(
         &out,
         &model,
         &report.history,
-        &data.features,
+        &sample,
         data.labels.as_deref(),
         config.report.clone().unwrap_or_default().map,
         config.report.clone().unwrap_or_default().format,
@@ -272,7 +327,7 @@ fn run_rbm(
             "--resume: RBM runs cannot be resumed yet; start a new run".into(),
         ));
     }
-    let data = super::load_data(&args.data, args.label_column.as_deref())?;
+    let data = super::load_data(in_memory_data(args)?, args.label_column.as_deref())?;
     let CheckedRbm {
         spec,
         train: tc,
@@ -288,8 +343,14 @@ fn run_rbm(
             .any(|v| !(0.0..=1.0).contains(v))
     {
         return Err(Error::format(
-            &args.data,
+            in_memory_data(args)?,
             "values outside [0, 1]: Bernoulli visible units need data in [0, 1] (or model.visible_units = \"gaussian\" for standardized data)",
+        ));
+    }
+    if spec.visible_units == Units::Softmax && data.features.as_slice().iter().any(|v| *v < 0.0) {
+        return Err(Error::format(
+            in_memory_data(args)?,
+            "negative values: softmax (replicated softmax) visible units read word counts",
         ));
     }
     super::ensure_writable_dir(out)?;
@@ -310,7 +371,7 @@ fn run_rbm(
         train::run(
             &mut learner,
             Examples::unlabelled(&train_x),
-            val_x.as_ref().map(Examples::unlabelled),
+            val_x.as_ref().map(|v| Examples::unlabelled(v)),
             &tc.loop_config(),
             state,
             &mut observer,
@@ -523,7 +584,7 @@ fn run_psd(
 ) -> Result<()> {
     use autoencoder::sparse_coding::psd::{Psd, PsdLearner};
     use autoencoder::train::Learner;
-    let data = super::load_data(&args.data, args.label_column.as_deref())?;
+    let data = super::load_data(in_memory_data(args)?, args.label_column.as_deref())?;
     let checked = config
         .check_psd(data.features.cols())
         .map_err(|e| prefix(config_path, e))?;
@@ -566,7 +627,7 @@ fn run_psd(
         train::run(
             &mut learner,
             Examples::unlabelled(&train_x),
-            val_x.as_ref().map(Examples::unlabelled),
+            val_x.as_ref().map(|v| Examples::unlabelled(v)),
             &tc.loop_config(),
             state,
             &mut observer,
@@ -658,4 +719,103 @@ fn prefix(path: &std::path::Path, e: Error) -> Error {
         Error::Config { key, reason } => Error::format(path, format!("{key}: {reason}")),
         other => other,
     }
+}
+
+/// Training rows as `train` reads them: in memory, sparse (`.npz`, densified a batch at a
+/// time), or streamed from `.npy` files (`--stream`), with the labels beside them.
+struct Source {
+    kind: SourceKind,
+    labels: Option<Vec<i64>>,
+}
+
+enum SourceKind {
+    Dense(autoencoder::Matrix),
+    Sparse(autoencoder::data::sparse::CsrMatrix),
+    Files(Box<dyn Rows + Send>),
+}
+
+impl Source {
+    /// Opens `paths`: several only with `stream`; a `.npz` stays sparse.
+    fn open(paths: &[PathBuf], stream: bool, label_column: Option<&str>) -> Result<Source> {
+        if stream {
+            let (files, labels) = autoencoder::data::open_npy_files(paths)?;
+            return Ok(Source {
+                kind: SourceKind::Files(Box::new(files)),
+                labels,
+            });
+        }
+        let [path] = paths else {
+            return Err(Error::Invalid(
+                "several --data files are read as one data set only with --stream".into(),
+            ));
+        };
+        if path.to_string_lossy().to_lowercase().ends_with(".npz") {
+            let (x, labels) = autoencoder::data::load_sparse(path)?;
+            return Ok(Source {
+                kind: SourceKind::Sparse(x),
+                labels,
+            });
+        }
+        let d = super::load_data(path, label_column)?;
+        Ok(Source {
+            kind: SourceKind::Dense(d.features),
+            labels: d.labels,
+        })
+    }
+
+    /// The rows as the model reads them.
+    fn rows(&self) -> &dyn Rows {
+        match &self.kind {
+            SourceKind::Dense(m) => m,
+            SourceKind::Sparse(x) => x,
+            SourceKind::Files(f) => f,
+        }
+    }
+
+    /// With `transform` applied: in place in memory, to the stored entries of a sparse
+    /// matrix (zeros stay zero under every transform), to each row read from files.
+    fn transformed(self, transform: &InputTransform) -> Result<Source> {
+        let kind = match self.kind {
+            SourceKind::Dense(mut m) => {
+                transform.apply(&mut m)?;
+                SourceKind::Dense(m)
+            }
+            SourceKind::Sparse(mut x) => {
+                transform.apply_sparse(&mut x)?;
+                SourceKind::Sparse(x)
+            }
+            SourceKind::Files(f) if !transform.is_identity() => {
+                SourceKind::Files(Box::new(rows::Transformed::new(f, transform.clone())?))
+            }
+            files => files,
+        };
+        Ok(Source {
+            kind,
+            labels: self.labels,
+        })
+    }
+}
+
+/// The one `--data` file of a run that reads its data whole (RBM and PSD runs).
+fn in_memory_data(args: &Args) -> Result<&std::path::Path> {
+    match args.data.as_slice() {
+        [path] if !args.stream => Ok(path),
+        _ => Err(Error::Invalid(
+            "--stream and several --data files are for autoencoders; RBM and PSD runs read one file whole".into(),
+        )),
+    }
+}
+
+/// Rows per chunk of a pass over data `cols` wide: about 16 MB of floats.
+fn chunk_rows(cols: usize) -> usize {
+    ((1 << 22) / cols.max(1)).max(1)
+}
+
+fn any_negative(data: &Source) -> Result<bool> {
+    let mut found = false;
+    rows::for_each_chunk(data.rows(), chunk_rows(data.rows().cols()), |_, c| {
+        found |= c.as_slice().iter().any(|v| *v < 0.0);
+        Ok(())
+    })?;
+    Ok(found)
 }
