@@ -60,28 +60,36 @@ _TRAIN_KEYS = (
 )
 
 
+class InputError(ValueError, TypeError):
+    """Bad input data: a `ValueError` (this package's convention and the CLI's) that is also
+    a `TypeError` where numpy or scikit-learn would raise one (objects that are not numbers)."""
+
+
 def _as_float32_2d(X, name="X"):
-    """A C-contiguous float32 2-D array (no copy when X already is one)."""
+    """A C-contiguous float32 2-D array (no copy when X already is one). The messages keep
+    scikit-learn's wording where its estimator checks look for it."""
     if hasattr(X, "toarray") and not isinstance(X, np.ndarray):
         raise TypeError(f"{name}: sparse input is not supported; pass a dense array")
     try:
         a = np.asarray(X)
     except Exception as e:  # ragged lists and the like
         raise ValueError(f"{name}: cannot be read as a 2-D array of numbers ({e})") from None
+    if a.dtype.kind == "c":
+        raise ValueError(f"{name}: Complex data not supported (dtype {a.dtype})")
     if a.dtype.kind not in "biuf":
         try:
             a = a.astype(np.float32)
-        except (TypeError, ValueError):
-            raise ValueError(f"{name}: dtype {a.dtype} is not numeric") from None
+        except (TypeError, ValueError) as e:
+            raise InputError(f"{name}: dtype {a.dtype} is not numeric ({e})") from None
     if a.ndim != 2:
         raise ValueError(
-            f"{name}: expected a 2-D array (n_samples, n_features), got {a.ndim}-D; "
-            "reshape a single sample with X.reshape(1, -1)"
+            f"{name}: expected a 2-D array (n_samples, n_features), got {a.ndim}-D. "
+            "Reshape your data: X.reshape(1, -1) for a single sample, X.reshape(-1, 1) for a single feature"
         )
     if a.shape[0] == 0:
-        raise ValueError(f"{name}: 0 samples; at least 1 is required")
+        raise ValueError(f"{name}: Found array with 0 sample(s) (shape={a.shape}) while a minimum of 1 is required.")
     if a.shape[1] == 0:
-        raise ValueError(f"{name}: 0 features; at least 1 is required")
+        raise ValueError(f"{name}: Found array with 0 feature(s) (shape={a.shape}) while a minimum of 1 is required.")
     return np.ascontiguousarray(a, dtype=np.float32)
 
 
@@ -420,6 +428,12 @@ class Autoencoder(*_BASES):
         est.n_features_in_ = est.model_.input_size
         est.history_ = []
         return est
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # codes are float32 whatever the input's float type (the engine computes in float32)
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        return tags
 
     def __getstate__(self):
         state = self.__dict__.copy()

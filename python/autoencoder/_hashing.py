@@ -36,6 +36,11 @@ class _Hasher(*_BASES):
             raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is expecting {self.n_features_in_} features as input")
         return self.hasher_.encode(X)
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = []  # packed uint8 codes, whatever the input
+        return tags
+
     def fit_transform(self, X, y=None):
         """`fit`, then `transform` of the same data."""
         return self.fit(X, y).transform(X)

@@ -126,13 +126,13 @@ impl Encoder {
         check_bits(bits)?;
         let (n, d) = (x.rows(), x.cols());
         if n < 2 {
-            return Err(Error::Invalid(
-                "fitting an encoder needs at least 2 examples".into(),
-            ));
+            return Err(Error::Invalid(format!(
+                "fitting an encoder needs at least 2 examples (got n_samples = {n})"
+            )));
         }
         if method != Method::Lsh && bits > d {
             return Err(Error::Invalid(format!(
-                "{} needs bits ≤ data dimension ({d}), got {bits}",
+                "{} needs bits ≤ data dimension (n_features = {d}), got {bits}",
                 method.name()
             )));
         }
