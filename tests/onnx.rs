@@ -112,3 +112,60 @@ fn tract_runs_the_hash_part_like_the_hasher() {
         assert!(got.iter().any(|b| *b != got[0]));
     }
 }
+
+/// A model with a fitted input transform exports it in the graph: tract on raw counts gives the
+/// model's codes and reconstructions of the transformed input, for every kind of transform
+/// (an empty document included: TF-IDF leaves it zero).
+#[test]
+fn tract_runs_the_fitted_input_transform_inside_the_graph() {
+    use autoencoder::data::transform::{InputTransform, TransformKind};
+    use autoencoder::export::onnx::export_with;
+    let mut rng = autoencoder::linalg::Rng::new(3);
+    let mut counts: Vec<f32> = (0..40 * 25)
+        .map(|_| (rng.uniform() * 4.0).floor().max(0.0) * (rng.uniform() < 0.4) as u8 as f32)
+        .collect();
+    counts[..25].fill(0.0);
+    let x = Matrix::from_vec(40, 25, counts);
+    let mut spec = AutoencoderSpec::new(25, &[12], 8, Likelihood::Multinomial);
+    spec.code_activation = Activation::Linear;
+    spec.code_distribution = CodeDistribution::Binary;
+    let model = Autoencoder::new(spec, 2).unwrap();
+    for kind in [
+        TransformKind::Tfidf,
+        TransformKind::Log1p,
+        TransformKind::Binary,
+    ] {
+        let t = InputTransform::fit(kind, &x).unwrap();
+        let mut tx = x.clone();
+        t.apply(&mut tx).unwrap();
+        assert_ne!(tx, x, "{kind:?} changes the input");
+        let h = model.encode(&tx).unwrap();
+        for (part, want) in [
+            (Part::Encoder, h.clone()),
+            (Part::Autoencoder, model.reconstruct(&tx).unwrap()),
+        ] {
+            let bytes = export_with(&model, part, &[0.5; 8], Some(&t)).unwrap();
+            let got = run_tract(&bytes, &x);
+            let d = got
+                .as_slice()
+                .iter()
+                .zip(want.as_slice())
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0f32, f32::max);
+            assert!(d <= 1e-5, "{kind:?} {part:?}: {d}");
+        }
+        // without the transform node the graph would give other codes on raw counts
+        let plain = run_tract(&export(&model, Part::Encoder).unwrap(), &x);
+        assert!(plain != h, "{kind:?}: the transform must matter here");
+    }
+    // a transform fitted on another width is refused
+    let first10: Vec<f32> = (0..x.rows())
+        .flat_map(|r| x.row(r)[..10].to_vec())
+        .collect();
+    let narrow = InputTransform::fit(
+        TransformKind::Tfidf,
+        &Matrix::from_vec(x.rows(), 10, first10),
+    )
+    .unwrap();
+    assert!(export_with(&model, Part::Encoder, &[0.5; 8], Some(&narrow)).is_err());
+}

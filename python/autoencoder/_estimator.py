@@ -136,7 +136,9 @@ class Autoencoder(*_BASES):
     output, tied, decoder_layers, init, code_distribution); `[train]` (epochs, batch_size,
     optimizer, learning_rate, …, threads, rule); `corruption` (e.g. "masking") with
     `corruption_level`; `regularizers`, a list of dicts such as
-    `{"kind": "contractive", "weight": 0.1}`; `pretrain`, a dict such as `{"kind": "rbm"}`.
+    `{"kind": "contractive", "weight": 0.1}`; `pretrain`, a dict such as `{"kind": "rbm"}`;
+    `data_transform` (`[data] transform`: "tfidf", "log1p" or "binary"), fitted on the
+    training data by `fit`, saved with the model and applied to every input (raw counts in).
 
     Anomaly detection follows PyOD: `contamination` (or `threshold_percentile`) sets
     `threshold_` from the training scores; `decision_function` is higher for more abnormal
@@ -189,6 +191,7 @@ class Autoencoder(*_BASES):
         corruption_level=None,
         regularizers=None,
         pretrain=None,
+        data_transform=None,
         contamination=0.1,
         threshold_percentile=None,
         verbose=False,
@@ -233,6 +236,7 @@ class Autoencoder(*_BASES):
         self.corruption_level = corruption_level
         self.regularizers = regularizers
         self.pretrain = pretrain
+        self.data_transform = data_transform
         self.contamination = contamination
         self.threshold_percentile = threshold_percentile
         self.verbose = verbose
@@ -255,6 +259,8 @@ class Autoencoder(*_BASES):
             config["regularizer"] = [dict(r) for r in self.regularizers]
         if self.pretrain is not None:
             config["pretrain"] = dict(self.pretrain)
+        if self.data_transform is not None:
+            config["data"] = {"transform": self.data_transform}
         return config
 
     @classmethod
@@ -277,6 +283,8 @@ class Autoencoder(*_BASES):
             params["regularizers"] = config["regularizer"]
         if config.get("pretrain"):
             params["pretrain"] = config["pretrain"]
+        if config.get("data", {}).get("transform", "none") != "none":
+            params["data_transform"] = config["data"]["transform"]
         params.update(overrides)
         return cls(**params)
 
@@ -438,12 +446,13 @@ class Autoencoder(*_BASES):
     def __getstate__(self):
         state = self.__dict__.copy()
         if "model_" in state:
-            state["model_"] = state["model_"].to_bytes()
+            model = state["model_"]
+            state["model_"] = (model.to_bytes(), model.transform_json())
         return state
 
     def __setstate__(self, state):
         if "model_" in state:
-            state["model_"] = _native.NativeModel.from_bytes(state["model_"])
+            state["model_"] = _native.NativeModel.from_bytes(*state["model_"])
         self.__dict__.update(state)
 
 

@@ -12,7 +12,8 @@
 mod hashing;
 
 use autoencoder::config::RunConfig;
-use autoencoder::data::rows::{Rows, SliceRows, Subset};
+use autoencoder::data::rows::{Rows, SliceRows, Subset, Transformed};
+use autoencoder::data::transform::{InputTransform, TransformKind};
 use autoencoder::model::persist;
 use autoencoder::objective::CodeDistribution;
 use autoencoder::train::{self, EpochMetrics, Observer, TrainState};
@@ -143,6 +144,42 @@ struct NativeModel {
     /// Optimizer moments, random stream and epoch count after the last `partial_fit` (so the
     /// next chunk continues them); `None` for models from `fit` or from disk.
     state: Option<TrainState>,
+    /// The input transform fitted with the model (`[data] transform`, the run folder's
+    /// `transform.json`), applied to every input as the CLI applies it; `None` for none.
+    transform: Option<InputTransform>,
+}
+
+impl NativeModel {
+    fn new(
+        model: Autoencoder,
+        state: Option<TrainState>,
+        transform: Option<InputTransform>,
+    ) -> Self {
+        NativeModel {
+            model,
+            state,
+            transform: transform.filter(|t| !t.is_identity()),
+        }
+    }
+
+    /// `x` as the model reads it: copied, with the fitted input transform applied.
+    fn input(&self, x: &PyReadonlyArray2<'_, f32>, what: &str) -> PyResult<Matrix> {
+        let mut m = to_matrix(x, what)?;
+        if let Some(t) = &self.transform {
+            t.apply(&mut m)
+                .map_err(|e| PyValueError::new_err(format!("{what}: {e}")))?;
+        }
+        Ok(m)
+    }
+}
+
+/// The `[data] transform` of a config (`none` when absent).
+fn transform_kind(config: &RunConfig) -> TransformKind {
+    config
+        .data
+        .as_ref()
+        .map(|d| d.transform)
+        .unwrap_or_default()
 }
 
 #[pymethods]
@@ -180,10 +217,25 @@ impl NativeModel {
                 c + 1
             )));
         }
-        let x_val = x_val.map(|v| to_matrix(&v, "X_val")).transpose()?;
+        let mut x_val = x_val.map(|v| to_matrix(&v, "X_val")).transpose()?;
         if n == 0 {
             return Err(PyValueError::new_err("X has no rows"));
         }
+        // [data] transform: fitted on X whole (the CLI fits it on the training file before its
+        // split), then applied to each row as it is read, and to X_val
+        let transform = InputTransform::fit_rows(transform_kind(&config), &rows)
+            .map_err(|e| PyValueError::new_err(format!("data.transform: {e}")))?;
+        if let Some(v) = x_val.as_mut() {
+            transform
+                .apply(v)
+                .map_err(|e| PyValueError::new_err(format!("X_val: {e}")))?;
+        }
+        let transformed = Transformed::new(rows, transform.clone()).map_err(value_error)?;
+        let rows: &dyn Rows = if transform.is_identity() {
+            &rows
+        } else {
+            &transformed
+        };
         let checked = config.check(d).map_err(value_error)?;
         if let Some(v) = &x_val {
             if v.cols() != d {
@@ -217,14 +269,14 @@ impl NativeModel {
                         // the same rows split_validation would copy out, read in place
                         let views = split
                             .map(|(t, v)| {
-                                Ok::<_, Error>((Subset::new(&rows, t)?, Subset::new(&rows, v)?))
+                                Ok::<_, Error>((Subset::new(rows, t)?, Subset::new(rows, v)?))
                             })
                             .transpose()?;
                         let (train_x, val_x): (&dyn Rows, Option<&dyn Rows>) =
                             match (&views, &x_val) {
                                 (Some((t, v)), _) => (t, Some(v)),
-                                (None, Some(v)) => (&rows, Some(v)),
-                                (None, None) => (&rows, None),
+                                (None, Some(v)) => (rows, Some(v)),
+                                (None, None) => (rows, None),
                             };
                         let whole = match &checked.pretrain {
                             Some(_) => autoencoder::data::rows::to_matrix(train_x)?.into_owned(),
@@ -269,7 +321,11 @@ impl NativeModel {
         };
         let history = serde_json::to_string(&history)
             .map_err(|e| PyValueError::new_err(format!("history: {e}")))?;
-        Ok((NativeModel { model, state: None }, history, stopped))
+        Ok((
+            NativeModel::new(model, None, Some(transform)),
+            history,
+            stopped,
+        ))
     }
 
     /// One pass over the chunk `x`, continuing `previous` (its weights, optimizer moments and
@@ -285,7 +341,15 @@ impl NativeModel {
         previous: Option<PyRef<'_, NativeModel>>,
     ) -> PyResult<(NativeModel, String)> {
         let config = parse_config(config_json)?;
-        let x = to_matrix(&x, "X")?;
+        let (x, transform) = match &previous {
+            Some(p) => (p.input(&x, "X")?, p.transform.clone()),
+            None if transform_kind(&config) != TransformKind::None => {
+                return Err(PyValueError::new_err(
+                    "data_transform is fitted on the whole training set: call fit first, then partial_fit",
+                ))
+            }
+            None => (to_matrix(&x, "X")?, None),
+        };
         if x.rows() == 0 {
             return Err(PyValueError::new_err("X has no rows"));
         }
@@ -332,10 +396,7 @@ impl NativeModel {
             serde_json::to_string(&report.history[report.history.len().saturating_sub(1)..])
                 .map_err(|e| PyValueError::new_err(format!("history: {e}")))?;
         Ok((
-            NativeModel {
-                model,
-                state: Some(report.state),
-            },
+            NativeModel::new(model, Some(report.state), transform),
             history,
         ))
     }
@@ -348,7 +409,7 @@ impl NativeModel {
         x: PyReadonlyArray2<'py, f32>,
         threads: usize,
     ) -> PyResult<Bound<'py, PyArray2<f32>>> {
-        let x = to_matrix(&x, "X")?;
+        let x = self.input(&x, "X")?;
         let out = detached(py, threads, || self.model.encode(&x))?;
         Ok(to_numpy(py, out))
     }
@@ -374,7 +435,7 @@ impl NativeModel {
         x: PyReadonlyArray2<'py, f32>,
         threads: usize,
     ) -> PyResult<Bound<'py, PyArray2<f32>>> {
-        let x = to_matrix(&x, "X")?;
+        let x = self.input(&x, "X")?;
         let out = detached(py, threads, || self.model.reconstruct(&x))?;
         Ok(to_numpy(py, out))
     }
@@ -387,7 +448,7 @@ impl NativeModel {
         x: PyReadonlyArray2<'py, f32>,
         threads: usize,
     ) -> PyResult<Bound<'py, PyArray1<f64>>> {
-        let x = to_matrix(&x, "X")?;
+        let x = self.input(&x, "X")?;
         let out = detached(py, threads, || self.model.example_losses(&x))?;
         Ok(out.into_pyarray(py))
     }
@@ -403,7 +464,7 @@ impl NativeModel {
         seed: u64,
         threads: usize,
     ) -> PyResult<Bound<'py, PyArray1<f64>>> {
-        let x = to_matrix(&x, "X")?;
+        let x = self.input(&x, "X")?;
         let out = detached(py, threads, || {
             self.model.example_likelihood_bounds(&x, samples, seed)
         })?;
@@ -444,6 +505,9 @@ impl NativeModel {
     #[pyo3(signature = (dir, config_json=None))]
     fn save(&self, dir: PathBuf, config_json: Option<&str>) -> PyResult<()> {
         persist::save_model(&self.model, &dir).map_err(value_error)?;
+        if let Some(t) = &self.transform {
+            t.save(&dir).map_err(value_error)?;
+        }
         if let Some(c) = config_json {
             let toml = parse_config(c)?.to_toml().map_err(value_error)?;
             autoencoder::fsutil::atomic_write(&dir.join("config.toml"), toml.as_bytes())
@@ -455,22 +519,23 @@ impl NativeModel {
     /// Loads a run folder written by the CLI or by `save`.
     #[staticmethod]
     fn load(dir: PathBuf) -> PyResult<NativeModel> {
-        if dir.join(autoencoder::data::transform::FILE).exists() {
-            // the CLI applies the run's fitted input transform before the model; doing less here
-            // would give silently different codes
-            return Err(PyValueError::new_err(format!(
-                "{}: the run has a fitted input transform ([data] transform); models with one load in the CLI only for now",
-                dir.display()
-            )));
-        }
         let model = persist::load_model(&dir).map_err(value_error)?;
-        Ok(NativeModel { model, state: None })
+        let transform = InputTransform::load(&dir).map_err(value_error)?;
+        Ok(NativeModel::new(model, None, transform))
     }
 
     /// The ONNX model of `part` (encoder, decoder, autoencoder) as bytes.
     fn export_onnx<'py>(&self, py: Python<'py>, part: &str) -> PyResult<Bound<'py, PyBytes>> {
         let part = autoencoder::export::onnx::Part::parse(part).map_err(value_error)?;
-        let bytes = autoencoder::export::onnx::export(&self.model, part).map_err(value_error)?;
+        // the fitted input transform, if any, is part of the graph (before the encoder)
+        let thresholds = vec![0.5; self.model.spec().code_size];
+        let bytes = autoencoder::export::onnx::export_with(
+            &self.model,
+            part,
+            &thresholds,
+            self.transform.as_ref(),
+        )
+        .map_err(value_error)?;
         Ok(PyBytes::new(py, &bytes))
     }
 
@@ -480,11 +545,29 @@ impl NativeModel {
         Ok(PyBytes::new(py, &bytes))
     }
 
-    /// The inverse of `to_bytes`.
+    /// The fitted input transform as `transform.json` holds it, or `None`.
+    fn transform_json(&self) -> PyResult<Option<String>> {
+        self.transform
+            .as_ref()
+            .map(|t| {
+                serde_json::to_string(t)
+                    .map_err(|e| PyValueError::new_err(format!("transform: {e}")))
+            })
+            .transpose()
+    }
+
+    /// The inverse of `to_bytes` (and `transform_json`).
     #[staticmethod]
-    fn from_bytes(bytes: &[u8]) -> PyResult<NativeModel> {
+    #[pyo3(signature = (bytes, transform_json=None))]
+    fn from_bytes(bytes: &[u8], transform_json: Option<&str>) -> PyResult<NativeModel> {
         let model = persist::model_from_bytes(bytes).map_err(value_error)?;
-        Ok(NativeModel { model, state: None })
+        let transform = transform_json
+            .map(|j| {
+                serde_json::from_str::<InputTransform>(j)
+                    .map_err(|e| PyValueError::new_err(format!("transform: {e}")))
+            })
+            .transpose()?;
+        Ok(NativeModel::new(model, None, transform))
     }
 
     /// The architecture as `spec.json` holds it.

@@ -265,3 +265,55 @@ def test_memory_mapped_and_strided_input_give_the_in_memory_model(tmp_path):
         got = weights(small(validation_fraction=0.2).fit(data))
         for name in reference:
             assert got[name].tobytes() == reference[name].tobytes(), name
+
+
+def test_a_fitted_input_transform_is_saved_loaded_and_applied_as_the_cli_does(tmp_path):
+    """`data_transform` ([data] transform) is fitted by fit on the raw counts, applied to every
+    input, saved as transform.json: the CLI's run folder and the Python model give the same
+    weights and codes, pickles keep it, and the ONNX export runs it inside the graph."""
+    rng = np.random.default_rng(0)
+    counts = rng.poisson(rng.gamma(0.3, 2.0, size=(1, 60)), size=(300, 60)).astype(np.float32)
+    counts[:, 0] += 1  # no empty documents
+    np.save(tmp_path / "counts.npy", counts)
+    config = tmp_path / "c.toml"
+    config.write_text(
+        "[model]\nlayers = [16]\ncode = 8\noutput = \"multinomial\"\n[data]\ntransform = \"tfidf\"\n"
+        "[train]\nepochs = 2\nbatch_size = 50\nseed = 4\n"
+    )
+    run = tmp_path / "run"
+    subprocess.run(
+        [cli_binary(), "train", "--quiet", "--config", str(config), "--data", str(tmp_path / "counts.npy"), "--out", str(run)],
+        check=True,
+    )
+    cli = Autoencoder.load(run)
+    assert cli.data_transform == "tfidf"
+    ours = Autoencoder.from_config(config).fit(counts)
+    for name, w in weights(cli).items():
+        assert w.tobytes() == weights(ours)[name].tobytes(), name
+    subprocess.run(
+        [cli_binary(), "encode", "--model", str(run), "--data", str(tmp_path / "counts.npy"), "--out", str(tmp_path / "h.npy")],
+        check=True,
+    )
+    want = np.load(tmp_path / "h.npy")
+    assert np.array_equal(cli.transform(counts), want)
+    assert np.array_equal(ours.transform(counts), want)
+    # without the transform the codes differ: it is really applied
+    plain = Autoencoder.load(run)
+    assert not np.array_equal(Autoencoder.from_config(config, data_transform=None).fit(counts).transform(counts), want)
+    ours.save(tmp_path / "py")
+    assert os.path.exists(tmp_path / "py" / "transform.json")
+    for other in (Autoencoder.load(tmp_path / "py"), pickle.loads(pickle.dumps(ours)), plain):
+        assert np.array_equal(other.transform(counts), want)
+    # the ONNX graph holds the transform too: raw counts in, the model's codes out
+    ours.export_onnx(tmp_path / "m.onnx", part="encoder")
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        pass
+    else:
+        sess = ort.InferenceSession(str(tmp_path / "m.onnx"), providers=["CPUExecutionProvider"])
+        assert np.max(np.abs(sess.run(None, {"x": counts})[0] - want)) <= 1e-5
+    with pytest.raises(ValueError, match="call fit first"):
+        Autoencoder.from_config(config).partial_fit(counts)
+    with pytest.raises(ValueError, match="30 features"):
+        ours.transform(counts[:, :30])

@@ -13,9 +13,15 @@
 //! `N × bytes × 8`, a `MatMul` with `[1, 2, 4, …, 128]` (bit `j` at position `j % 8` of byte
 //! `j / 8`, least significant first) and a `Cast` to `uint8`: output `codes`, `N × bits/8`.
 //!
+//! A model with a fitted input transform (`[data] transform`, `transform.json`) reads its
+//! input through it in the graph too, before the encoder: `tfidf` as `Mul` by the idf weights,
+//! then each row divided by its `ReduceL2` norm (floored at the smallest normal float, so an
+//! empty row stays zero); `log1p` as `Log(x + 1)`; `binary` as `Cast(Greater(x, 0))`.
+//!
 //! The messages are the subset of `onnx.proto` these graphs use, declared with `prost` (field
 //! numbers as in onnx/onnx.proto3), so no protobuf compiler is needed.
 
+use crate::data::transform::{InputTransform, TransformKind};
 use crate::error::{Error, Result};
 use crate::model::layers::LayerView;
 use crate::model::Autoencoder;
@@ -105,14 +111,16 @@ pub struct NodeProto {
     pub attribute: Vec<AttributeProto>,
 }
 
-/// `onnx.AttributeProto` (integer attributes only).
+/// `onnx.AttributeProto` (integer and integer-list attributes only).
 #[derive(Clone, PartialEq, Message)]
 pub struct AttributeProto {
     #[prost(string, tag = "1")]
     pub name: String,
     #[prost(int64, tag = "3")]
     pub i: i64,
-    /// `AttributeType`: 2 = INT.
+    #[prost(int64, repeated, tag = "8")]
+    pub ints: Vec<i64>,
+    /// `AttributeType`: 2 = INT, 7 = INTS.
     #[prost(int32, tag = "20")]
     pub r#type: i32,
 }
@@ -177,6 +185,7 @@ const FLOAT: i32 = 1;
 const UINT8: i32 = 2;
 const INT64: i32 = 7;
 const ATTRIBUTE_INT: i32 = 2;
+const ATTRIBUTE_INTS: i32 = 7;
 
 fn batch_by(name: &str, width: usize) -> ValueInfoProto {
     batch_by_of(name, width, FLOAT)
@@ -292,6 +301,7 @@ impl Builder {
             vec![AttributeProto {
                 name: "transB".into(),
                 i: trans_b,
+                ints: Vec::new(),
                 r#type: ATTRIBUTE_INT,
             }],
         );
@@ -318,12 +328,67 @@ fn encoder_nodes(model: &Autoencoder, b: &mut Builder) {
     }
 }
 
+/// `x → transform(x)`, the fitted input transform (module header).
+fn transform_nodes(t: &InputTransform, b: &mut Builder) {
+    let int = |name: &str, i: i64| AttributeProto {
+        name: name.into(),
+        i,
+        ints: Vec::new(),
+        r#type: ATTRIBUTE_INT,
+    };
+    let x = b.current.clone();
+    match t.kind {
+        TransformKind::None => {}
+        TransformKind::Tfidf => {
+            b.graph
+                .initializer
+                .push(tensor("transform.idf".into(), &[t.idf.len()], &t.idf));
+            b.graph.initializer.push(tensor(
+                "transform.min_norm".into(),
+                &[],
+                &[f32::MIN_POSITIVE],
+            ));
+            b.node("Mul", vec![x, "transform.idf".into()], Vec::new());
+            let weighted = b.current.clone();
+            let mut axes = int("axes", 0);
+            axes.r#type = ATTRIBUTE_INTS;
+            axes.ints = vec![1];
+            b.node(
+                "ReduceL2",
+                vec![weighted.clone()],
+                vec![axes, int("keepdims", 1)],
+            );
+            let norm = b.current.clone();
+            b.node("Max", vec![norm, "transform.min_norm".into()], Vec::new());
+            let norm = b.current.clone();
+            b.node("Div", vec![weighted, norm], Vec::new());
+        }
+        TransformKind::Log1p => {
+            b.graph
+                .initializer
+                .push(tensor("transform.one".into(), &[], &[1.0]));
+            b.node("Add", vec![x, "transform.one".into()], Vec::new());
+            let y = b.current.clone();
+            b.node("Log", vec![y], Vec::new());
+        }
+        TransformKind::Binary => {
+            b.graph
+                .initializer
+                .push(tensor("transform.zero".into(), &[], &[0.0]));
+            b.node("Greater", vec![x, "transform.zero".into()], Vec::new());
+            let y = b.current.clone();
+            b.node("Cast", vec![y], vec![int("to", FLOAT as i64)]);
+        }
+    }
+}
+
 /// `h → codes`: threshold each bit, pack eight bits per byte (module header).
 fn hash_nodes(thresholds: &[f32], b: &mut Builder) {
     let bits = thresholds.len();
     let int = |name: &str, i: i64| AttributeProto {
         name: name.into(),
         i,
+        ints: Vec::new(),
         r#type: ATTRIBUTE_INT,
     };
     b.graph
@@ -369,6 +434,7 @@ fn decoder_nodes(model: &Autoencoder, b: &mut Builder) {
             vec![AttributeProto {
                 name: "axis".into(),
                 i: 1,
+                ints: Vec::new(),
                 r#type: ATTRIBUTE_INT,
             }],
         );
@@ -387,7 +453,21 @@ pub fn export_with_thresholds(
     part: Part,
     thresholds: &[f32],
 ) -> Result<Vec<u8>> {
+    export_with(model, part, thresholds, None)
+}
+
+/// [`export_with_thresholds`] for a model that reads its input through the fitted `transform`
+/// (every part but the decoder starts with it).
+pub fn export_with(
+    model: &Autoencoder,
+    part: Part,
+    thresholds: &[f32],
+    transform: Option<&InputTransform>,
+) -> Result<Vec<u8>> {
     let spec = model.spec();
+    if let Some(t) = transform {
+        t.check_width(spec.input_size)?;
+    }
     if part == Part::Hash {
         if !spec.code_size.is_multiple_of(8) {
             return Err(Error::Invalid(format!(
@@ -422,6 +502,9 @@ pub fn export_with_thresholds(
         counter: 0,
     };
     if part != Part::Decoder {
+        if let Some(t) = transform {
+            transform_nodes(t, &mut b);
+        }
         encoder_nodes(model, &mut b);
     }
     if part == Part::Hash {

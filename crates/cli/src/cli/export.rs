@@ -37,8 +37,10 @@ pub fn run(args: Args) -> Result<()> {
         ));
     }
     let model = persist::load_model(&args.model)?;
+    // a model with a fitted input transform reads raw inputs through it in the graph too
+    let transform = autoencoder::data::transform::InputTransform::load(&args.model)?;
     let thresholds = vec![args.threshold; model.spec().code_size];
-    let bytes = onnx::export_with_thresholds(&model, part, &thresholds)
+    let bytes = onnx::export_with(&model, part, &thresholds, transform.as_ref())
         .map_err(|e| autoencoder::Error::format(&args.model, e.to_string()))?;
     autoencoder::fsutil::atomic_write(&args.out, &bytes)
 }
