@@ -36,7 +36,7 @@ PY
 }
 same() { cmp -s "$out/$1/model.safetensors" "$out/$2/model.safetensors" && echo "$2 = $1: identical" || echo "$2 != $1"; }
 hash=$out/hash.toml
-sed 's/^epochs = 40/epochs = 2/' examples/semantic_hashing_20news.toml > "$hash"
+sed 's/^epochs = 40/epochs = 2/' bench/configs/semantic_hashing_20news_nash.toml > "$hash"
 for r in $(seq "$rounds"); do
   measure memory_f32 --config bench/configs/stream_ae.toml --data "$out/mnist_f32.npy"
   measure stream_f32 --config bench/configs/stream_ae.toml --data "$out/mnist_f32.npy" --stream

@@ -93,6 +93,16 @@ def _as_float32_2d(X, name="X"):
     return np.ascontiguousarray(a, dtype=np.float32)
 
 
+def _check_feature_names(est, X, reset):
+    """`feature_names_in_` as scikit-learn keeps it (DataFrame column names: set by fit, checked
+    with a warning or error by the other methods); nothing without scikit-learn."""
+    try:
+        from sklearn.utils.validation import _check_feature_names as check
+    except ImportError:  # pragma: no cover - scikit-learn is optional
+        return
+    check(est, X, reset=reset)
+
+
 class _Params:
     """get_params/set_params as scikit-learn's BaseEstimator has them, for when it is absent."""
 
@@ -294,6 +304,7 @@ class Autoencoder(*_BASES):
         """Trains on `X` (n_samples × n_features), validating on `X_val` or on the config's
         held-out fraction. `y` is ignored. Ctrl-C stops between batches and keeps the model
         of the last whole epoch (then re-raises KeyboardInterrupt)."""
+        _check_feature_names(self, X, reset=True)
         X = _as_float32_2d(X)
         X_val = None if X_val is None else _as_float32_2d(X_val, "X_val")
         self._check_anomaly_params()
@@ -316,9 +327,10 @@ class Autoencoder(*_BASES):
         estimator starts a fresh model from `seed` (no pretraining). For data that arrives in
         chunks: the learning rate is constant, nothing is held out, nothing stops early.
         `threshold_` is set from this chunk's scores."""
+        previous = getattr(self, "model_", None)
+        _check_feature_names(self, X, reset=previous is None)
         X = _as_float32_2d(X)
         self._check_anomaly_params()
-        previous = getattr(self, "model_", None)
         if previous is not None and X.shape[1] != self.n_features_in_:
             raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is expecting {self.n_features_in_} features as input")
         model, history = _native.NativeModel.partial_fit(json.dumps(self._config()), X, previous)
@@ -346,6 +358,7 @@ class Autoencoder(*_BASES):
 
     def _check_X(self, X, name="X"):
         self._check_fitted()
+        _check_feature_names(self, X, reset=False)
         X = _as_float32_2d(X, name)
         if X.shape[1] != self.n_features_in_:
             raise ValueError(f"{name} has {X.shape[1]} features, but {type(self).__name__} is expecting {self.n_features_in_} features as input")

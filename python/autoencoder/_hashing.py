@@ -8,7 +8,7 @@ import os
 import numpy as np
 
 from . import _native
-from ._estimator import _BASES, _as_float32_2d, _not_fitted_error
+from ._estimator import _BASES, _as_float32_2d, _check_feature_names, _not_fitted_error
 
 
 class _Hasher(*_BASES):
@@ -20,6 +20,7 @@ class _Hasher(*_BASES):
 
     def fit(self, X, y=None):
         """Fits the hyperplanes on `X`; `y` is ignored."""
+        _check_feature_names(self, X, reset=True)
         X = _as_float32_2d(X)
         if int(self.n_bits) <= 0 or int(self.n_bits) % 8:
             raise ValueError(f"n_bits = {self.n_bits}: must be a positive multiple of 8")
@@ -31,6 +32,7 @@ class _Hasher(*_BASES):
         """Packed codes, `n × n_bits/8` uint8 (bit j of a code is bit j % 8 of byte j // 8)."""
         if not hasattr(self, "hasher_"):
             raise _not_fitted_error(self)
+        _check_feature_names(self, X, reset=False)
         X = _as_float32_2d(X)
         if X.shape[1] != self.n_features_in_:
             raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is expecting {self.n_features_in_} features as input")

@@ -100,12 +100,53 @@ fn parse_config(config_json: &str) -> PyResult<RunConfig> {
     })
 }
 
-/// Training's link to Python: per-epoch history and lines, and the Ctrl-C flag.
+/// Training's link to Python: per-epoch history, progress (a tqdm bar when tqdm is installed,
+/// else one line per epoch on `sys.stderr`), and the Ctrl-C flag.
 struct PyObserver<'a> {
     verbose: bool,
     stop: &'a AtomicBool,
     history: Vec<EpochMetrics>,
     pretraining: bool,
+    /// Epochs of the fine-tuning run (the bar's total).
+    epochs: usize,
+    /// The tqdm bar of the current stage, created at its first epoch.
+    bar: Option<Py<PyAny>>,
+}
+
+impl PyObserver<'_> {
+    /// Advances the tqdm bar (made on first use; `None` when tqdm cannot be imported).
+    fn tqdm_epoch(&mut self, py: Python<'_>, m: &EpochMetrics) -> Option<()> {
+        if self.bar.is_none() {
+            let tqdm = py.import("tqdm").ok()?.getattr("tqdm").ok()?;
+            let kwargs = pyo3::types::PyDict::new(py);
+            kwargs.set_item("unit", "epoch").ok()?;
+            if self.pretraining {
+                kwargs.set_item("desc", "pretrain").ok()?;
+            } else {
+                kwargs.set_item("desc", "fit").ok()?;
+                kwargs.set_item("total", self.epochs).ok()?;
+            }
+            self.bar = Some(tqdm.call((), Some(&kwargs)).ok()?.unbind());
+        }
+        let bar = self.bar.as_ref()?.bind(py);
+        let postfix = pyo3::types::PyDict::new(py);
+        postfix.set_item("train_loss", m.train_loss).ok()?;
+        if let Some(v) = m.validation_loss {
+            postfix.set_item("val_loss", v).ok()?;
+        }
+        bar.call_method("set_postfix", (), Some(&postfix)).ok()?;
+        bar.call_method1("update", (1,)).ok()?;
+        Some(())
+    }
+
+    /// Closes the bar of the stage that ended.
+    fn close_bar(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            Python::attach(|py| {
+                let _ = bar.bind(py).call_method0("close");
+            });
+        }
+    }
 }
 
 impl<M> Observer<M> for PyObserver<'_> {
@@ -113,7 +154,7 @@ impl<M> Observer<M> for PyObserver<'_> {
         if !self.pretraining {
             self.history.push(m.clone());
         }
-        if self.verbose {
+        if self.verbose && Python::attach(|py| self.tqdm_epoch(py, m)).is_none() {
             let what = if self.pretraining { "pretrain " } else { "" };
             let val = m
                 .validation_loss
@@ -264,6 +305,8 @@ impl NativeModel {
                         stop: &stop,
                         history: Vec::new(),
                         pretraining: true,
+                        epochs: checked.train.epochs,
+                        bar: None,
                     };
                     let result = (|| {
                         // the same rows split_validation would copy out, read in place
@@ -285,6 +328,7 @@ impl NativeModel {
                         };
                         let (mut model, _) =
                             train::pretrained_model(&checked, &whole, &mut observer)?;
+                        observer.close_bar();
                         observer.pretraining = false;
                         let state = train::initial_state(&model, &checked.train);
                         let fitted = train::fit_rows(
@@ -298,6 +342,7 @@ impl NativeModel {
                         Ok((model, fitted))
                     })();
                     finished.store(true, Ordering::Release);
+                    observer.close_bar();
                     (result, observer.history)
                 });
                 // Python runs signal handlers on the main thread only: look every 50 ms.

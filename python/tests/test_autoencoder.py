@@ -317,3 +317,37 @@ def test_a_fitted_input_transform_is_saved_loaded_and_applied_as_the_cli_does(tm
         Autoencoder.from_config(config).partial_fit(counts)
     with pytest.raises(ValueError, match="30 features"):
         ours.transform(counts[:, :30])
+
+
+def test_verbose_progress_uses_tqdm_when_installed_else_lines(monkeypatch, capsys):
+    """verbose=True: one tqdm bar of `epochs` steps with the losses as postfix when tqdm
+    imports, one line per epoch on stderr when it does not."""
+    import sys
+    import types
+
+    x, _ = mnist(200)
+    calls = []
+
+    class Bar:
+        def __init__(self, **kw):
+            calls.append(("new", kw))
+
+        def set_postfix(self, **kw):
+            calls.append(("postfix", kw))
+
+        def update(self, n):
+            calls.append(("update", n))
+
+        def close(self):
+            calls.append(("close", None))
+
+    monkeypatch.setitem(sys.modules, "tqdm", types.SimpleNamespace(tqdm=Bar))
+    small(verbose=True, epochs=3, validation_fraction=0.2).fit(x)
+    assert calls[0] == ("new", {"unit": "epoch", "desc": "fit", "total": 3})
+    assert [c for c in calls if c[0] == "update"] == [("update", 1)] * 3
+    assert {"train_loss", "val_loss"} <= set(calls[1][1])
+    assert calls[-1] == ("close", None)
+    assert "epoch" not in capsys.readouterr().err
+    monkeypatch.setitem(sys.modules, "tqdm", None)  # import tqdm now raises ImportError
+    small(verbose=True, epochs=2).fit(x)
+    assert capsys.readouterr().err.count("train loss") == 2
