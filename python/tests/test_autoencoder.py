@@ -40,6 +40,19 @@ def cli_binary():
     return path
 
 
+def cli_train(config, data, run):
+    """`autoencoder train --config CONFIG --data DATA --out RUN`, quietly; fails the test on error."""
+    subprocess.run([cli_binary(), "train", "--quiet", "--config", str(config), "--data", str(data), "--out", str(run)], check=True)
+
+
+def assert_same_weights(a, b):
+    """The two estimators' parameter tensors, byte for byte."""
+    wa, wb = weights(a), weights(b)
+    assert wa.keys() == wb.keys()
+    for name in wa:
+        assert wa[name].tobytes() == wb[name].tobytes(), name
+
+
 def weights(est):
     return {name: np.asarray(t) for name, t in est.model_.tensors()}
 
@@ -68,17 +81,11 @@ def test_weights_equal_the_clis_for_the_same_config(tmp_path):
         "[corruption]\nkind = \"masking\"\nlevel = 0.25\n[[regularizer]]\nkind = \"weight_decay\"\nweight = 0.0001\n"
     )
     run = tmp_path / "run"
-    subprocess.run(
-        [cli_binary(), "train", "--quiet", "--config", str(config), "--data", str(tmp_path / "x.npy"), "--out", str(run)],
-        check=True,
-    )
+    cli_train(config, tmp_path / "x.npy", run)
     cli = Autoencoder.load(run)
     ours = Autoencoder.from_config(config).fit(x)
     assert ours.corruption == "masking" and ours.regularizers == [{"kind": "weight_decay", "weight": 0.0001}]
-    cli_w, ours_w = weights(cli), weights(ours)
-    assert cli_w.keys() == ours_w.keys()
-    for name in cli_w:
-        assert cli_w[name].tobytes() == ours_w[name].tobytes(), name
+    assert_same_weights(cli, ours)
     assert np.array_equal(cli.transform(x), ours.transform(x))
 
 
@@ -281,15 +288,11 @@ def test_a_fitted_input_transform_is_saved_loaded_and_applied_as_the_cli_does(tm
         "[train]\nepochs = 2\nbatch_size = 50\nseed = 4\n"
     )
     run = tmp_path / "run"
-    subprocess.run(
-        [cli_binary(), "train", "--quiet", "--config", str(config), "--data", str(tmp_path / "counts.npy"), "--out", str(run)],
-        check=True,
-    )
+    cli_train(config, tmp_path / "counts.npy", run)
     cli = Autoencoder.load(run)
     assert cli.data_transform == "tfidf"
     ours = Autoencoder.from_config(config).fit(counts)
-    for name, w in weights(cli).items():
-        assert w.tobytes() == weights(ours)[name].tobytes(), name
+    assert_same_weights(cli, ours)
     subprocess.run(
         [cli_binary(), "encode", "--model", str(run), "--data", str(tmp_path / "counts.npy"), "--out", str(tmp_path / "h.npy")],
         check=True,

@@ -226,19 +226,23 @@ pub fn values_f64(a: &Array) -> Vec<f64> {
     }
 }
 
+/// `(rows, cols)` of a 1-D (one column) or 2-D array's `shape`; other ranks are an error
+/// naming `path`.
+pub(crate) fn matrix_shape(path: &Path, shape: &[usize]) -> Result<(usize, usize)> {
+    match shape {
+        [n] => Ok((*n, 1)),
+        [n, d] => Ok((*n, *d)),
+        s => Err(Error::format(
+            path,
+            format!("expected a 1-D or 2-D array, found shape {s:?}"),
+        )),
+    }
+}
+
 /// Reads a 1-D or 2-D array as a matrix (1-D → one column). u8 stays 0–255: scale yourself.
 pub fn read_matrix(path: &Path) -> Result<Matrix> {
     let a = parse(path, &crate::fsutil::read(path)?)?;
-    let (rows, cols) = match a.shape.as_slice() {
-        [n] => (*n, 1),
-        [n, d] => (*n, *d),
-        s => {
-            return Err(Error::format(
-                path,
-                format!("expected a 1-D or 2-D array, found shape {s:?}"),
-            ))
-        }
-    };
+    let (rows, cols) = matrix_shape(path, &a.shape)?;
     Ok(Matrix::from_vec(
         rows,
         cols,

@@ -235,16 +235,7 @@ impl NpyFile {
         let mut prefix = vec![0u8; len.min(1 << 16) as usize];
         read_at(&file, &mut prefix, 0).map_err(io)?;
         let header = npy::parse_header(path, &prefix)?;
-        let (rows, cols) = match header.shape.as_slice() {
-            [n] => (*n, 1),
-            [n, d] => (*n, *d),
-            s => {
-                return Err(Error::format(
-                    path,
-                    format!("expected a 1-D or 2-D array, found shape {s:?}"),
-                ))
-            }
-        };
+        let (rows, cols) = npy::matrix_shape(path, &header.shape)?;
         let body = len.saturating_sub(header.data_offset as u64);
         if body != header.data_len as u64 {
             return Err(Error::format(
