@@ -1,9 +1,31 @@
 //! Principal component analysis (chapter 14.1: a linear autoencoder with squared error spans
 //! the same subspace), and principal angles between subspaces.
+//!
+//! Few components of wide data (at least [`RANDOMIZED_MIN_FEATURES`] features, at most a
+//! quarter of them kept: TF-IDF documents for hashing) use the randomized range finder of
+//! Halko, Martinsson & Tropp (2011, Alg. 4.4) instead of the full eigendecomposition of the
+//! `d × d` covariance: with `Xc` the centered data and `Ω` a `d × (k + p)` Gaussian matrix,
+//!
+//! ```text
+//! Q = orth(Xc Ω);  repeat q times: Q = orth(Xc orth(Xcᵀ Q))      (subspace iteration)
+//! B = Qᵀ Xc = U Σ Vᵀ;  components = V[:, :k],  variances = σ_j² / n
+//! ```
+//!
+//! (`p = max(10, k)` extra directions, `q` = 4 power iterations, a fixed seed: deterministic.) Each
+//! component's sign is fixed so its largest entry is positive.
 
 use crate::error::{Error, Result};
-use crate::linalg::Matrix;
+use crate::linalg::{Matrix, Rng};
 use faer::{Mat, Side};
+
+/// Data at least this wide, keeping at most a quarter of its width, is fitted by the
+/// randomized range finder (module header).
+pub const RANDOMIZED_MIN_FEATURES: usize = 1000;
+/// Extra random directions `p` of the range finder: `max(10, k)`, since hashing keeps the
+/// top components one by one, and flat spectra (TF-IDF) need the margin.
+const OVERSAMPLING: usize = 10;
+/// Subspace iterations `q` of the range finder.
+const POWER_ITERATIONS: usize = 4;
 
 /// A fitted PCA: `transform(x) = (x − mean)·V`, `inverse_transform(z) = z·Vᵀ + mean`.
 #[derive(Clone, Debug, PartialEq)]
@@ -36,6 +58,9 @@ impl Pca {
         }
         mean.iter_mut().for_each(|m| *m /= n as f64);
         let centered = Mat::<f64>::from_fn(n, d, |i, j| x.row(i)[j] as f64 - mean[j]);
+        if d >= RANDOMIZED_MIN_FEATURES && 4 * k <= d {
+            return Self::fit_randomized(centered, k, mean);
+        }
         let cov = centered.transpose() * &centered * faer::Scale(1.0 / n as f64);
         let eig = cov
             .self_adjoint_eigen(Side::Lower)
@@ -45,6 +70,46 @@ impl Pca {
         // eigenvalues come in nondecreasing order: take the last k, reversed
         let components = Mat::<f64>::from_fn(d, k, |i, j| u[(i, d - 1 - j)]);
         let explained_variance = (0..k).map(|j| values[d - 1 - j].max(0.0)).collect();
+        Ok(Pca {
+            mean,
+            components,
+            explained_variance,
+        })
+    }
+
+    /// The top `k` components of the `centered` data by the randomized range finder (module
+    /// header).
+    fn fit_randomized(centered: Mat<f64>, k: usize, mean: Vec<f64>) -> Result<Pca> {
+        let (n, d) = (centered.nrows(), centered.ncols());
+        let l = (k + OVERSAMPLING.max(k)).min(d).min(n);
+        let mut rng = Rng::new(0x05ee_d9ca);
+        let omega = Mat::<f64>::from_fn(d, l, |_, _| rng.normal() as f64);
+        let orth = |m: Mat<f64>| m.qr().compute_thin_Q();
+        let mut q = orth(&centered * &omega);
+        for _ in 0..POWER_ITERATIONS {
+            let z = orth(centered.transpose() * &q);
+            q = orth(&centered * &z);
+        }
+        let b = q.transpose() * &centered;
+        let svd = b
+            .thin_svd()
+            .map_err(|e| Error::Invalid(format!("PCA (randomized) SVD failed: {e:?}")))?;
+        let (v, s) = (svd.V(), svd.S().column_vector());
+        let k = k.min(l);
+        let mut components = Mat::<f64>::from_fn(d, k, |i, j| v[(i, j)]);
+        for j in 0..k {
+            let (mut top, mut sign) = (0.0f64, 1.0f64);
+            for i in 0..d {
+                if components[(i, j)].abs() > top {
+                    top = components[(i, j)].abs();
+                    sign = components[(i, j)].signum();
+                }
+            }
+            for i in 0..d {
+                components[(i, j)] *= sign;
+            }
+        }
+        let explained_variance = (0..k).map(|j| s[j] * s[j] / n as f64).collect();
         Ok(Pca {
             mean,
             components,
@@ -165,6 +230,53 @@ mod tests {
         assert!(pca.explained_variance.windows(2).all(|w| w[0] >= w[1]));
         let pca2 = Pca::fit(&x, 2).unwrap();
         assert!(pca2.squared_error_per_example(&x).unwrap() > 0.1);
+    }
+
+    /// Wide data takes the randomized path: its top components span the exact eigenvectors'
+    /// subspace (to 0.01°) with the same variances, signs fixed, the same result every time.
+    #[test]
+    fn randomized_fit_of_wide_data_matches_the_eigendecomposition() {
+        let (n, d, k) = (300, 1200, 12);
+        let mut rng = Rng::new(4);
+        let basis = Mat::<f64>::from_fn(d, k, |_, _| rng.normal() as f64);
+        let mut data = Vec::with_capacity(n * d);
+        for _ in 0..n {
+            let z: Vec<f64> = (0..k)
+                .map(|j| (k - j) as f64 * rng.normal() as f64)
+                .collect();
+            for i in 0..d {
+                let v: f64 = (0..k).map(|j| basis[(i, j)] * z[j]).sum();
+                data.push((v + 0.05 * rng.normal() as f64) as f32);
+            }
+        }
+        let x = Matrix::from_vec(n, d, data);
+        assert!(d >= RANDOMIZED_MIN_FEATURES && 4 * k <= d);
+        let fast = Pca::fit(&x, k).unwrap();
+        // the exact answer: the covariance's top eigenvectors
+        let mean: Vec<f64> = (0..d)
+            .map(|j| (0..n).map(|i| x.row(i)[j] as f64).sum::<f64>() / n as f64)
+            .collect();
+        let c = Mat::<f64>::from_fn(n, d, |i, j| x.row(i)[j] as f64 - mean[j]);
+        let cov = c.transpose() * &c * faer::Scale(1.0 / n as f64);
+        let eig = cov.self_adjoint_eigen(Side::Lower).unwrap();
+        let exact = Mat::<f64>::from_fn(d, k, |i, j| eig.U()[(i, d - 1 - j)]);
+        let angles = principal_angles_degrees(&fast.components, &exact).unwrap();
+        assert!(angles.iter().all(|a| *a < 0.01), "{angles:?}");
+        for j in 0..k {
+            let want = eig.S().column_vector()[d - 1 - j];
+            let got = fast.explained_variance[j];
+            assert!(
+                (got - want).abs() <= 1e-6 * want,
+                "variance {j}: {got} vs {want}"
+            );
+            let col: Vec<f64> = (0..d).map(|i| fast.components[(i, j)]).collect();
+            let top = col
+                .iter()
+                .copied()
+                .fold(0.0f64, |a, v| if v.abs() > a.abs() { v } else { a });
+            assert!(top > 0.0, "component {j}'s largest entry is positive");
+        }
+        assert_eq!(Pca::fit(&x, k).unwrap(), fast, "deterministic");
     }
 
     #[test]
