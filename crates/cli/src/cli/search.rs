@@ -53,10 +53,15 @@ pub struct Args {
 /// The most ids one search writes (8 GiB as int64).
 const MAX_OUTPUT_ENTRIES: usize = 1 << 30;
 
-/// Chooses the cheapest radius index from probe and candidate counts (a probe or a checked
-/// candidate costs a cache miss, about as much as scanning ~200 codes). Multi-index hashing's
-/// candidates are measured on a sample of the data (learned codes cluster: uniform estimates
-/// were 1.8× off at 1M codes) when they could change the choice.
+/// A checked candidate of multi-index hashing against a table probe: its bucket is read in
+/// order, so it costs about a fifth of a probe's cache miss (measured on learned 32-bit codes:
+/// ~10 ns a candidate, ~60 ns a probe, ~0.1 ns a scanned code, 10k and 1M codes, 2 threads).
+const CANDIDATE_COST: f64 = 0.2;
+
+/// Chooses the cheapest radius index from probe and candidate counts (a probe costs a cache
+/// miss, about as much as scanning ~200 codes; a candidate [`CANDIDATE_COST`] of that).
+/// Multi-index hashing's candidates are measured on a sample of the data (learned codes
+/// cluster: uniform estimates were 19× too low at 1M codes) when they could change the choice.
 fn choose(db: &Codes, queries: &Codes, radius: u32, parts: Option<usize>) -> Result<&'static str> {
     let scan = (db.len() * db.words()) as f64 / 200.0;
     let ball = if db.bits() <= 64 {
@@ -67,9 +72,10 @@ fn choose(db: &Codes, queries: &Codes, radius: u32, parts: Option<usize>) -> Res
     let m = parts.unwrap_or_else(|| MultiIndex::default_parts(db.bits(), db.len()));
     let mih = if db.bits().div_ceil(m) <= 64 {
         let (p, c) = MultiIndex::cost(db.bits(), db.len(), m, radius);
-        let uniform = p as f64 + c;
+        let uniform = p as f64 + CANDIDATE_COST * c;
         if uniform < ball.min(scan) {
-            p as f64 + c.max(MultiIndex::sampled_candidates(db, queries, m, radius)?)
+            let sampled = MultiIndex::sampled_candidates(db, queries, m, radius)?;
+            p as f64 + CANDIDATE_COST * c.max(sampled)
         } else {
             uniform
         }
