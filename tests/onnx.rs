@@ -28,16 +28,6 @@ fn run_tract(bytes: &[u8], input: &Matrix) -> Matrix {
     Matrix::from_vec(shape[0], shape[1], view.iter().copied().collect())
 }
 
-/// Largest absolute difference between two matrices of one shape.
-fn max_diff(a: &Matrix, b: &Matrix) -> f32 {
-    assert_eq!((a.rows(), a.cols()), (b.rows(), b.cols()));
-    a.as_slice()
-        .iter()
-        .zip(b.as_slice())
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0f32, f32::max)
-}
-
 #[test]
 fn tract_runs_every_exported_part_like_the_model() {
     let x = common::pool2(&common::mnist_train(50));
@@ -66,7 +56,7 @@ fn tract_runs_every_exported_part_like_the_model() {
                 let got = run_tract(&bytes, &sub);
                 let want = want.slice_rows(0, rows);
                 assert_eq!((got.rows(), got.cols()), (want.rows(), want.cols()));
-                let d = max_diff(&got, &want);
+                let d = common::max_abs_diff(&got, &want);
                 assert!(
                     d <= 1e-5,
                     "{part:?} tied {tied} gaussian {gaussian} {act:?}: {d}"
@@ -151,7 +141,7 @@ fn tract_runs_the_fitted_input_transform_inside_the_graph() {
         ] {
             let bytes = export_with(&model, part, &[0.5; 8], Some(&t)).unwrap();
             let got = run_tract(&bytes, &x);
-            let d = max_diff(&got, &want);
+            let d = common::max_abs_diff(&got, &want);
             assert!(d <= 1e-5, "{kind:?} {part:?}: {d}");
         }
         // without the transform node the graph would give other codes on raw counts

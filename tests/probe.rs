@@ -210,12 +210,7 @@ fn weight_averaging_smooths_the_validation_curve() {
     let (raw, _) = fit(0.0, false);
     let (copied, _) = fit(1e-6, false);
     let (raw_logits, copied_logits) = (raw.logits(&vx).unwrap(), copied.logits(&vx).unwrap());
-    let worst = raw_logits
-        .as_slice()
-        .iter()
-        .zip(copied_logits.as_slice())
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0f32, f32::max);
+    let worst = common::max_abs_diff(&raw_logits, &copied_logits);
     assert!(worst < 1e-3, "logits differ by {worst}");
     // A real decay: validation reads the averaged parameters, whose curve moves less from
     // epoch to epoch, and the kept classifier reproduces the curve's minimum.

@@ -328,12 +328,7 @@ fn the_unrolled_autoencoder_is_the_stacks_up_pass_then_down_pass() {
             h = rbm.visible_means(&h).unwrap();
         }
         let r = model.reconstruct(&x).unwrap();
-        let worst = r
-            .as_slice()
-            .iter()
-            .zip(h.as_slice())
-            .map(|(a, b)| (a - b).abs())
-            .fold(0.0f32, f32::max);
+        let worst = common::max_abs_diff(&r, &h);
         assert!(worst < 1e-5, "tied {tied}: worst difference {worst}");
     }
     // a ReLU network cannot be unrolled from logistic RBMs
@@ -598,24 +593,14 @@ fn a_multinomial_binary_code_model_unrolls_from_a_replicated_softmax_stack() {
         h = rbm.hidden_means(&h).unwrap();
     }
     let codes = model.encode(&x).unwrap();
-    let worst = codes
-        .as_slice()
-        .iter()
-        .zip(h.as_slice())
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0f32, f32::max);
+    let worst = common::max_abs_diff(&codes, &h);
     assert!(worst < 1e-5, "the encoder is the up-pass: {worst}");
     // down: word probabilities, the decoder's softmax output
     for rbm in stack.iter().rev() {
         h = rbm.visible_means(&h).unwrap();
     }
     let r = model.reconstruct(&x).unwrap();
-    let worst = r
-        .as_slice()
-        .iter()
-        .zip(h.as_slice())
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0f32, f32::max);
+    let worst = common::max_abs_diff(&r, &h);
     assert!(worst < 1e-5, "the decoder is the down-pass: {worst}");
     // negative counts are refused, naming the key
     let mut bad = x.clone();

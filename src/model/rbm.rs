@@ -79,9 +79,13 @@ impl Units {
                 .iter_mut()
                 .for_each(|p| *p = if rng.uniform() < *p { 1.0 } else { 0.0 }),
             Units::Gaussian => values.iter_mut().for_each(|m| *m += rng.normal()),
-            Units::Softmax => values
-                .chunks_exact_mut(width.max(1))
-                .for_each(|row| sample_counts(row, rng)),
+            Units::Softmax => {
+                // one cumulative-sum buffer for every row of the batch
+                let mut cumulative = Vec::with_capacity(width);
+                values
+                    .chunks_exact_mut(width.max(1))
+                    .for_each(|row| sample_counts(row, &mut cumulative, rng))
+            }
         }
     }
 }
@@ -109,10 +113,11 @@ pub fn row_lengths(v: &[f32], width: usize) -> Vec<f32> {
 }
 
 /// `row` holds `D · p` (non-negative, total `D`): replaced by the counts of `round(D)` draws
-/// from `p`, scaled by `D / round(D)` so the total stays `D` (weight 1 when `D` is whole). One uniform per draw, found by
-/// binary search in the cumulative sums.
-fn sample_counts(row: &mut [f32], rng: &mut Rng) {
-    let mut cumulative = Vec::with_capacity(row.len());
+/// from `p`, scaled by `D / round(D)` so the total stays `D` (weight 1 when `D` is whole).
+/// One uniform per draw, found by binary search in the cumulative sums (`cumulative`: a
+/// buffer reused across rows).
+fn sample_counts(row: &mut [f32], cumulative: &mut Vec<f64>, rng: &mut Rng) {
+    cumulative.clear();
     let mut total = 0.0f64;
     for v in row.iter() {
         total += v.max(0.0) as f64;

@@ -28,6 +28,16 @@ pub fn mnist_test(n: usize) -> Matrix {
     d.features.slice_rows(0, n)
 }
 
+/// Largest absolute difference between two matrices of one shape.
+pub fn max_abs_diff(a: &Matrix, b: &Matrix) -> f32 {
+    assert_eq!((a.rows(), a.cols()), (b.rows(), b.cols()));
+    a.as_slice()
+        .iter()
+        .zip(b.as_slice())
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0f32, f32::max)
+}
+
 /// Average-pools 28×28 images to 14×14 (196 columns), for fast tests on real images.
 pub fn pool2(x: &Matrix) -> Matrix {
     let mut out = Matrix::zeros(x.rows(), 196);
