@@ -179,8 +179,7 @@ pub fn run(args: Args) -> Result<()> {
         }
         None => None,
     };
-    // The split: by index over rows that stay where they are, except in memory, where the
-    // two parts are copied out as before (the same rows either way, so the same model).
+    // The split: by index over rows that stay where they are (in memory, on disk or sparse).
     let split = match val_file {
         Some(_) => None,
         None => train::split_indices(
@@ -189,22 +188,18 @@ pub fn run(args: Args) -> Result<()> {
             train_config.seed,
         ),
     };
-    let dense_split = match (&data.kind, &split) {
-        (SourceKind::Dense(m), Some((t, v))) => Some((m.select_rows(t), m.select_rows(v))),
-        _ => None,
-    };
-    let views = match (&dense_split, split) {
-        (None, Some((t, v))) => Some((
-            rows::Subset::new(data.rows(), t)?,
-            rows::Subset::new(data.rows(), v)?,
-        )),
-        _ => None,
-    };
-    let (train_x, val_x): (&dyn Rows, Option<&dyn Rows>) = match (&dense_split, &views, &val_file) {
-        (Some((t, v)), _, _) => (t, Some(v)),
-        (_, Some((t, v)), _) => (t, Some(v)),
-        (_, _, Some(v)) => (data.rows(), Some(v.rows())),
-        _ => (data.rows(), None),
+    let views = split
+        .map(|(t, v)| {
+            Ok::<_, Error>((
+                rows::Subset::new(data.rows(), t)?,
+                rows::Subset::new(data.rows(), v)?,
+            ))
+        })
+        .transpose()?;
+    let (train_x, val_x): (&dyn Rows, Option<&dyn Rows>) = match (&views, &val_file) {
+        (Some((t, v)), _) => (t, Some(v)),
+        (None, Some(v)) => (data.rows(), Some(v.rows())),
+        (None, None) => (data.rows(), None),
     };
 
     let (mut model, state) = if let Some(dir) = &args.resume {
