@@ -8,6 +8,7 @@ use crate::model::Autoencoder;
 use crate::nn::dense::Dense;
 use crate::nn::{dropout, softmax, weight_average, Activation, Init, Optimizer, OptimizerKind};
 use crate::objective::CodeDistribution;
+use crate::sparse_coding::psd::{Predictor, Psd};
 use crate::train::{
     self, Batch, EpochMetrics, Examples, Learner, LoopConfig, Observer, Schedule, SelectionRule,
     Shuffle, TrainState, Validation,
@@ -146,6 +147,48 @@ impl Classifier {
         let mut c = Classifier { layers, classes };
         c.push_head(spec.code_size, seed);
         Ok(c)
+    }
+
+    /// The predictor `g ⊙ tanh(W x + b)` of a PSD model (chapter 14.8) topped with the trained
+    /// head of `probe` (a linear probe on the predictor's codes), for fine-tuning. The gain is
+    /// folded into the head, `V (g ⊙ t) = (V diag g) t`, so the classifier starts out computing
+    /// exactly the probe's scores. LISTA predictors (soft thresholds, lateral steps) are not
+    /// layers of this classifier and are refused, as are models without a predictor.
+    pub fn from_psd_predictor(psd: &Psd, probe: &Classifier) -> Result<Classifier> {
+        let spec = psd.spec();
+        if !matches!(spec.predictor, Predictor::Psd | Predictor::Tanh) {
+            return Err(Error::Invalid(format!(
+                "fine-tuning needs a g ⊙ tanh or tanh predictor (model.predictor = \"psd\" or \"tanh\"), this model's is {:?}",
+                spec.predictor
+            )));
+        }
+        let (d, m) = (spec.inputs, spec.atoms);
+        let [head] = probe.layers.as_slice() else {
+            return Err(Error::Shape(
+                "the probe must be a single linear layer".into(),
+            ));
+        };
+        if head.inputs != m {
+            return Err(Error::Shape(format!(
+                "the probe reads {} features, the predictor writes {m}",
+                head.inputs
+            )));
+        }
+        let mut head = head.clone();
+        for row in head.weight.chunks_exact_mut(m) {
+            row.iter_mut().zip(&psd.gain).for_each(|(v, g)| *v *= g);
+        }
+        let predictor = Layer {
+            weight: psd.weight.clone(),
+            bias: psd.bias.clone(),
+            inputs: d,
+            outputs: m,
+            activation: Activation::Tanh,
+        };
+        Ok(Classifier {
+            layers: vec![predictor, head],
+            classes: probe.classes.clone(),
+        })
     }
 
     /// Replaces this classifier's head with the (trained) single layer of `probe`, so that

@@ -373,3 +373,96 @@ fn a_diverging_classifier_keeps_finite_weights_and_unknown_labels_are_refused() 
         .unwrap_err();
     assert!(err.to_string().contains("label 42"), "{err}");
 }
+
+/// A PSD predictor topped with its linear probe's head starts out scoring exactly like the
+/// probe on the predictor's codes (the gain folded into the head), fine-tuning lowers its test
+/// error, and a LISTA predictor is refused by name.
+#[test]
+fn a_psd_predictor_fine_tunes_from_its_probe() {
+    use autoencoder::sparse_coding::psd::{Predictor, Psd, PsdLearner, PsdSpec};
+    use autoencoder::train::{Examples, Learner, TrainState};
+    let (x, y) = labelled("data/mnist/train-images-idx3-ubyte.gz", 1500);
+    let (tx, ty) = labelled("data/mnist/t10k-images-idx3-ubyte.gz", 500);
+    let spec = PsdSpec {
+        inputs: 196,
+        atoms: 48,
+        lambda: 0.5,
+        gamma: 1.0,
+        fista_iterations: 50,
+        tolerance: 1e-3,
+        predictor: Predictor::Psd,
+        lista_steps: 0,
+    };
+    let mut psd = Psd::new(spec, 0).unwrap();
+    let config = TrainConfig {
+        epochs: 3,
+        batch_size: 50,
+        learning_rate: 3e-3,
+        validation_fraction: 0.0,
+        patience: None,
+        ..TrainConfig::default()
+    };
+    let lengths: Vec<usize> = PsdLearner::new(&mut psd.clone())
+        .parameters()
+        .iter()
+        .map(|p| p.len())
+        .collect();
+    let state = TrainState::new(config.optimizer, &lengths, 0);
+    train::run(
+        &mut PsdLearner::new(&mut psd),
+        Examples::unlabelled(&x),
+        None,
+        &config.loop_config(),
+        state,
+        &mut Silent,
+    )
+    .unwrap();
+    // a gain away from 1 makes the folding matter
+    psd.gain
+        .iter_mut()
+        .enumerate()
+        .for_each(|(j, g)| *g *= 0.5 + 0.03 * j as f32);
+    let cfg = ClassifierConfig {
+        epochs: 20,
+        batch_size: 50,
+        learning_rate: 1e-2,
+        ..ClassifierConfig::default()
+    };
+    let (h, th) = (psd.predict(&x).unwrap(), psd.predict(&tx).unwrap());
+    let mut probe = Classifier::linear(48, &y, 0);
+    probe.fit(&h, &y, &cfg).unwrap();
+    let mut fine = Classifier::from_psd_predictor(&psd, &probe).unwrap();
+    let (want, got) = (probe.logits(&th).unwrap(), fine.logits(&tx).unwrap());
+    let worst = common::max_abs_diff(&want, &got);
+    assert!(
+        worst < 1e-4,
+        "fine-tuning starts {worst} away from the probe"
+    );
+    let probe_err = probe.error_rate(&th, &ty).unwrap();
+    fine.fit(
+        &x,
+        &y,
+        &ClassifierConfig {
+            epochs: 10,
+            learning_rate: 1e-3,
+            ..cfg.clone()
+        },
+    )
+    .unwrap();
+    let fine_err = fine.error_rate(&tx, &ty).unwrap();
+    eprintln!("PSD predictor: probe {probe_err:.3}, fine-tuned {fine_err:.3}");
+    assert!(
+        fine_err < probe_err,
+        "fine-tuning {fine_err} vs probe {probe_err}"
+    );
+    let lista = Psd::new(
+        PsdSpec {
+            predictor: Predictor::Lista,
+            ..spec
+        },
+        0,
+    )
+    .unwrap();
+    let err = Classifier::from_psd_predictor(&lista, &probe).unwrap_err();
+    assert!(err.to_string().contains("Lista"), "{err}");
+}

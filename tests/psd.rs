@@ -317,3 +317,66 @@ fn lista_trains_towards_fista_codes_and_round_trips() {
     assert_eq!(loaded.predict(&x).unwrap(), model.predict(&x).unwrap());
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// The predictors skip the zeros of mostly-zero inputs (MNIST-like); their codes must still be
+/// the formulas': `g ⊙ tanh(W x + b)` computed directly in f64, and LISTA at ISTA's weights
+/// equal to `T + 1` ISTA steps.
+#[test]
+fn predictors_on_mostly_zero_inputs_match_their_formulas() {
+    let (d, m) = (40, 24);
+    let mut x = sparse_data(90, d, m, 21);
+    let mut rng = Rng::new(22);
+    x.as_mut_slice().iter_mut().for_each(|v| {
+        if rng.uniform() < 0.85 {
+            *v = 0.0
+        }
+    });
+    let mut model = Psd::new(spec(d, m), 23).unwrap();
+    model
+        .bias
+        .iter_mut()
+        .enumerate()
+        .for_each(|(j, b)| *b = 0.1 * j as f32 - 1.0);
+    model
+        .gain
+        .iter_mut()
+        .enumerate()
+        .for_each(|(j, g)| *g = 0.5 + 0.05 * j as f32);
+    let codes = model.predict(&x).unwrap();
+    let mut worst = 0.0f64;
+    for r in 0..x.rows() {
+        for j in 0..m {
+            let z: f64 = (0..d)
+                .map(|i| model.weight[j * d + i] as f64 * x.row(r)[i] as f64)
+                .sum::<f64>()
+                + model.bias[j] as f64;
+            let want = model.gain[j] as f64 * z.tanh();
+            worst = worst.max((codes.row(r)[j] as f64 - want).abs());
+        }
+    }
+    assert!(worst < 1e-5, "g ⊙ tanh predictor: max difference {worst}");
+    for steps in [0, 2] {
+        let lista = Psd::new(lista_spec(d, m, steps), 24).unwrap();
+        let coder = SparseCoder::new(&lista.dictionary, d, m).unwrap();
+        let ista = autoencoder::sparse_coding::infer(
+            &coder,
+            &x,
+            None,
+            &autoencoder::sparse_coding::InferenceOptions {
+                lambda: 0.2,
+                max_iterations: steps + 1,
+                tolerance: 0.0,
+                solver: autoencoder::sparse_coding::Solver::Ista,
+            },
+        )
+        .unwrap();
+        let got = lista.predict(&x).unwrap();
+        let worst = got
+            .as_slice()
+            .iter()
+            .zip(ista.codes.as_slice())
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        assert!(worst < 1e-5, "LISTA T = {steps}: max difference {worst}");
+    }
+}

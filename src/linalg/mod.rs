@@ -1,5 +1,6 @@
 //! The matrix type and the few kernels everything above is built from: GEMM (faer), fused
-//! elementwise loops (runtime-dispatched SIMD), and a seeded RNG.
+//! elementwise loops (runtime-dispatched SIMD), products that skip the zeros of sparse inputs,
+//! and a seeded RNG.
 //!
 //! Layout invariant: a [`Matrix`] is row-major, one example per row. GEMM takes transposes as
 //! free views, so weights keep PyTorch's `[out, in]` layout.
@@ -8,6 +9,7 @@ pub mod backend;
 pub mod fastmath;
 pub mod gemm;
 pub mod rng;
+pub mod sparse_rows;
 
 pub use backend::{Backend, Cpu};
 pub use rng::Rng;

@@ -31,10 +31,13 @@
 
 use super::{infer_with_prior, soft_threshold, Inference, InferenceOptions, Solver, SparseCoder};
 use crate::error::{Error, Result};
+use crate::linalg::fastmath::simd_dispatch;
 use crate::linalg::gemm::{gemm, View};
-use crate::linalg::{Matrix, Rng};
+use crate::linalg::{sparse_rows, Matrix, Rng};
+use crate::nn::Activation;
 use crate::nn::Optimizer;
 use crate::train::{Batch, Examples, Learner, Validation};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// The encoder that predicts the codes.
@@ -251,91 +254,95 @@ impl Psd {
         }
     }
 
-    /// `tanh(x Wᵀ + b)` (`n × m`).
-    fn hidden(&self, x: &Matrix) -> Matrix {
+    /// `x Wᵀ` (`n × m`), skipping the zeros of `x` when it has many (MNIST's pixels), over the
+    /// current rayon pool ([`sparse_rows::times_transposed`]).
+    fn input_product(&self, x: &Matrix) -> Matrix {
         let (d, m) = (self.spec.inputs, self.spec.atoms);
         let mut a = Matrix::zeros(x.rows(), m);
-        gemm(
+        sparse_rows::times_transposed(
             a.as_mut_slice(),
-            false,
             View::new(x.as_slice(), x.rows(), d),
-            false,
             View::new(&self.weight, m, d),
-            true,
-            1.0,
-            0,
         );
-        for r in 0..x.rows() {
-            for (v, b) in a.row_mut(r).iter_mut().zip(&self.bias) {
-                *v = (*v + b).tanh();
-            }
-        }
         a
     }
 
-    /// LISTA's forward pass (module header), every step kept.
-    fn lista_pass(&self, x: &Matrix) -> ListaPass {
-        let (d, m) = (self.spec.inputs, self.spec.atoms);
+    /// `tanh(x Wᵀ + b)` (`n × m`).
+    fn hidden(&self, x: &Matrix) -> Matrix {
+        let mut a = self.input_product(x);
+        sparse_rows::for_each_rows(a.as_mut_slice(), self.spec.atoms, |rows| {
+            Activation::Tanh.forward_with_bias(rows, &self.bias)
+        });
+        a
+    }
+
+    /// LISTA's forward pass (module header); with `keep_steps`, every step is kept for the
+    /// backward pass, otherwise only `Z_T` (in `codes`) and nothing in `pre`.
+    fn lista_pass(&self, x: &Matrix, keep_steps: bool) -> ListaPass {
+        let m = self.spec.atoms;
         let n = x.rows();
         // B = x Wᵀ  (n × m)
-        let mut b = Matrix::zeros(n, m);
-        gemm(
-            b.as_mut_slice(),
-            false,
-            View::new(x.as_slice(), n, d),
-            false,
-            View::new(&self.weight, m, d),
-            true,
-            1.0,
-            0,
-        );
-        let threshold = |c: &Matrix| {
-            let mut z = c.clone();
-            for r in 0..n {
-                for (v, t) in z.row_mut(r).iter_mut().zip(&self.threshold) {
-                    *v = soft_threshold(*v, *t);
-                }
-            }
-            z
+        let b = self.input_product(x);
+        let threshold = |c: &mut Matrix| {
+            sparse_rows::for_each_rows(c.as_mut_slice(), m, |rows| {
+                soft_threshold_rows(rows, &self.threshold)
+            });
         };
         let mut pass = ListaPass {
-            codes: vec![threshold(&b)],
-            pre: vec![b.clone()],
+            pre: Vec::new(),
+            codes: Vec::new(),
         };
-        for _ in 0..self.spec.lista_steps {
-            // C_t = B + Z_{t−1} Sᵀ
-            let mut c = b.clone();
-            let z = pass.codes.last().expect("Z₀ exists");
-            gemm(
-                c.as_mut_slice(),
-                true,
-                View::new(z.as_slice(), n, m),
-                false,
-                View::new(&self.lateral, m, m),
-                true,
-                1.0,
-                0,
-            );
-            pass.codes.push(threshold(&c));
-            pass.pre.push(c);
+        if keep_steps {
+            pass.pre.push(b.clone());
         }
+        let steps = self.spec.lista_steps;
+        // B itself is needed again only by later steps
+        let (b, mut z) = if steps == 0 && !keep_steps {
+            (Matrix::zeros(0, m), b)
+        } else {
+            (b.clone(), b)
+        };
+        threshold(&mut z);
+        // the codes are mostly zeros, so Z Sᵀ skips them like x Wᵀ
+        for _ in 0..steps {
+            // C_t = B + Z_{t−1} Sᵀ
+            let mut c = Matrix::zeros(n, m);
+            sparse_rows::times_transposed(
+                c.as_mut_slice(),
+                View::new(z.as_slice(), n, m),
+                View::new(&self.lateral, m, m),
+            );
+            c.as_mut_slice()
+                .par_iter_mut()
+                .zip(b.as_slice().par_iter())
+                .for_each(|(c, b)| *c += b);
+            let mut next = c.clone();
+            threshold(&mut next);
+            if keep_steps {
+                pass.pre.push(c);
+                pass.codes.push(std::mem::replace(&mut z, next));
+            } else {
+                z = next;
+            }
+        }
+        pass.codes.push(z);
         pass
     }
 
     /// The predictor's codes: `f(x) = g ⊙ tanh(W x + b)` (or `tanh(W x + b)`), or LISTA's
-    /// `Z_T`.
+    /// `Z_T`. Parallel over the current rayon pool; skips the zeros of sparse inputs.
     pub fn predict(&self, x: &Matrix) -> Result<Matrix> {
         self.check(x)?;
         if self.spec.predictor == Predictor::Lista {
-            return Ok(self.lista_pass(x).codes.pop().expect("Z₀ exists"));
+            return Ok(self.lista_pass(x, false).codes.pop().expect("Z_T exists"));
         }
-        let mut a = self.hidden(x);
-        for r in 0..a.rows() {
-            a.row_mut(r)
-                .iter_mut()
-                .zip(&self.gain)
-                .for_each(|(v, g)| *v *= g);
-        }
+        let mut a = self.input_product(x);
+        sparse_rows::for_each_rows(a.as_mut_slice(), self.spec.atoms, |rows| {
+            Activation::Tanh.forward_with_bias(rows, &self.bias);
+            for row in rows.chunks_exact_mut(self.gain.len()) {
+                row.iter_mut().zip(&self.gain).for_each(|(v, g)| *v *= g);
+            }
+        });
         Ok(a)
     }
 
@@ -392,6 +399,17 @@ impl Psd {
             ..self.options()
         };
         infer_with_prior(&coder, x, start.as_ref(), None, &options)
+    }
+}
+
+simd_dispatch! {
+    /// `S_θ` in place on row-major rows, a threshold per column.
+    fn soft_threshold_rows(rows: &mut [f32], theta: &[f32]) {
+        for row in rows.chunks_exact_mut(theta.len()) {
+            for (v, t) in row.iter_mut().zip(theta) {
+                *v = soft_threshold(*v, *t);
+            }
+        }
     }
 }
 
@@ -527,7 +545,7 @@ pub fn objective_and_gradients(model: &Psd, x: &Matrix, h: &Matrix) -> Result<(f
     );
     // the predictor's codes f, and what its backward pass needs
     let (f, lista, t) = if s.predictor == Predictor::Lista {
-        let pass = model.lista_pass(x);
+        let pass = model.lista_pass(x, true);
         let f = pass.codes.last().expect("Z₀ exists").clone();
         (f, Some(pass), None)
     } else {

@@ -1712,3 +1712,52 @@ fn psd_trains_saves_and_encodes_three_ways() {
         &["psd.lambda"],
     );
 }
+
+/// `probe` on a PSD run: a linear probe (and fine-tuning) of the predictor's codes, a linear
+/// probe of FISTA's codes, and clean errors for what cannot be done.
+#[test]
+fn probe_reads_the_codes_of_a_psd_model() {
+    let dir = tmp("psd_probe");
+    let p = |name: &str| dir.join(name);
+    let train_images = repo_path("data/mnist/train-images-idx3-ubyte.gz");
+    let test_images = repo_path("data/mnist/t10k-images-idx3-ubyte.gz");
+    std::fs::write(p("psd.toml"), PSD_CONFIG).unwrap();
+    assert_success(&train(&p("psd.toml"), &train_images, &p("run")));
+    let json = |extra: &[&str]| -> serde_json::Value {
+        let mut args = vec!["--epochs", "10", "--json", "--quiet"];
+        args.extend_from_slice(extra);
+        let out = probe(&p("run"), &train_images, &test_images, &args);
+        assert_success(&out);
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let predictor = json(&["--fine-tune-epochs", "3"]);
+    assert_eq!(predictor["inference"], "predictor");
+    let fista = json(&["--inference", "fista"]);
+    assert_eq!(fista["inference"], "fista");
+    for (what, v) in [
+        ("predictor probe", &predictor["linear_probe_test_error"]),
+        ("fine-tuned", &predictor["fine_tuned_test_error"]),
+        ("FISTA probe", &fista["linear_probe_test_error"]),
+    ] {
+        let e = v.as_f64().unwrap_or(1.0);
+        assert!(e < 0.5, "{what}: test error {e} (chance is 0.9)");
+    }
+    assert_clean_error(
+        &probe(
+            &p("run"),
+            &train_images,
+            &test_images,
+            &["--inference", "fista", "--fine-tune-epochs", "1"],
+        ),
+        &["--fine-tune-epochs", "--inference predictor"],
+    );
+    assert_clean_error(
+        &probe(
+            &p("run"),
+            &train_images,
+            &test_images,
+            &["--inference", "lars"],
+        ),
+        &["--inference", "lars"],
+    );
+}

@@ -6,7 +6,9 @@ use autoencoder::config::shortest_decimal;
 use autoencoder::model::persist;
 use autoencoder::nn::{dropout, weight_average, OptimizerKind};
 use autoencoder::probe::{Classifier, ClassifierConfig, ClassifierEpoch};
-use autoencoder::{Error, Result};
+use autoencoder::sparse_coding::psd::{Predictor, Psd};
+use autoencoder::sparse_coding::Solver;
+use autoencoder::{Autoencoder, Error, Matrix, Result};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -68,6 +70,10 @@ pub struct Args {
     /// Worker threads (0 = all cores).
     #[arg(long, default_value_t = 0)]
     threads: usize,
+    /// PSD models: probe the codes of `predictor` (f(x), the default; fine-tunable when it is
+    /// g ⊙ tanh or tanh) or of `fista` (the lasso codes of the dictionary, warm-started at f(x)).
+    #[arg(long)]
+    inference: Option<String>,
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
@@ -128,7 +134,7 @@ fn probe(args: Args) -> Result<()> {
             "--selection-window: must be at least 1".into(),
         ));
     }
-    let model = persist::load_model(&args.model)?;
+    let model = Features::load(&args)?;
     let train = super::load_model_data(&args.model, &args.train, args.label_column.as_deref())?;
     let test = super::load_model_data(&args.model, &args.test, args.label_column.as_deref())?;
     let labels = |d: &autoencoder::data::Dataset, p: &PathBuf| {
@@ -139,7 +145,7 @@ fn probe(args: Args) -> Result<()> {
             )
         })
     };
-    let width = model.spec().input_size;
+    let width = model.width();
     super::check_width(&args.train, &train.features, width)?;
     super::check_width(&args.test, &test.features, width)?;
     let (train_y, test_y) = (labels(&train, &args.train)?, labels(&test, &args.test)?);
@@ -189,7 +195,7 @@ fn probe(args: Args) -> Result<()> {
     let mut fine = None;
     if args.fine_tune_epochs > 0 {
         let start = Instant::now();
-        let mut c = Classifier::from_encoder(&model, &train_y, args.seed)?.with_head_of(&probe)?;
+        let mut c = model.fine_tuner(&train_y, args.seed, &probe)?;
         let history = c.fit_observed(
             &train.features,
             &train_y,
@@ -230,6 +236,9 @@ fn probe(args: Args) -> Result<()> {
             "linear_probe_seconds": probe_seconds,
             "linear_probe_last_training_loss": probe_history.last_loss,
         });
+        if let Features::Psd { fista, .. } = &model {
+            v["inference"] = if *fista { "fista" } else { "predictor" }.into();
+        }
         if args.val.is_some() {
             v["selection_window"] = args.selection_window.into();
         }
@@ -280,6 +289,87 @@ fn probe(args: Args) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The model whose codes are probed.
+enum Features {
+    Autoencoder(Autoencoder),
+    /// A PSD model's codes: its predictor's, or (`fista`) the lasso codes of its dictionary.
+    Psd {
+        model: Psd,
+        fista: bool,
+    },
+}
+
+impl Features {
+    fn load(args: &Args) -> Result<Features> {
+        let model = persist::load_any(&args.model)?;
+        let inference = args.inference.as_deref();
+        match model {
+            persist::AnyModel::Autoencoder(m) => match inference {
+                None => Ok(Features::Autoencoder(m)),
+                Some(_) => Err(Error::Invalid(format!(
+                    "--inference: {} holds an autoencoder; the flag is for PSD models",
+                    args.model.display()
+                ))),
+            },
+            persist::AnyModel::Psd(model) => {
+                let fista = match inference.unwrap_or("predictor") {
+                    "predictor" => false,
+                    "fista" => true,
+                    other => {
+                        return Err(Error::Invalid(format!(
+                            "--inference: expected predictor or fista, got {other:?}"
+                        )))
+                    }
+                };
+                if !fista && model.spec().predictor == Predictor::None {
+                    return Err(Error::format(
+                        &args.model,
+                        "this PSD model has no predictor (model.predictor = \"none\"); use --inference fista",
+                    ));
+                }
+                if fista && args.fine_tune_epochs > 0 {
+                    return Err(Error::Invalid(
+                        "--fine-tune-epochs: FISTA's codes have no parameters to fine-tune; use --inference predictor".into(),
+                    ));
+                }
+                Ok(Features::Psd { model, fista })
+            }
+            persist::AnyModel::Rbm(_) => Err(Error::format(
+                &args.model,
+                "this folder holds an RBM; probe the autoencoder it pretrains (train with [pretrain] method = \"rbm\")",
+            )),
+        }
+    }
+
+    fn width(&self) -> usize {
+        match self {
+            Features::Autoencoder(m) => m.spec().input_size,
+            Features::Psd { model, .. } => model.spec().inputs,
+        }
+    }
+
+    fn encode(&self, x: &Matrix) -> Result<Matrix> {
+        match self {
+            Features::Autoencoder(m) => m.encode(x),
+            Features::Psd {
+                model,
+                fista: false,
+            } => model.predict(x),
+            Features::Psd { model, fista: true } => Ok(model.sparse_codes(x, Solver::Fista)?.codes),
+        }
+    }
+
+    /// The encoder topped with the probe's head, for fine-tuning.
+    fn fine_tuner(&self, labels: &[i64], seed: u64, probe: &Classifier) -> Result<Classifier> {
+        match self {
+            Features::Autoencoder(m) => {
+                Classifier::from_encoder(m, labels, seed)?.with_head_of(probe)
+            }
+            Features::Psd { model, .. } => Classifier::from_psd_predictor(model, probe),
+        }
+    }
 }
 
 /// One stderr line per epoch (stdout stays for the result), unless `quiet`.
