@@ -202,6 +202,24 @@ fn training_lowers_the_objective_and_the_predictor_approaches_fista() {
     assert!(lasso_after < lasso_before, "{lasso_before} → {lasso_after}");
 }
 
+/// `steps` ISTA steps from zero on `model`'s dictionary (λ = 0.2, no early stop).
+fn ista_steps(model: &Psd, x: &Matrix, steps: usize) -> autoencoder::sparse_coding::Inference {
+    let (d, m) = (model.spec().inputs, model.spec().atoms);
+    let coder = SparseCoder::new(&model.dictionary, d, m).unwrap();
+    autoencoder::sparse_coding::infer(
+        &coder,
+        x,
+        None,
+        &autoencoder::sparse_coding::InferenceOptions {
+            lambda: 0.2,
+            max_iterations: steps,
+            tolerance: 0.0,
+            solver: autoencoder::sparse_coding::Solver::Ista,
+        },
+    )
+    .unwrap()
+}
+
 /// Gregor & LeCun's construction: LISTA with ISTA's weights (`W = 2Dᵀ/L`, `S = I − 2DᵀD/L`,
 /// `θ = λ/L` for our `‖x − Dh‖²`) computes `T + 1` ISTA steps from zero, for every `T`.
 #[test]
@@ -210,19 +228,7 @@ fn lista_at_ista_weights_is_ista() {
     let x = sparse_data(50, d, m, 11);
     for steps in 0..=4 {
         let model = Psd::new(lista_spec(d, m, steps), 12).unwrap();
-        let coder = SparseCoder::new(&model.dictionary, d, m).unwrap();
-        let ista = autoencoder::sparse_coding::infer(
-            &coder,
-            &x,
-            None,
-            &autoencoder::sparse_coding::InferenceOptions {
-                lambda: 0.2,
-                max_iterations: steps + 1,
-                tolerance: 0.0,
-                solver: autoencoder::sparse_coding::Solver::Ista,
-            },
-        )
-        .unwrap();
+        let ista = ista_steps(&model, &x, steps + 1);
         let lista = model.predict(&x).unwrap();
         let mut worst = 0.0f32;
         for (a, b) in lista.as_slice().iter().zip(ista.codes.as_slice()) {
@@ -357,19 +363,7 @@ fn predictors_on_mostly_zero_inputs_match_their_formulas() {
     assert!(worst < 1e-5, "g ⊙ tanh predictor: max difference {worst}");
     for steps in [0, 2] {
         let lista = Psd::new(lista_spec(d, m, steps), 24).unwrap();
-        let coder = SparseCoder::new(&lista.dictionary, d, m).unwrap();
-        let ista = autoencoder::sparse_coding::infer(
-            &coder,
-            &x,
-            None,
-            &autoencoder::sparse_coding::InferenceOptions {
-                lambda: 0.2,
-                max_iterations: steps + 1,
-                tolerance: 0.0,
-                solver: autoencoder::sparse_coding::Solver::Ista,
-            },
-        )
-        .unwrap();
+        let ista = ista_steps(&lista, &x, steps + 1);
         let got = lista.predict(&x).unwrap();
         let worst = got
             .as_slice()
