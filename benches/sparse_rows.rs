@@ -4,8 +4,8 @@
 //! threads (THREADS to change).
 
 use autoencoder::linalg::gemm::{gemm, View};
-use autoencoder::linalg::sparse_rows::{sparse_times, transpose, SPARSE_DENSITY};
-use autoencoder::linalg::Rng;
+use autoencoder::linalg::sparse_rows::{sparse_times, SPARSE_DENSITY};
+use autoencoder::linalg::{transpose, Rng};
 use std::time::Instant;
 
 fn median(mut v: Vec<f64>) -> f64 {

@@ -163,21 +163,6 @@ impl Classifier {
             )));
         }
         let (d, m) = (spec.inputs, spec.atoms);
-        let [head] = probe.layers.as_slice() else {
-            return Err(Error::Shape(
-                "the probe must be a single linear layer".into(),
-            ));
-        };
-        if head.inputs != m {
-            return Err(Error::Shape(format!(
-                "the probe reads {} features, the predictor writes {m}",
-                head.inputs
-            )));
-        }
-        let mut head = head.clone();
-        for row in head.weight.chunks_exact_mut(m) {
-            row.iter_mut().zip(&psd.gain).for_each(|(v, g)| *v *= g);
-        }
         let predictor = Layer {
             weight: psd.weight.clone(),
             bias: psd.bias.clone(),
@@ -185,10 +170,17 @@ impl Classifier {
             outputs: m,
             activation: Activation::Tanh,
         };
-        Ok(Classifier {
-            layers: vec![predictor, head],
+        let mut c = Classifier {
+            layers: vec![predictor],
             classes: probe.classes.clone(),
-        })
+        };
+        c.push_head(m, 0);
+        let mut c = c.with_head_of(probe)?;
+        let head = c.layers.last_mut().expect("a head was pushed");
+        for row in head.weight.chunks_exact_mut(m) {
+            row.iter_mut().zip(&psd.gain).for_each(|(v, g)| *v *= g);
+        }
+        Ok(c)
     }
 
     /// Replaces this classifier's head with the (trained) single layer of `probe`, so that

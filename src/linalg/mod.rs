@@ -14,6 +14,18 @@ pub mod sparse_rows;
 pub use backend::{Backend, Cpu};
 pub use rng::Rng;
 
+/// The transpose of a row-major `rows × cols` matrix (row-major `cols × rows`).
+pub fn transpose(a: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    debug_assert_eq!(a.len(), rows * cols);
+    let mut t = vec![0.0f32; a.len()];
+    for r in 0..rows {
+        for c in 0..cols {
+            t[c * rows + r] = a[r * cols + c];
+        }
+    }
+    t
+}
+
 /// A dense row-major `f32` matrix.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Matrix {
@@ -101,5 +113,16 @@ impl Matrix {
     /// `true` when every entry is finite.
     pub fn all_finite(&self) -> bool {
         self.data.iter().all(|v| v.is_finite())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transpose_swaps_rows_and_columns() {
+        let a = [1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0];
+        assert_eq!(transpose(&a, 2, 3), vec![1.0, 4.0, 2.0, 5.0, 3.0, 6.0]);
     }
 }

@@ -17,6 +17,7 @@
 
 use super::fastmath::simd_dispatch;
 use super::gemm::{gemm, View};
+use super::transpose;
 use rayon::prelude::*;
 
 /// Below this fraction of nonzero entries [`times`] skips the zeros.
@@ -182,18 +183,6 @@ pub fn for_each_rows(a: &mut [f32], cols: usize, f: impl Fn(&mut [f32]) + Sync) 
     });
 }
 
-/// The transpose of a row-major `rows × cols` matrix (row-major `cols × rows`).
-pub fn transpose(a: &[f32], rows: usize, cols: usize) -> Vec<f32> {
-    debug_assert_eq!(a.len(), rows * cols);
-    let mut t = vec![0.0f32; a.len()];
-    for (r, row) in a.chunks_exact(cols.max(1)).enumerate().take(rows) {
-        for (c, v) in row.iter().enumerate() {
-            t[c * rows + r] = *v;
-        }
-    }
-    t
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -284,11 +273,5 @@ mod tests {
         let x = [0.0f32, 1.0, 0.0, 0.0, 2.0, 0.0, 0.0, 0.0];
         assert_eq!(sampled_density(View::new(&x, 2, 4)), 0.25);
         assert_eq!(sampled_density(View::new(&[], 0, 4)), 0.0);
-    }
-
-    #[test]
-    fn transpose_swaps_rows_and_columns() {
-        let a = [1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0];
-        assert_eq!(transpose(&a, 2, 3), vec![1.0, 4.0, 2.0, 5.0, 3.0, 6.0]);
     }
 }

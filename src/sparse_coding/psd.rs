@@ -316,13 +316,14 @@ impl Psd {
                 .par_iter_mut()
                 .zip(b.as_slice().par_iter())
                 .for_each(|(c, b)| *c += b);
-            let mut next = c.clone();
-            threshold(&mut next);
             if keep_steps {
+                let mut next = c.clone();
+                threshold(&mut next);
                 pass.pre.push(c);
                 pass.codes.push(std::mem::replace(&mut z, next));
             } else {
-                z = next;
+                threshold(&mut c);
+                z = c;
             }
         }
         pass.codes.push(z);

@@ -18,7 +18,7 @@ use super::contrastive_divergence::{CdConfig, RbmLearner};
 use super::learner::Examples;
 use super::{run, LoopConfig, Observer, Schedule, SelectionRule, Shuffle, TrainState};
 use crate::error::{Error, Result};
-use crate::linalg::Matrix;
+use crate::linalg::{transpose, Matrix};
 use crate::model::rbm::{Rbm, RbmSpec, Units};
 use crate::model::{Autoencoder, AutoencoderSpec, Half};
 use crate::nn::{Activation, OptimizerKind};
@@ -242,15 +242,4 @@ fn train_rbm(
         state = report.state;
     }
     Ok(())
-}
-
-/// The `cols × rows` transpose of a row-major `rows × cols` matrix.
-fn transpose(a: &[f32], rows: usize, cols: usize) -> Vec<f32> {
-    let mut t = vec![0.0f32; a.len()];
-    for r in 0..rows {
-        for c in 0..cols {
-            t[c * rows + r] = a[r * cols + c];
-        }
-    }
-    t
 }
