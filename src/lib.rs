@@ -18,6 +18,7 @@ pub mod error;
 pub mod export;
 pub mod fsutil;
 pub mod hashing;
+pub mod layers;
 pub mod limits;
 pub mod linalg;
 pub mod model;

@@ -3,9 +3,9 @@
 //! features are useful. Classifiers train on the one training loop ([`crate::train::run`]).
 
 use crate::error::{Error, Result};
+use crate::layers::dense::Dense;
 use crate::linalg::{Backend, Cpu, Matrix, Rng};
 use crate::model::Autoencoder;
-use crate::nn::dense::Dense;
 use crate::nn::{dropout, softmax, weight_average, Activation, Init, Optimizer, OptimizerKind};
 use crate::objective::CodeDistribution;
 use crate::sparse_coding::psd::{Predictor, Psd};

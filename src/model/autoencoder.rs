@@ -3,39 +3,16 @@
 
 use super::spec::AutoencoderSpec;
 use crate::error::{Error, Result};
+use crate::layers::{AnyLayer, Layer, Pass, Shape, Tensor};
 use crate::linalg::{Cpu, Matrix, Rng};
-use crate::nn::dense::Dense;
-use crate::nn::Activation;
-
-/// A named parameter tensor (row-major).
-#[derive(Clone, Debug, PartialEq)]
-pub struct Tensor {
-    /// Name in the saved file, e.g. `encoder.0.weight`.
-    pub name: String,
-    /// Shape, PyTorch convention (`[outputs, inputs]` for weights).
-    pub shape: Vec<usize>,
-    /// Entries.
-    pub data: Vec<f32>,
-}
-
-/// How one dense layer reads the parameter store.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct LayerPlan {
-    pub inputs: usize,
-    pub outputs: usize,
-    pub activation: Activation,
-    pub weight: usize,
-    pub bias: usize,
-    /// The weight is another layer's, used transposed (tied decoder).
-    pub transposed_weight: bool,
-}
 
 /// A trained or freshly initialized autoencoder.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Autoencoder {
     pub(super) spec: AutoencoderSpec,
     pub(super) tensors: Vec<Tensor>,
-    pub(super) layers: Vec<LayerPlan>,
+    /// The encoder's layers, then the decoder's.
+    pub(super) layers: Vec<AnyLayer>,
     /// Number of encoder layers; layer `encoder_len - 1` outputs the code.
     pub(crate) encoder_len: usize,
 }
@@ -58,93 +35,40 @@ impl Autoencoder {
         spec.validate()?;
         let mut rng = Rng::new(seed);
         let mut tensors = Vec::new();
-        let mut layers = Vec::new();
-        let enc = spec.encoder_widths();
-        let dec = spec.decoder_widths();
-        let mut push_layer = |prefix: &str,
-                              i: usize,
-                              inputs: usize,
-                              outputs: usize,
-                              activation: Activation,
-                              shared: Option<usize>,
-                              tensors: &mut Vec<Tensor>|
-         -> LayerPlan {
-            let weight = match shared {
-                Some(w) => w,
-                None => {
-                    tensors.push(Tensor {
-                        name: format!("{prefix}.{i}.weight"),
-                        shape: vec![outputs, inputs],
-                        data: vec![0.0; outputs * inputs],
-                    });
-                    tensors.len() - 1
-                }
-            };
-            tensors.push(Tensor {
-                name: format!("{prefix}.{i}.bias"),
-                shape: vec![outputs],
-                data: vec![0.0; outputs],
-            });
-            let bias = tensors.len() - 1;
-            {
-                let (w, b) = if shared.is_some() {
-                    (None, &mut tensors[bias].data)
-                } else {
-                    let (left, right) = tensors.split_at_mut(bias);
-                    (Some(&mut left[weight].data), &mut right[0].data)
-                };
-                match w {
-                    Some(w) => spec.init.fill(w, b, inputs, outputs, &mut rng),
-                    None => {
-                        // tied layer: only the bias is new; start it like an untied bias would
-                        let mut scratch = vec![0.0f32; inputs * outputs];
-                        spec.init.fill(&mut scratch, b, inputs, outputs, &mut rng)
-                    }
-                }
-            }
-            LayerPlan {
-                inputs,
-                outputs,
-                activation,
-                weight,
-                bias,
-                transposed_weight: shared.is_some(),
-            }
-        };
-        let encoder_len = enc.len() - 1;
-        for i in 0..encoder_len {
-            let act = if i + 1 == encoder_len {
-                spec.code_activation
-            } else {
-                spec.activation
-            };
-            layers.push(push_layer(
-                "encoder",
-                i,
-                enc[i],
-                enc[i + 1],
-                act,
+        let mut layers: Vec<AnyLayer> = Vec::new();
+        let mut shape = Shape::Flat(spec.input_size);
+        for (i, config) in spec.encoder_configs().iter().enumerate() {
+            let layer = config.init(
+                shape,
+                &format!("encoder.{i}"),
+                spec.init,
                 None,
                 &mut tensors,
-            ));
+                &mut rng,
+            );
+            shape = layer.output_shape();
+            layers.push(layer.into());
         }
-        let decoder_len = dec.len() - 1;
-        for i in 0..decoder_len {
-            let act = if i + 1 == decoder_len {
-                Activation::Linear
-            } else {
-                spec.activation
-            };
-            let shared = spec.tied.then(|| layers[encoder_len - 1 - i].weight);
-            layers.push(push_layer(
-                "decoder",
-                i,
-                dec[i],
-                dec[i + 1],
-                act,
-                shared,
+        let encoder_len = layers.len();
+        shape = Shape::Flat(spec.code_size);
+        for (i, config) in spec.decoder_configs().iter().enumerate() {
+            // a tied layer reads its encoder twin's weight, transposed
+            let tied = spec.tied.then(|| {
+                layers[encoder_len - 1 - i]
+                    .as_dense()
+                    .expect("a tied model is dense")
+                    .weight()
+            });
+            let layer = config.init(
+                shape,
+                &format!("decoder.{i}"),
+                spec.init,
+                tied,
                 &mut tensors,
-            ));
+                &mut rng,
+            );
+            shape = layer.output_shape();
+            layers.push(layer.into());
         }
         Ok(Autoencoder {
             spec,
@@ -215,15 +139,15 @@ impl Autoencoder {
         self.tensors.iter().map(|t| t.data.len()).collect()
     }
 
-    pub(super) fn dense(&self, l: usize) -> Dense<'_> {
-        let p = &self.layers[l];
-        Dense {
-            weight: &self.tensors[p.weight].data,
-            bias: &self.tensors[p.bias].data,
-            inputs: p.inputs,
-            outputs: p.outputs,
-            transposed_weight: p.transposed_weight,
-        }
+    /// The encoder's layers, input side first (the last outputs the code's statistics).
+    pub fn encoder(&self) -> &[AnyLayer] {
+        &self.layers[..self.encoder_len]
+    }
+
+    /// The decoder's layers, code side first (the last outputs the likelihood's
+    /// pre-activation).
+    pub fn decoder(&self) -> &[AnyLayer] {
+        &self.layers[self.encoder_len..]
     }
 
     pub(super) fn check_width(&self, x: &Matrix, want: usize, what: &str) -> Result<()> {
@@ -255,34 +179,47 @@ impl Autoencoder {
         range: std::ops::Range<usize>,
         apply_output_mean: bool,
     ) -> Matrix {
-        let out_width = self.layers[range.end - 1].outputs;
+        let out_width = self.layers[range.end - 1].output_shape().len();
         let mut out = Matrix::zeros(x.rows(), out_width);
         const CHUNK: usize = 512;
-        let max_width = self.layers[range.clone()]
+        let layers = &self.layers[range.clone()];
+        let max_width = layers
             .iter()
-            .map(|l| l.outputs)
+            .map(|l| l.output_shape().len())
+            .max()
+            .unwrap_or(0);
+        let scratch_len = layers
+            .iter()
+            .map(|l| l.scratch_floats(CHUNK))
             .max()
             .unwrap_or(0);
         let mut a = vec![0.0f32; CHUNK * max_width];
         let mut b = vec![0.0f32; CHUNK * max_width];
+        let mut scratch = vec![0.0f32; scratch_len];
         for start in (0..x.rows()).step_by(CHUNK) {
             let rows = CHUNK.min(x.rows() - start);
+            let pass = Pass {
+                backend,
+                params: &self.tensors,
+                rows,
+            };
             let mut input: &[f32] = &x.as_slice()[start * x.cols()..(start + rows) * x.cols()];
             for l in range.clone() {
-                let p = self.layers[l];
+                let layer = &self.layers[l];
+                let outputs = layer.output_shape().len();
                 let output_mean = l + 1 == self.layers.len() && apply_output_mean;
                 let act = if output_mean {
                     self.spec.output.mean_activation()
                 } else {
-                    p.activation
+                    layer.activation()
                 };
-                let dst = &mut b[..rows * p.outputs];
-                self.dense(l).forward(backend, input, rows, act, dst);
+                let dst = &mut b[..rows * outputs];
+                layer.forward(&pass, input, dst, act, &mut scratch);
                 if output_mean && self.spec.output == crate::Likelihood::Multinomial {
-                    self.spec.output.apply_mean(dst, p.outputs);
+                    self.spec.output.apply_mean(dst, outputs);
                 }
                 std::mem::swap(&mut a, &mut b);
-                input = &a[..rows * p.outputs];
+                input = &a[..rows * outputs];
             }
             out.as_mut_slice()[start * out_width..(start + rows) * out_width]
                 .copy_from_slice(input);

@@ -1,9 +1,10 @@
 //! Typed views of a model's layers: what pretraining, probes, analysis tools and exporters
 //! read, instead of finding tensors by their saved names (names are a persistence detail).
 
-use super::autoencoder::{Autoencoder, LayerPlan};
+use super::autoencoder::Autoencoder;
 use crate::error::{Error, Result};
-use crate::nn::dense::Dense;
+use crate::layers::dense::{Dense, DenseLayer};
+use crate::layers::Layer;
 use crate::nn::Activation;
 use crate::objective::CodeDistribution;
 
@@ -67,8 +68,16 @@ pub struct CodeLayerView<'a> {
 }
 
 impl Autoencoder {
+    /// Layer `l` as a dense one. Every layer kind is dense so far; the tools that read dense
+    /// weights through these views are the ones a new kind must teach (or make refuse it).
+    fn dense_layer(&self, l: usize) -> &DenseLayer {
+        self.layers[l]
+            .as_dense()
+            .expect("every layer of an autoencoder is dense")
+    }
+
     fn view(&self, l: usize) -> LayerView<'_> {
-        let p: LayerPlan = self.layers[l];
+        let p = self.dense_layer(l);
         let (half, index) = if l < self.encoder_len {
             (Half::Encoder, l)
         } else {
@@ -77,12 +86,12 @@ impl Autoencoder {
         LayerView {
             half,
             index,
-            weight: &self.tensors[p.weight].data,
-            bias: &self.tensors[p.bias].data,
-            inputs: p.inputs,
-            outputs: p.outputs,
-            activation: p.activation,
-            transposed_weight: p.transposed_weight,
+            weight: &self.tensors[p.weight()].data,
+            bias: &self.tensors[p.bias()].data,
+            inputs: p.inputs(),
+            outputs: p.outputs(),
+            activation: p.activation(),
+            transposed_weight: p.transposed_weight(),
         }
     }
 
@@ -133,7 +142,8 @@ impl Autoencoder {
             Half::Decoder if index < self.decoder_len() => self.encoder_len + index,
             _ => return None,
         };
-        Some((self.layers[l].weight, self.layers[l].bias))
+        let p = self.dense_layer(l);
+        Some((p.weight(), p.bias()))
     }
 
     /// Overwrites the parameters of layer `index` of `half` with `weight` and `bias` (laid out
@@ -155,28 +165,29 @@ impl Autoencoder {
                 )))
             }
         };
-        let p = self.layers[l];
+        let p = *self.dense_layer(l);
+        let (inputs, outputs) = (p.inputs(), p.outputs());
         let what = |part: &str, want: usize, got: usize| {
             Error::Shape(format!(
                 "{half:?} layer {index} {part} needs {want} values, got {got}"
             ))
         };
-        if bias.len() != p.outputs {
-            return Err(what("bias", p.outputs, bias.len()));
+        if bias.len() != outputs {
+            return Err(what("bias", outputs, bias.len()));
         }
-        match (weight, p.transposed_weight) {
+        match (weight, p.transposed_weight()) {
             (Some(_), true) => {
                 return Err(Error::Invalid(format!(
                     "{half:?} layer {index} is tied: its weight is the encoder's"
                 )))
             }
-            (Some(w), false) if w.len() != p.inputs * p.outputs => {
-                return Err(what("weight", p.inputs * p.outputs, w.len()))
+            (Some(w), false) if w.len() != inputs * outputs => {
+                return Err(what("weight", inputs * outputs, w.len()))
             }
-            (Some(w), false) => self.tensors[p.weight].data.copy_from_slice(w),
+            (Some(w), false) => self.tensors[p.weight()].data.copy_from_slice(w),
             (None, _) => {}
         }
-        self.tensors[p.bias].data.copy_from_slice(bias);
+        self.tensors[p.bias()].data.copy_from_slice(bias);
         Ok(())
     }
 }

@@ -1,7 +1,6 @@
 //! The autoencoder model: its spec, its network, encode/decode/reconstruct, and persistence.
 
 pub mod autoencoder;
-mod grads;
 pub mod layers;
 pub mod likelihood_bounds;
 mod parameter_penalties;
@@ -10,7 +9,8 @@ pub mod rbm;
 pub mod spec;
 pub mod step;
 
-pub use autoencoder::{Autoencoder, Evaluation, Tensor};
+pub use crate::layers::Tensor;
+pub use autoencoder::{Autoencoder, Evaluation};
 pub use layers::{CodeLayerView, Half, LayerView};
 pub use likelihood_bounds::LikelihoodBounds;
 pub use spec::AutoencoderSpec;

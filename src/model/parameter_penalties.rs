@@ -4,8 +4,8 @@
 //! [`crate::objective::weight_decay`] and [`crate::objective::contractive`].
 
 use super::autoencoder::Autoencoder;
-use super::grads::GradSlots;
 use crate::error::{Error, Result};
+use crate::layers::{DenseLayer, GradSlots, Layer};
 use crate::linalg::{Backend, Rng};
 use crate::objective::{contractive, weight_decay, Objective};
 
@@ -42,11 +42,13 @@ impl Autoencoder {
     ) -> Result<()> {
         // (λ/2) Σ_l ‖W_l‖² over every weight matrix (a tied one once)
         if objective.weight_decay != 0.0 {
-            for p in self.layers.iter().filter(|p| !p.transposed_weight) {
-                let w = &self.tensors[p.weight].data;
-                *loss += grads.accumulate(p.weight, |g| {
-                    weight_decay::value_and_grad(objective.weight_decay, w, g)
-                });
+            for layer in &self.layers {
+                for &t in layer.decayed_tensors() {
+                    let w = &self.tensors[t].data;
+                    *loss += grads.accumulate(t, |g| {
+                        weight_decay::value_and_grad(objective.weight_decay, w, g)
+                    });
+                }
             }
         }
         // λ‖∂h/∂x‖²_F: exactly where a closed form exists, else along random directions
@@ -56,42 +58,53 @@ impl Autoencoder {
                     "the contractive penalty needs a deterministic code, not a sampled one".into(),
                 ));
             }
+            // the penalty's Jacobian products are written for dense layers
+            let encoder: Vec<&DenseLayer> = self.layers[..self.encoder_len]
+                .iter()
+                .map(|l| {
+                    l.as_dense().ok_or_else(|| {
+                        Error::Invalid(format!(
+                            "the contractive penalty needs dense encoder layers, not {}",
+                            l.kind()
+                        ))
+                    })
+                })
+                .collect::<Result<_>>()?;
             let closed_form = objective.contractive_directions == 0
                 && contractive::has_closed_form(
                     self.spec().encoder_layers.len(),
                     self.spec().code_activation,
                 );
             if closed_form {
-                let p = self.layers[0];
+                let p = encoder[0];
                 *loss += contractive::value_and_grad(
                     backend,
                     objective.contractive,
-                    p.activation,
+                    p.activation(),
                     encoder_input,
-                    &acts[0][..rows * p.outputs],
+                    &acts[0][..rows * p.outputs()],
                     rows,
-                    &self.tensors[p.weight].data,
+                    &self.tensors[p.weight()].data,
                     &mut scratch.weight_grad,
                     &mut scratch.bias_grad,
                     spare,
                 );
-                grads.add(p.weight, &scratch.weight_grad);
-                grads.add(p.bias, &scratch.bias_grad);
+                grads.add(p.weight(), &scratch.weight_grad);
+                grads.add(p.bias(), &scratch.bias_grad);
             } else {
-                let layers: Vec<contractive::TangentLayer<'_>> = (0..self.encoder_len)
-                    .map(|l| {
-                        let p = self.layers[l];
-                        contractive::TangentLayer {
-                            weight: &self.tensors[p.weight].data,
-                            outputs: p.outputs,
-                            activation: p.activation,
-                            input: if l == 0 {
-                                encoder_input
-                            } else {
-                                &acts[l - 1][..rows * p.inputs]
-                            },
-                            output: &acts[l][..rows * p.outputs],
-                        }
+                let layers: Vec<contractive::TangentLayer<'_>> = encoder
+                    .iter()
+                    .enumerate()
+                    .map(|(l, p)| contractive::TangentLayer {
+                        weight: &self.tensors[p.weight()].data,
+                        outputs: p.outputs(),
+                        activation: p.activation(),
+                        input: if l == 0 {
+                            encoder_input
+                        } else {
+                            &acts[l - 1][..rows * p.inputs()]
+                        },
+                        output: &acts[l][..rows * p.outputs()],
                     })
                     .collect();
                 *loss += contractive::tangent_value_and_grad(
@@ -103,10 +116,9 @@ impl Autoencoder {
                     rng,
                     &mut scratch.tangent,
                 );
-                for l in 0..self.encoder_len {
-                    let p = self.layers[l];
-                    grads.add(p.weight, &scratch.tangent.weight_grads[l]);
-                    grads.add(p.bias, &scratch.tangent.bias_grads[l]);
+                for (l, p) in encoder.iter().enumerate() {
+                    grads.add(p.weight(), &scratch.tangent.weight_grads[l]);
+                    grads.add(p.bias(), &scratch.tangent.bias_grads[l]);
                 }
             }
         }

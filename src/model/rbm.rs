@@ -41,8 +41,8 @@
 //! total `D`: a heuristic for pretraining, exact for counts.
 
 use crate::error::{Error, Result};
+use crate::layers::dense::Dense;
 use crate::linalg::{Cpu, Matrix, Rng};
-use crate::nn::dense::Dense;
 use crate::nn::Activation;
 use serde::{Deserialize, Serialize};
 

@@ -2,6 +2,7 @@
 //! resolved (input size known). Saved beside the weights as `spec.json`.
 
 use crate::error::{Error, Result};
+use crate::layers::DenseConfig;
 use crate::nn::{Activation, Init};
 use crate::objective::{CodeDistribution, Likelihood};
 use serde::{Deserialize, Serialize};
@@ -197,6 +198,40 @@ impl AutoencoderSpec {
         w.extend(self.decoder_hidden());
         w.push(self.input_size);
         w
+    }
+
+    /// The encoder as layer configs, input side first: dense hidden layers, then the layer
+    /// that outputs the code's statistics (with the code activation).
+    pub fn encoder_configs(&self) -> Vec<DenseConfig> {
+        let widths = self.encoder_widths();
+        let last = widths.len() - 2;
+        (0..=last)
+            .map(|i| DenseConfig {
+                units: widths[i + 1],
+                activation: if i == last {
+                    self.code_activation
+                } else {
+                    self.activation
+                },
+            })
+            .collect()
+    }
+
+    /// The decoder as layer configs, code side first; the last is linear (the likelihood's
+    /// mean function follows it).
+    pub fn decoder_configs(&self) -> Vec<DenseConfig> {
+        let widths = self.decoder_widths();
+        let last = widths.len() - 2;
+        (0..=last)
+            .map(|i| DenseConfig {
+                units: widths[i + 1],
+                activation: if i == last {
+                    Activation::Linear
+                } else {
+                    self.activation
+                },
+            })
+            .collect()
     }
 
     /// An upper bound on the `f32` values one training run holds for batches of `batch` rows

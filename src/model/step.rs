@@ -2,22 +2,23 @@
 //! read the one before (shapes for a batch of `rows` examples, `S` samples of the code each):
 //!
 //! 1. input: `x̃ = C(x)` (`objective::corruption`)                     `ws.input`, rows × d
-//! 2. encoder: `a_l = act(a_{l−1} W_lᵀ + b_l)`                          `ws.acts[l]`, rows × n_l
+//! 2. encoder: `a_l = layer_l(a_{l−1})` (`crate::layers`)              `ws.acts[l]`, rows × n_l
 //! 3. code: `h` from the encoder's last layer (`code::CodeLayer`)      `ws.code`, rows·S × k
 //! 4. decoder: the output pre-activation `z = g(h)`                    `ws.acts[L−1]`, rows·S × d
 //! 5. likelihood: `−log p(x | z)` and `∂/∂z`, fused (`objective::likelihood`); the code layer
 //!    combines the rows into the objective (mean, ELBO, importance-weighted bound)
 //! 6. Ω(θ): parameter terms write their gradients first (`super::parameter_penalties`)
-//! 7. backward, top layer first: `∂/∂z_l → ∂W_l, ∂b_l, ∂/∂a_{l−1}`; Ω(h) adds its gradient at
-//!    the code (`objective::sparsity`); a sampled code's backward goes through the sample.
+//! 7. backward, top layer first: each layer takes `∂/∂a_l` through its activation to its
+//!    parameters and `∂/∂a_{l−1}`; Ω(h) adds its gradient at the code (`objective::sparsity`);
+//!    a sampled code's backward goes through the sample.
 //!    Each tensor is updated by the optimizer as soon as its gradient is final, while it is
 //!    still in cache.
 
 use super::autoencoder::Autoencoder;
-use super::grads::GradSlots;
 use super::parameter_penalties::PenaltyScratch;
 use crate::code::CodeBuffers;
 use crate::error::{Error, Result};
+use crate::layers::{GradSlots, Pass};
 use crate::linalg::{Backend, Cpu, Matrix, Rng};
 use crate::nn::Optimizer;
 use crate::objective::Objective;
@@ -31,6 +32,8 @@ pub struct Workspace {
     acts: Vec<Vec<f32>>,
     delta_a: Vec<f32>,
     delta_b: Vec<f32>,
+    /// The layers' own scratch (the largest any layer needs).
+    scratch: Vec<f32>,
     /// Gradient of each parameter tensor after [`Autoencoder::train_step`].
     pub grads: Vec<Vec<f32>>,
     grad_started: Vec<bool>,
@@ -60,25 +63,32 @@ impl Autoencoder {
                 max_rows
             }
         };
-        let max_len = self
-            .layers
-            .iter()
-            .enumerate()
-            .map(|(l, p)| rows_of(l) * p.outputs.max(p.inputs))
+        let widths = |l: usize| {
+            let layer = &self.layers[l];
+            (layer.input_shape().len(), layer.output_shape().len())
+        };
+        let max_len = (0..self.layers.len())
+            .map(|l| rows_of(l) * widths(l).0.max(widths(l).1))
             .max()
             .unwrap_or(0);
+        let scratch = (0..self.layers.len())
+            .map(|l| self.layers[l].scratch_floats(rows_of(l)))
+            .max()
+            .unwrap_or(0);
+        // the closed-form contractive gradient of a dense first layer
+        let (first_in, first_out) = self.layers[0]
+            .as_dense()
+            .map_or((0, 0), |d| (d.inputs(), d.outputs()));
         Workspace {
             max_rows,
             samples,
             input: vec![0.0; max_rows * self.spec.input_size],
-            acts: self
-                .layers
-                .iter()
-                .enumerate()
-                .map(|(l, p)| vec![0.0; rows_of(l) * p.outputs])
+            acts: (0..self.layers.len())
+                .map(|l| vec![0.0; rows_of(l) * widths(l).1])
                 .collect(),
             delta_a: vec![0.0; max_len],
             delta_b: vec![0.0; max_len],
+            scratch: vec![0.0; scratch],
             grads: self
                 .tensors
                 .iter()
@@ -88,8 +98,8 @@ impl Autoencoder {
             row_loss: vec![0.0; dec_rows],
             code: code.buffers(max_rows, self.spec.code_size, samples),
             penalty: PenaltyScratch {
-                weight_grad: vec![0.0; self.layers[0].inputs * self.layers[0].outputs],
-                bias_grad: vec![0.0; self.layers[0].outputs],
+                weight_grad: vec![0.0; first_in * first_out],
+                bias_grad: vec![0.0; first_out],
                 tangent: Default::default(),
             },
         }
@@ -138,6 +148,7 @@ impl Autoencoder {
             }
         };
         let n_layers = self.layers.len();
+        let e = self.encoder_len;
         let x = batch.as_slice();
         let d = self.spec.input_size;
 
@@ -148,39 +159,38 @@ impl Autoencoder {
         } else {
             false
         };
+        let encoder_input: &[f32] = if corrupted { &ws.input[..x.len()] } else { x };
 
         // forward: h = f(x̃) (sampled by a sampled code layer), z = pre-activation of g(h)
         let mut code_term = 0.0f64;
         for l in 0..n_layers {
-            let p = self.layers[l];
-            let (before, after) = ws.acts.split_at_mut(l);
-            let input: &[f32] = if l == 0 {
-                if corrupted {
-                    &ws.input[..x.len()]
-                } else {
-                    x
-                }
-            } else if l == self.encoder_len && sampled {
-                // stats: rows × encoder_outputs; h: (rows · samples) × code
-                let stats = &before[l - 1][..rows * self.layers[l - 1].outputs];
+            if l == e && sampled {
+                // stats: rows × encoder outputs → h: (rows · samples) × code
+                let stats = &ws.acts[e - 1][..rows * self.layers[e - 1].output_shape().len()];
                 code_term = code.forward(stats, k_code, samples, &mut ws.code, rng);
-                &ws.code.code[..decoder_rows * k_code]
-            } else {
-                &before[l - 1][..layer_rows(l) * p.inputs]
-            };
-            self.dense(l).forward(
+            }
+            let layer = &self.layers[l];
+            let lrows = layer_rows(l);
+            let (before, after) = ws.acts.split_at_mut(l);
+            let n_in = lrows * layer.input_shape().len();
+            let input = layer_input(l, e, sampled, encoder_input, before, &ws.code.code, n_in);
+            let pass = Pass {
                 backend,
+                params: &self.tensors,
+                rows: lrows,
+            };
+            layer.forward(
+                &pass,
                 input,
-                layer_rows(l),
-                p.activation,
-                &mut after[0][..layer_rows(l) * p.outputs],
+                &mut after[0][..lrows * layer.output_shape().len()],
+                layer.activation(),
+                &mut ws.scratch,
             );
         }
 
         // L(x, z) and ∂L/∂z, fused: reads the output z, writes the gradient into delta. Each of
         // an example's `samples` decoded rows is scored against the same row of x.
-        let out = self.layers[n_layers - 1];
-        let width = out.outputs;
+        let width = self.layers[n_layers - 1].output_shape().len();
         let mut delta = std::mem::take(&mut ws.delta_a);
         let mut spare = std::mem::take(&mut ws.delta_b);
         let scale = code.likelihood_scale(rows, samples) * objective.reconstruction_weight;
@@ -232,7 +242,6 @@ impl Autoencoder {
         }
 
         // Ω(θ): parameter terms write their gradients first, so the backward pass adds to them
-        let encoder_input: &[f32] = if corrupted { &ws.input[..x.len()] } else { x };
         let mut grads = GradSlots {
             bufs: &mut ws.grads,
             written: &mut ws.grad_started,
@@ -255,100 +264,72 @@ impl Autoencoder {
             opt.begin_step();
         }
 
-        // backward, top layer first; `delta` holds ∂/∂z of layer l
+        // backward, top layer first; `delta` holds ∂/∂a of layer l (its output)
         for l in (0..n_layers).rev() {
-            let p = self.layers[l];
+            let layer = &self.layers[l];
             let lrows = layer_rows(l);
-            let input: &[f32] = if l == 0 {
-                if corrupted {
-                    &ws.input[..x.len()]
-                } else {
-                    x
-                }
-            } else if l == self.encoder_len && sampled {
-                &ws.code.code[..decoder_rows * k_code]
-            } else {
-                &ws.acts[l - 1][..lrows * p.inputs]
-            };
-            let (wg, bg, accumulate_w, accumulate_b) = grads.layer(p.weight, p.bias);
-            let input_grad = if l > 0 {
-                Some(&mut spare[..lrows * p.inputs])
-            } else {
-                None
-            };
-            self.dense(l).backward(
+            let (n_in, n_out) = (
+                lrows * layer.input_shape().len(),
+                lrows * layer.output_shape().len(),
+            );
+            let pass = Pass {
                 backend,
-                input,
-                lrows,
-                &delta[..lrows * p.outputs],
-                wg,
-                bg,
-                accumulate_w,
-                accumulate_b,
-                input_grad,
+                params: &self.tensors,
+                rows: lrows,
+            };
+            layer.backward(
+                &pass,
+                layer_input(l, e, sampled, encoder_input, &ws.acts, &ws.code.code, n_in),
+                &ws.acts[l][..n_out],
+                &mut delta[..n_out],
+                &mut grads,
+                (l > 0).then(|| &mut spare[..n_in]),
+                &mut ws.scratch,
             );
             if let Some((opt, lr)) = update.as_mut() {
                 let threads = backend.threads();
-                if self.is_last_backward_use(l, p.weight) {
-                    opt.update(
-                        p.weight,
-                        &mut self.tensors[p.weight].data,
-                        &grads.bufs[p.weight],
-                        *lr,
-                        threads,
-                    );
-                }
-                opt.update(
-                    p.bias,
-                    &mut self.tensors[p.bias].data,
-                    &grads.bufs[p.bias],
-                    *lr,
-                    threads,
-                );
-            }
-            if l > 0 && l == self.encoder_len && sampled {
-                // Ω(h) at the sampled code, then back through the code layer (the sample and
-                // its own term): ∂/∂h (rows·samples × code) → ∂/∂stats (rows × outputs)
-                let n = decoder_rows * k_code;
-                for pen in &objective.code_penalties {
-                    loss += pen.value_and_grad(
-                        &ws.code.code[..n],
-                        decoder_rows,
-                        k_code,
-                        x,
-                        &mut spare[..n],
-                    );
-                }
-                let stats_width = self.layers[l - 1].outputs;
-                code.backward(
-                    &ws.acts[l - 1][..rows * stats_width],
-                    k_code,
-                    samples,
-                    objective.beta,
-                    &spare[..n],
-                    &ws.code,
-                    &mut delta[..rows * stats_width],
-                );
-                continue; // a sampled code's stats are linear: `delta` is already ∂/∂z there
-            }
-            if l > 0 {
-                let below = self.layers[l - 1];
-                let n = lrows * below.outputs;
-                let outputs = &ws.acts[l - 1][..n];
-                if l == self.encoder_len {
-                    // Ω(h): code penalties add their gradient at h
-                    for pen in &objective.code_penalties {
-                        loss +=
-                            pen.value_and_grad(outputs, rows, below.outputs, x, &mut spare[..n]);
+                for &t in layer.tensors() {
+                    if self.is_last_backward_use(l, t) {
+                        opt.update(t, &mut self.tensors[t].data, &grads.bufs[t], *lr, threads);
                     }
                 }
-                let act = below.activation;
-                let w = below.outputs;
-                backend.for_row_chunks(&mut spare[..n], w, &mut [], &|first, g, _| {
-                    act.backward_in_place(g, &outputs[first * w..first * w + g.len()]);
-                });
-                std::mem::swap(&mut delta, &mut spare);
             }
+            if l == 0 {
+                break;
+            }
+            if l == e {
+                // Ω(h): code penalties add their gradient at h (`spare` holds ∂/∂h)
+                let (h, h_rows, k): (&[f32], usize, usize) = if sampled {
+                    (&ws.code.code, decoder_rows, k_code)
+                } else {
+                    (
+                        &ws.acts[e - 1],
+                        rows,
+                        self.layers[e - 1].output_shape().len(),
+                    )
+                };
+                let n = h_rows * k;
+                for pen in &objective.code_penalties {
+                    loss += pen.value_and_grad(&h[..n], h_rows, k, x, &mut spare[..n]);
+                }
+                if sampled {
+                    // back through the code layer (the sample and its own term): ∂/∂h
+                    // (rows·samples × code) → ∂/∂stats (rows × outputs), the encoder's
+                    // (linear) top
+                    let stats_width = self.layers[e - 1].output_shape().len();
+                    code.backward(
+                        &ws.acts[e - 1][..rows * stats_width],
+                        k_code,
+                        samples,
+                        objective.beta,
+                        &spare[..n],
+                        &ws.code,
+                        &mut delta[..rows * stats_width],
+                    );
+                    continue;
+                }
+            }
+            std::mem::swap(&mut delta, &mut spare);
         }
         ws.delta_a = delta;
         ws.delta_b = spare;
@@ -360,6 +341,28 @@ impl Autoencoder {
 
     /// Whether layer `l` is the last layer the backward pass visits that uses `tensor`.
     fn is_last_backward_use(&self, l: usize, tensor: usize) -> bool {
-        self.layers[..l].iter().all(|p| p.weight != tensor)
+        self.layers[..l]
+            .iter()
+            .all(|below| !below.tensors().contains(&tensor))
+    }
+}
+
+/// What layer `l` reads (`len` values): `x̃`, the layer below's output, or — the decoder's first
+/// layer, `e`, when the code is sampled — the sampled code.
+fn layer_input<'a>(
+    l: usize,
+    e: usize,
+    sampled: bool,
+    x: &'a [f32],
+    acts: &'a [Vec<f32>],
+    code: &'a [f32],
+    len: usize,
+) -> &'a [f32] {
+    if l == 0 {
+        x
+    } else if l == e && sampled {
+        &code[..len]
+    } else {
+        &acts[l - 1][..len]
     }
 }

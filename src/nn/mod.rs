@@ -1,8 +1,7 @@
-//! Neural-network parts: activations, the dense layer, initializations and optimizers. Each
+//! Neural-network parts: activations, initializations and optimizers. Each
 //! file keeps a part's forward and backward side by side.
 
 pub mod activation;
-pub mod dense;
 pub mod dropout;
 pub mod init;
 pub mod optimizer;

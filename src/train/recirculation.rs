@@ -24,10 +24,10 @@
 
 use super::learner::{Batch, Examples, Learner, Validation};
 use crate::error::{Error, Result};
+use crate::layers::dense::column_sums_add;
 use crate::linalg::gemm::View;
 use crate::linalg::{Backend, Cpu, Rng};
 use crate::model::{Autoencoder, Half};
-use crate::nn::dense::column_sums_add;
 use crate::nn::{Activation, Optimizer};
 use crate::objective::{weight_decay, CodeDistribution, Objective};
 

@@ -4,8 +4,10 @@
 //! which saves zero-filling every buffer and a pass over its memory each step.
 
 /// Borrowed gradient buffers and their written flags (same length).
-pub(crate) struct GradSlots<'a> {
+pub struct GradSlots<'a> {
+    /// One gradient buffer per parameter tensor.
     pub bufs: &'a mut [Vec<f32>],
+    /// Whether this step has written each buffer yet.
     pub written: &'a mut [bool],
 }
 

@@ -1,0 +1,90 @@
+//! The finite-difference check every layer kind passes through the [`Layer`] interface: with a
+//! fixed random `c`, the scalar `ℓ = Σ c ⊙ layer(x)` is differentiated by central differences
+//! in each parameter and input entry and compared with what `backward` writes from
+//! `delta = c`. Test-only.
+
+use super::{GradSlots, Layer, Pass, Tensor};
+use crate::linalg::{Cpu, Rng};
+
+/// `ℓ(x, θ) = Σ c ⊙ layer(x; θ)` in f64.
+fn objective(layer: &dyn Layer, params: &[Tensor], x: &[f32], rows: usize, c: &[f32]) -> f64 {
+    let backend = Cpu::new(1);
+    let pass = Pass {
+        backend: &backend,
+        params,
+        rows,
+    };
+    let mut out = vec![0.0f32; rows * layer.output_shape().len()];
+    let mut scratch = vec![0.0f32; layer.scratch_floats(rows)];
+    layer.forward(&pass, x, &mut out, layer.activation(), &mut scratch);
+    out.iter().zip(c).map(|(o, c)| *o as f64 * *c as f64).sum()
+}
+
+/// The worst relative error between `backward`'s gradients and central differences of step
+/// `h`, over every parameter and input entry, for `rows` examples drawn from `seed`.
+/// Gradient buffers start pre-filled with a known value and marked written, so a layer that
+/// overwrites instead of adding fails too.
+pub(crate) fn worst_gradient_error(
+    layer: &dyn Layer,
+    params: &[Tensor],
+    rows: usize,
+    seed: u64,
+    h: f32,
+) -> f64 {
+    let mut rng = Rng::new(seed);
+    let n_in = rows * layer.input_shape().len();
+    let n_out = rows * layer.output_shape().len();
+    let x: Vec<f32> = (0..n_in).map(|_| rng.uniform_range(-1.0, 1.0)).collect();
+    let c: Vec<f32> = (0..n_out).map(|_| rng.uniform_range(-1.0, 1.0)).collect();
+
+    // analytic: forward, then backward from delta = c onto buffers that already hold 0.5
+    let backend = Cpu::new(1);
+    let pass = Pass {
+        backend: &backend,
+        params,
+        rows,
+    };
+    let mut out = vec![0.0f32; n_out];
+    let mut scratch = vec![0.0f32; layer.scratch_floats(rows)];
+    layer.forward(&pass, &x, &mut out, layer.activation(), &mut scratch);
+    const PRIOR: f32 = 0.5;
+    let mut bufs: Vec<Vec<f32>> = params.iter().map(|t| vec![PRIOR; t.data.len()]).collect();
+    let mut written = vec![true; params.len()];
+    let mut delta = c.clone();
+    let mut input_grad = vec![0.0f32; n_in];
+    layer.backward(
+        &pass,
+        &x,
+        &out,
+        &mut delta,
+        &mut GradSlots {
+            bufs: &mut bufs,
+            written: &mut written,
+        },
+        Some(&mut input_grad),
+        &mut scratch,
+    );
+
+    let rel = |numeric: f64, analytic: f64| (numeric - analytic).abs() / (1.0 + numeric.abs());
+    let mut worst = 0.0f64;
+    for &t in layer.tensors() {
+        for i in 0..params[t].data.len() {
+            let mut p = params.to_vec();
+            p[t].data[i] += h;
+            let up = objective(layer, &p, &x, rows, &c);
+            p[t].data[i] -= 2.0 * h;
+            let down = objective(layer, &p, &x, rows, &c);
+            let numeric = (up - down) / (2.0 * h as f64);
+            worst = worst.max(rel(numeric, (bufs[t][i] - PRIOR) as f64));
+        }
+    }
+    for i in 0..n_in {
+        let mut xs = x.clone();
+        xs[i] += h;
+        let up = objective(layer, params, &xs, rows, &c);
+        xs[i] -= 2.0 * h;
+        let down = objective(layer, params, &xs, rows, &c);
+        worst = worst.max(rel((up - down) / (2.0 * h as f64), input_grad[i] as f64));
+    }
+    worst
+}

@@ -1,0 +1,145 @@
+//! Layers: the encoder `f` and the decoder `g` are sequences of them. A layer maps a batch of
+//! examples of one [`Shape`] (flat `d` or `C×H×W`) to a batch of another, forward, and the
+//! gradient of the loss at its output back to its input and its parameters, backward.
+//!
+//! One file per layer kind, each holding its config (with its check and `init`), its shape rule,
+//! its forward and backward side by side with buffer shapes in comments, its named parameters
+//! and the scratch it needs. A new kind is its file plus one line in [`layer_kinds!`] below.
+//!
+//! Layers do not own their parameters: the model keeps one list of named tensors (what
+//! safetensors files and optimizers see) and a layer holds the indices of its own, so a tied
+//! decoder layer can read an encoder layer's weight.
+
+#[cfg(test)]
+mod check;
+pub mod dense;
+pub mod grads;
+pub mod shape;
+
+pub use dense::{DenseConfig, DenseLayer};
+pub use grads::GradSlots;
+pub use shape::Shape;
+
+use crate::linalg::Backend;
+use crate::nn::Activation;
+
+/// A parameter's position in a model's tensor list.
+pub type TensorId = usize;
+
+/// A named parameter tensor (row-major).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Tensor {
+    /// Name in the saved file, e.g. `encoder.0.weight`.
+    pub name: String,
+    /// Shape, PyTorch convention (`[outputs, inputs]` for dense weights).
+    pub shape: Vec<usize>,
+    /// Entries.
+    pub data: Vec<f32>,
+}
+
+/// What every pass of a layer reads besides its buffers.
+#[derive(Clone, Copy)]
+pub struct Pass<'a> {
+    /// Where the arithmetic runs (threads, GEMM).
+    pub backend: &'a dyn Backend,
+    /// The model's parameter tensors (a layer reads its own by [`Layer::tensors`]).
+    pub params: &'a [Tensor],
+    /// Examples in the batch.
+    pub rows: usize,
+}
+
+/// One layer kind's forward and backward pass and shape.
+///
+/// Buffers are row-major with one example a row: `input` is `rows × input_shape().len()`,
+/// `output` `rows × output_shape().len()`, `scratch` at least `scratch_floats(rows)` values.
+pub trait Layer: Send + Sync + std::fmt::Debug {
+    /// The kind's name in configs (`"dense"`).
+    fn kind(&self) -> &'static str;
+
+    /// The shape of one input example.
+    fn input_shape(&self) -> Shape;
+
+    /// The shape of one output example.
+    fn output_shape(&self) -> Shape;
+
+    /// The activation applied to the layer's output (`Linear` when it has none).
+    fn activation(&self) -> Activation;
+
+    /// Every parameter tensor the layer reads, in the order its gradients become final.
+    fn tensors(&self) -> &[TensorId];
+
+    /// The tensors weight decay applies to (weights, not biases; a shared weight only in the
+    /// layer that owns it).
+    fn decayed_tensors(&self) -> &[TensorId];
+
+    /// Scratch values a pass over `rows` examples needs (0 for kernels that need none).
+    fn scratch_floats(&self, rows: usize) -> usize;
+
+    /// `output = act(layer(input))`, with `activation` in place of the layer's own (the
+    /// decoder's last layer gives the output distribution's mean at inference).
+    fn forward(
+        &self,
+        pass: &Pass<'_>,
+        input: &[f32],
+        output: &mut [f32],
+        activation: Activation,
+        scratch: &mut [f32],
+    );
+
+    /// Backward from `delta = ∂L/∂output` (overwritten: it is taken through the activation in
+    /// place, using `output`): adds the parameters' gradients into `grads` and, when
+    /// `input_grad` is given, writes `∂L/∂input` there.
+    #[allow(clippy::too_many_arguments)]
+    fn backward(
+        &self,
+        pass: &Pass<'_>,
+        input: &[f32],
+        output: &[f32],
+        delta: &mut [f32],
+        grads: &mut GradSlots<'_>,
+        input_grad: Option<&mut [f32]>,
+        scratch: &mut [f32],
+    );
+
+    /// The layer as a dense one, for the tools that read dense weights (closed-form Jacobians,
+    /// greedy pretraining, probes, ONNX); `None` for other kinds.
+    fn as_dense(&self) -> Option<&DenseLayer> {
+        None
+    }
+}
+
+/// The registry: one line per layer kind. Makes [`AnyLayer`], a layer by value that derefs to
+/// [`Layer`] (so a model can be cloned, compared and stored without boxes).
+macro_rules! layer_kinds {
+    ($($variant:ident($ty:ty)),* $(,)?) => {
+        /// A layer of any kind.
+        #[derive(Clone, Debug, PartialEq)]
+        pub enum AnyLayer {
+            $(
+                #[allow(missing_docs)]
+                $variant($ty),
+            )*
+        }
+
+        impl std::ops::Deref for AnyLayer {
+            type Target = dyn Layer;
+            fn deref(&self) -> &(dyn Layer + 'static) {
+                match self {
+                    $(AnyLayer::$variant(l) => l,)*
+                }
+            }
+        }
+
+        $(
+            impl From<$ty> for AnyLayer {
+                fn from(l: $ty) -> Self {
+                    AnyLayer::$variant(l)
+                }
+            }
+        )*
+    };
+}
+
+layer_kinds! {
+    Dense(DenseLayer),
+}
