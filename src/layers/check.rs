@@ -68,14 +68,14 @@ pub(crate) fn worst_gradient_error(
     let rel = |numeric: f64, analytic: f64| (numeric - analytic).abs() / (1.0 + numeric.abs());
     let mut worst = 0.0f64;
     for &t in layer.tensors() {
-        for i in 0..params[t].data.len() {
+        for (i, analytic) in bufs[t].iter().enumerate() {
             let mut p = params.to_vec();
             p[t].data[i] += h;
             let up = objective(layer, &p, &x, rows, &c);
             p[t].data[i] -= 2.0 * h;
             let down = objective(layer, &p, &x, rows, &c);
             let numeric = (up - down) / (2.0 * h as f64);
-            worst = worst.max(rel(numeric, (bufs[t][i] - PRIOR) as f64));
+            worst = worst.max(rel(numeric, (analytic - PRIOR) as f64));
         }
     }
     for i in 0..n_in {
