@@ -5,12 +5,13 @@
 //! [`AutoencoderSpec`] and a [`TrainConfig`] whose every size fits in memory. Nothing downstream
 //! re-validates. Unknown keys and impossible values are errors that name the key.
 
+use crate::code::CodeDistribution;
 use crate::error::{Error, Result};
 use crate::limits;
 use crate::model::rbm::{RbmSpec, Units};
 use crate::model::AutoencoderSpec;
 use crate::nn::{Activation, Init, OptimizerKind};
-use crate::objective::{CodeDistribution, CodePenalty, Corruption, Likelihood, Objective};
+use crate::objective::{CodePenalty, Corruption, Likelihood, Objective};
 use crate::train::contrastive_divergence::CdConfig;
 use crate::train::rbm_stack::RbmStackConfig;
 use crate::train::{Rule, Schedule, TrainConfig};

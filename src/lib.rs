@@ -22,6 +22,7 @@ pub mod layers;
 pub mod limits;
 pub mod linalg;
 pub mod model;
+pub mod neighbors;
 pub mod nn;
 pub mod objective;
 pub mod probe;

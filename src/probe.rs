@@ -2,12 +2,12 @@
 //! full fine-tuning of an encoder plus a softmax head — how the chapter's papers measure whether
 //! features are useful. Classifiers train on the one training loop ([`crate::train::run`]).
 
+use crate::code::CodeDistribution;
 use crate::error::{Error, Result};
 use crate::layers::dense::Dense;
 use crate::linalg::{Backend, Cpu, Matrix, Rng};
 use crate::model::Autoencoder;
 use crate::nn::{dropout, softmax, weight_average, Activation, Init, Optimizer, OptimizerKind};
-use crate::objective::CodeDistribution;
 use crate::sparse_coding::psd::{Predictor, Psd};
 use crate::train::{
     self, Batch, EpochMetrics, Examples, Learner, LoopConfig, Observer, Schedule, SelectionRule,
@@ -127,6 +127,7 @@ impl Classifier {
 
     /// The encoder of `model` (copied) topped with a softmax head, for fine-tuning.
     pub fn from_encoder(model: &Autoencoder, labels: &[i64], seed: u64) -> Result<Classifier> {
+        model.require_dense("a probe's classifier")?;
         let spec = model.spec();
         if spec.code_distribution != CodeDistribution::Deterministic {
             return Err(Error::Invalid(

@@ -2,10 +2,10 @@
 //! tied weights, code penalties and weight decay. Directional derivatives along random
 //! directions, in f32, compared with the analytic gradient's projection.
 
+use autoencoder::code::CodeDistribution;
 use autoencoder::linalg::{Cpu, Rng};
 use autoencoder::model::{Autoencoder, Tensor};
 use autoencoder::nn::{Activation, Init};
-use autoencoder::objective::CodeDistribution;
 use autoencoder::{AutoencoderSpec, CodePenalty, Likelihood, Matrix, Objective};
 
 fn batch(rows: usize, cols: usize, seed: u64) -> Matrix {

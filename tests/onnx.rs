@@ -3,9 +3,9 @@
 
 mod common;
 
+use autoencoder::code::CodeDistribution;
 use autoencoder::export::onnx::{export, Part};
 use autoencoder::nn::Activation;
-use autoencoder::objective::CodeDistribution;
 use autoencoder::{Autoencoder, AutoencoderSpec, Likelihood, Matrix};
 use tract_onnx::prelude::*;
 

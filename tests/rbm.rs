@@ -550,9 +550,9 @@ fn replicated_softmax_cd_with_a_long_chain_approaches_the_exact_gradient() {
 #[test]
 fn a_multinomial_binary_code_model_unrolls_from_a_replicated_softmax_stack() {
     use autoencoder::code::BinaryCode;
+    use autoencoder::code::CodeDistribution;
     use autoencoder::model::Autoencoder;
     use autoencoder::nn::Activation;
-    use autoencoder::objective::CodeDistribution;
     use autoencoder::train::rbm_stack::{pretrain_rbm_stack, RbmStackConfig};
     use autoencoder::{AutoencoderSpec, Likelihood};
     // word counts of 120 documents over 30 words: two topics

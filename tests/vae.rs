@@ -3,8 +3,8 @@
 
 mod common;
 
+use autoencoder::code::CodeDistribution;
 use autoencoder::nn::{Activation, Init};
-use autoencoder::objective::CodeDistribution;
 use autoencoder::train::{self, Silent};
 use autoencoder::{Autoencoder, AutoencoderSpec, Likelihood, Matrix, Objective, TrainConfig};
 

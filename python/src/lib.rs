@@ -11,11 +11,11 @@
 
 mod hashing;
 
+use autoencoder::code::CodeDistribution;
 use autoencoder::config::RunConfig;
 use autoencoder::data::rows::{Rows, SliceRows, Subset, Transformed};
 use autoencoder::data::transform::{InputTransform, TransformKind};
 use autoencoder::model::persist;
-use autoencoder::objective::CodeDistribution;
 use autoencoder::train::{self, EpochMetrics, Observer, TrainState};
 use autoencoder::{Autoencoder, Error, Matrix};
 use numpy::ndarray::Array2;

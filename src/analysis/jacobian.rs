@@ -9,6 +9,7 @@ use crate::model::Autoencoder;
 /// The exact Jacobian `∂f(x)/∂x` (`code × input`) of a deterministic encoder at one input, by
 /// forward-mode propagation of the identity through every encoder layer.
 pub fn encoder_jacobian(model: &Autoencoder, x: &[f32]) -> Result<Matrix> {
+    model.require_dense("the closed-form Jacobian")?;
     let spec = model.spec();
     if x.len() != spec.input_size {
         return Err(Error::Shape(format!(

@@ -28,12 +28,12 @@
 //! **Reference: local PCA** ([`local_pca_tangents`]): the leading `d` principal directions of
 //! each point's `K` nearest neighbours (the point included, centred on their mean).
 
-use crate::analysis::embedding_quality::nearest_neighbors;
 use crate::error::{Error, Result};
 use crate::linalg::backend::Cpu;
 use crate::linalg::gemm::{gemm, View};
 use crate::linalg::Matrix;
 use crate::model::Autoencoder;
+use crate::neighbors::exact::nearest_neighbors;
 use faer::{Mat, Side};
 use rayon::prelude::*;
 
@@ -45,6 +45,7 @@ const CHUNK_FLOATS: usize = 1 << 22;
 /// Gaussian code, the Jacobian of the mean `μ(x)`. Computed in chunks on the current rayon
 /// pool; each chunk's arithmetic is fixed, so the result does not depend on the thread count.
 pub fn encoder_jacobians(model: &Autoencoder, x: &Matrix) -> Result<Matrix> {
+    model.require_dense("the encoder's Jacobians")?;
     let spec = model.spec();
     let (d, k) = (spec.input_size, spec.code_size);
     if x.cols() != d {
@@ -241,6 +242,7 @@ pub fn right_singular(
 /// The encoder's tangent estimate at every row of `x`: the leading `dim` right singular vectors
 /// of `∂h/∂x`, and all its singular values (module header).
 pub fn encoder_tangents(model: &Autoencoder, x: &Matrix, dim: usize) -> Result<Tangents> {
+    model.require_dense("tangent planes")?;
     let (d, k) = (model.spec().input_size, model.spec().code_size);
     if dim == 0 || dim > k.min(d) {
         return Err(Error::Invalid(format!(

@@ -14,10 +14,10 @@
 //! rest, until it is one (scikit-learn does the same, with a warning). The geodesic matrix is
 //! dense `n × n`: memory bounds `n` (about 1.2 GB at n = 10,000).
 
-use super::neighbors::{distance, knn_graph, knn_query};
 use super::spectral::{fix_signs, top_eigenpairs};
 use crate::error::{Error, Result};
 use crate::linalg::Matrix;
+use crate::neighbors::graph::{distance, knn_graph, knn_query};
 use faer::Mat;
 use rayon::prelude::*;
 use std::cmp::Reverse;

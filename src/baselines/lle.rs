@@ -13,10 +13,10 @@
 //! once (dense Cholesky, σ = 1e-10·max diag so the factor exists), and each step solves with
 //! it; the constant vector is projected out. Dense `n × n` storage bounds `n`.
 
-use super::neighbors::{knn_graph, knn_query};
 use super::spectral::{fix_signs, top_eigenpairs};
 use crate::error::{Error, Result};
 use crate::linalg::Matrix;
+use crate::neighbors::graph::{knn_graph, knn_query};
 use faer::linalg::solvers::Solve;
 use faer::{Mat, Side};
 use rayon::prelude::*;
@@ -257,7 +257,7 @@ mod tests {
                     .sum();
                 let trace: f64 = idx
                     .iter()
-                    .map(|j| super::super::neighbors::distance(x.row(*j), x.row(i)).powi(2))
+                    .map(|j| crate::neighbors::graph::distance(x.row(*j), x.row(i)).powi(2))
                     .sum();
                 fit + 1e-3 * trace * w.iter().map(|v| v * v).sum::<f64>()
             };

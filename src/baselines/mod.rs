@@ -1,9 +1,9 @@
 //! Classical baselines the autoencoders are measured against: PCA, and the nonparametric
-//! maps of §14.6 (Isomap, LLE, t-SNE) on an exact nearest-neighbour graph.
+//! maps of §14.6 (Isomap, LLE, t-SNE) on an exact nearest-neighbour graph
+//! ([`crate::neighbors`]).
 
 pub mod isomap;
 pub mod lle;
-pub mod neighbors;
 pub mod pca;
 pub mod spectral;
 pub mod tsne;

@@ -22,9 +22,9 @@
 //! against the last update, ×0.8 otherwise (floor 0.01); learning rate `max(n / 12 / 4, 50)`;
 //! initial map the first principal components scaled to standard deviation 1e-4.
 
-use super::neighbors::knn_graph;
 use crate::error::{Error, Result};
 use crate::linalg::{Matrix, Rng};
+use crate::neighbors::graph::knn_graph;
 use rayon::prelude::*;
 
 /// The floor scikit-learn puts under probabilities (`np.finfo(np.double).eps`).
@@ -157,7 +157,7 @@ fn dense_affinities(x: &Matrix, perplexity: f64) -> Vec<f64> {
         let others: Vec<usize> = (0..n).filter(|j| *j != i).collect();
         let squared: Vec<f64> = others
             .iter()
-            .map(|&j| super::neighbors::distance(x.row(i), x.row(j)).powi(2))
+            .map(|&j| crate::neighbors::graph::distance(x.row(i), x.row(j)).powi(2))
             .collect();
         for (j, v) in others
             .iter()

@@ -21,12 +21,12 @@
 //! The messages are the subset of `onnx.proto` these graphs use, declared with `prost` (field
 //! numbers as in onnx/onnx.proto3), so no protobuf compiler is needed.
 
+use crate::code::CodeDistribution;
 use crate::data::transform::{InputTransform, TransformKind};
 use crate::error::{Error, Result};
 use crate::model::layers::LayerView;
 use crate::model::Autoencoder;
 use crate::nn::Activation;
-use crate::objective::CodeDistribution;
 use prost::Message;
 
 /// Which function of the model to export.
@@ -464,6 +464,7 @@ pub fn export_with(
     thresholds: &[f32],
     transform: Option<&InputTransform>,
 ) -> Result<Vec<u8>> {
+    model.require_dense("ONNX export")?;
     let spec = model.spec();
     if let Some(t) = transform {
         t.check_width(spec.input_size)?;

@@ -2,11 +2,11 @@
 //! read, instead of finding tensors by their saved names (names are a persistence detail).
 
 use super::autoencoder::Autoencoder;
+use crate::code::CodeDistribution;
 use crate::error::{Error, Result};
 use crate::layers::dense::{Dense, DenseLayer};
 use crate::layers::Layer;
 use crate::nn::Activation;
-use crate::objective::CodeDistribution;
 
 /// Which half of the autoencoder a layer belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,8 +68,8 @@ pub struct CodeLayerView<'a> {
 }
 
 impl Autoencoder {
-    /// Layer `l` as a dense one. Every layer kind is dense so far; the tools that read dense
-    /// weights through these views are the ones a new kind must teach (or make refuse it).
+    /// Layer `l` as a dense one. The tools that read weights through these views call
+    /// [`Self::require_dense`] first; a new layer kind must be taught to them or refused there.
     fn dense_layer(&self, l: usize) -> &DenseLayer {
         self.layers[l]
             .as_dense()
@@ -92,6 +92,25 @@ impl Autoencoder {
             outputs: p.outputs(),
             activation: p.activation(),
             transposed_weight: p.transposed_weight(),
+        }
+    }
+
+    /// Checks that every layer is dense, for `tool`, which reads dense weights through the
+    /// views below; the error names the first layer of another kind.
+    pub fn require_dense(&self, tool: &str) -> Result<()> {
+        match self.layers.iter().position(|l| l.as_dense().is_none()) {
+            None => Ok(()),
+            Some(l) => {
+                let (half, index) = if l < self.encoder_len {
+                    ("encoder", l)
+                } else {
+                    ("decoder", l - self.encoder_len)
+                };
+                Err(Error::Invalid(format!(
+                    "{tool} reads dense layers; {half} layer {index} is a {} layer",
+                    self.layers[l].kind()
+                )))
+            }
         }
     }
 

@@ -1,10 +1,11 @@
 //! The hyperparameters that fix an autoencoder's shape: what `config.toml`'s `[model]` holds,
 //! resolved (input size known). Saved beside the weights as `spec.json`.
 
+use crate::code::CodeDistribution;
 use crate::error::{Error, Result};
 use crate::layers::DenseConfig;
 use crate::nn::{Activation, Init};
-use crate::objective::{CodeDistribution, Likelihood};
+use crate::objective::Likelihood;
 use serde::{Deserialize, Serialize};
 
 /// The shape and parts of an autoencoder.
@@ -38,7 +39,7 @@ pub struct AutoencoderSpec {
 }
 
 /// The widest layer a spec may have (with it, no product of two widths overflows).
-pub const MAX_WIDTH: usize = 1 << 24;
+pub const MAX_WIDTH: usize = crate::layers::dense::MAX_UNITS;
 /// The most weights and biases a spec may have (8 GiB of `f32`).
 pub const MAX_PARAMETERS: usize = 1 << 31;
 
@@ -122,27 +123,38 @@ impl AutoencoderSpec {
             ));
         }
         // Widths are user input: a typo of a few digits must be an error, not an abort when
-        // the weights are allocated.
-        let widest = [self.input_size, self.code_size]
-            .into_iter()
-            .chain(self.encoder_layers.iter().copied())
-            .chain(self.decoder_layers.iter().flatten().copied())
-            .max()
-            .unwrap_or(0);
+        // the weights are allocated. Each width is checked under the key it was written as.
+        let at_most = |key: &str, width: usize| {
+            if width > MAX_WIDTH {
+                Err(Error::config(
+                    key,
+                    format!("at most {MAX_WIDTH} units a layer, got {width}"),
+                ))
+            } else {
+                Ok(())
+            }
+        };
+        at_most("model.input_size", self.input_size)?;
+        at_most("model.code", self.code_size)?;
+        for &w in &self.encoder_layers {
+            at_most("model.layers", w)?;
+        }
+        for &w in self.decoder_layers.iter().flatten() {
+            at_most("model.decoder_layers", w)?;
+        }
         let parameters = |widths: &[usize]| -> usize {
             widths
                 .windows(2)
                 .map(|w| w[0] * w[1] + w[1])
                 .fold(0, usize::saturating_add)
         };
-        if widest > MAX_WIDTH
-            || parameters(&self.encoder_widths()).saturating_add(parameters(&self.decoder_widths()))
-                > MAX_PARAMETERS
+        if parameters(&self.encoder_widths()).saturating_add(parameters(&self.decoder_widths()))
+            > MAX_PARAMETERS
         {
             return Err(Error::config(
-                "model.layers",
+                "model",
                 format!(
-                    "at most {MAX_WIDTH} units a layer and {MAX_PARAMETERS} parameters in all; check the widths"
+                    "at most {MAX_PARAMETERS} parameters in all; check the widths of layers, code and decoder_layers"
                 ),
             ));
         }

@@ -19,9 +19,6 @@ pub mod parametric_umap;
 pub mod sparsity;
 pub mod weight_decay;
 
-/// The code layers moved to [`crate::code`]; the spec's enum is re-exported here for
-/// existing callers.
-pub use crate::code::CodeDistribution;
 pub use corruption::Corruption;
 pub use likelihood::Likelihood;
 pub use sparsity::CodePenalty;

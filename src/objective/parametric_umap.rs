@@ -18,9 +18,9 @@
 //! asks the learner for each epoch's order of rows ([`crate::train::Learner::draw_order`]);
 //! [`FuzzyGraph::draw_pairs`] fills it with edges.
 
-use crate::baselines::neighbors::knn_graph;
 use crate::error::{Error, Result};
 use crate::linalg::{Matrix, Rng};
+use crate::neighbors::graph::knn_graph;
 
 /// `ε` of the repulsive term: keeps `−log(1 − q)` finite when a negative pair coincides.
 const REPULSION_EPS: f64 = 1e-4;

@@ -142,7 +142,7 @@ pub fn write_report(
                 &report.join("interpolations.png"),
             )?;
         }
-        if model.spec().code_distribution == crate::objective::CodeDistribution::Gaussian {
+        if model.spec().code_distribution == crate::code::CodeDistribution::Gaussian {
             let mut rng = Rng::new(0);
             let k = model.spec().code_size;
             let prior = Matrix::from_vec(64, k, (0..64 * k).map(|_| rng.normal()).collect());

@@ -4,11 +4,12 @@
 //! the whole network is fine-tuned.
 
 use super::{fit, initial_state, Observer, TrainConfig};
+use crate::code::CodeDistribution;
 use crate::error::Result;
 use crate::linalg::Matrix;
 use crate::model::{Autoencoder, AutoencoderSpec, Half};
 use crate::nn::Activation;
-use crate::objective::{CodeDistribution, Likelihood};
+use crate::objective::Likelihood;
 
 /// Pretrains every encoder layer of `model` greedily on `x` (epochs and objective from
 /// `config`), copying each layer's encoder — and, for a mirrored untied decoder, its decoder —
@@ -19,6 +20,7 @@ pub fn greedy_layerwise(
     config: &TrainConfig,
     observer: &mut dyn Observer,
 ) -> Result<usize> {
+    model.require_dense("greedy pretraining")?;
     let spec = model.spec().clone();
     if spec.code_distribution == CodeDistribution::Gaussian {
         return Err(crate::Error::Invalid(

@@ -17,12 +17,12 @@
 use super::contrastive_divergence::{CdConfig, RbmLearner};
 use super::learner::Examples;
 use super::{run, LoopConfig, Observer, Schedule, SelectionRule, Shuffle, TrainState};
+use crate::code::CodeDistribution;
 use crate::error::{Error, Result};
 use crate::linalg::{transpose, Matrix};
 use crate::model::rbm::{Rbm, RbmSpec, Units};
 use crate::model::{Autoencoder, AutoencoderSpec, Half};
 use crate::nn::{Activation, OptimizerKind};
-use crate::objective::CodeDistribution;
 
 /// Hyperparameters of stacked RBM pretraining (`[pretrain] kind = "rbm"`).
 #[derive(Clone, Debug, PartialEq)]
@@ -126,6 +126,7 @@ pub fn pretrain_rbm_stack(
     config: &RbmStackConfig,
     observer: &mut dyn Observer<Rbm>,
 ) -> Result<Vec<Rbm>> {
+    model.require_dense("RBM pretraining")?;
     check_unrollable(model.spec(), x)?;
     if config.epochs == 0 || config.cd_steps == 0 || config.batch_size == 0 {
         return Err(Error::config(

@@ -23,13 +23,14 @@
 //! reach (train deeper stacks layer by layer instead).
 
 use super::learner::{Batch, Examples, Learner, Validation};
+use crate::code::CodeDistribution;
 use crate::error::{Error, Result};
 use crate::layers::dense::column_sums_add;
 use crate::linalg::gemm::View;
 use crate::linalg::{Backend, Cpu, Rng};
 use crate::model::{Autoencoder, Half};
 use crate::nn::{Activation, Optimizer};
-use crate::objective::{weight_decay, CodeDistribution, Objective};
+use crate::objective::{weight_decay, Objective};
 
 /// A one-hidden-layer autoencoder trained by recirculation.
 pub struct RecirculationLearner<'a> {
@@ -42,6 +43,7 @@ impl<'a> RecirculationLearner<'a> {
     /// `model` trained by recirculation with regression `lambda` ∈ [0, 1) (the paper's 0.75);
     /// refuses what the rule cannot honour, naming the key.
     pub fn new(model: &'a mut Autoencoder, lambda: f32, objective: &Objective) -> Result<Self> {
+        model.require_dense("recirculation")?;
         let spec = model.spec();
         if !(0.0..1.0).contains(&lambda) {
             return Err(Error::config(

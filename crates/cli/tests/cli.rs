@@ -748,9 +748,14 @@ fn absurd_sizes_are_refused_with_the_key_not_an_abort() {
             format!("{deep}[[regularizer]]\nkind = \"contractive\"\nweight = 0.1\ndirections = 100000000000\n"),
             "regularizer[0].directions",
         ),
-        ("[model]\nlayers = [16]\ncode = 100000000000\n".to_string(), "model"),
-        ("[model]\nlayers = [100000000000]\ncode = 4\n".to_string(), "model.layers"),
-        ("[model]\ncode = 4\ndecoder_layers = [100000000000]\n".to_string(), "model.layers"),
+        // each under the key the user wrote
+        ("[model]\nlayers = [16]\ncode = 100000000000\n".to_string(), "model.code:"),
+        ("[model]\nlayers = [16]\ncode = 3000000000\n".to_string(), "model.code:"),
+        ("[model]\nlayers = [100000000000]\ncode = 4\n".to_string(), "model.layers:"),
+        (
+            "[model]\ncode = 4\ndecoder_layers = [100000000000]\n".to_string(),
+            "model.decoder_layers:",
+        ),
     ] {
         std::fs::write(&config, &text).unwrap();
         let out = train(&config, &data, &dir.join("r"));

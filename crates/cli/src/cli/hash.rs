@@ -2,10 +2,10 @@
 //! trained model's codes (`--method autoencoder`: semantic hashing, §14.9), and write packed
 //! codes (NPY u8, FAISS bit order).
 
+use autoencoder::code::CodeDistribution;
 use autoencoder::hashing::{Codes, Encoder, Method};
 use autoencoder::model::persist::{self, AnyModel};
 use autoencoder::model::rbm::Units;
-use autoencoder::objective::CodeDistribution;
 use autoencoder::{Activation, Error, Matrix, Result};
 use std::path::PathBuf;
 use std::time::Instant;

@@ -2,9 +2,9 @@
 //! run Gibbs chains (RBMs), or run a denoising autoencoder's corrupt-then-reconstruct chain
 //! (models trained with a corruption; Bengio et al. 2013).
 
+use autoencoder::code::CodeDistribution;
 use autoencoder::linalg::Rng;
 use autoencoder::model::persist;
-use autoencoder::objective::CodeDistribution;
 use autoencoder::{data, Error, Matrix, Result};
 use std::path::PathBuf;
 

@@ -1,11 +1,11 @@
 //! Exact Euclidean k-nearest-neighbour graphs, the first step of Isomap, LLE and t-SNE.
 //!
 //! Candidates come from the GEMM-blocked squared distances of
-//! [`crate::analysis::embedding_quality::nearest_neighbors`]; the distances of the k chosen
+//! [`super::exact::nearest_neighbors`]; the distances of the k chosen
 //! neighbours are then recomputed directly in f64, so that the graph's edge lengths carry no
 //! `‖a‖² + ‖b‖² − 2a·b` cancellation error.
 
-use crate::analysis::embedding_quality::nearest_neighbors;
+use super::exact::nearest_neighbors;
 use crate::error::Result;
 use crate::linalg::Matrix;
 use rayon::prelude::*;
