@@ -27,6 +27,7 @@ pub mod nn;
 pub mod objective;
 pub mod probe;
 pub mod report;
+pub mod run;
 pub mod sparse_coding;
 pub mod train;
 

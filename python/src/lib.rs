@@ -2,9 +2,9 @@
 //!
 //! Thin on purpose: the estimator logic (hyperparameters, validation of arguments,
 //! scikit-learn conventions) is Python in `autoencoder/`; this module turns numpy arrays into
-//! the library's matrices and back, runs the library's own training path
-//! ([`train::pretrained_model`] then [`train::fit`], as the CLI's `train` does, so the same
-//! config, data and thread count give the same weights), and maps every library error to a
+//! the library's matrices and back, runs the library's one entry for a run
+//! ([`autoencoder::run::fit_checked`], as the CLI's `train` does, so the same config, data and
+//! thread count give the same weights), and maps every library error to a
 //! one-line `ValueError`. The GIL is released while the engine works; during `fit` the
 //! calling thread wakes every 50 ms to let Python see Ctrl-C, which stops training between
 //! batches.
@@ -13,9 +13,11 @@ mod hashing;
 
 use autoencoder::code::CodeDistribution;
 use autoencoder::config::RunConfig;
-use autoencoder::data::rows::{Rows, SliceRows, Subset, Transformed};
+use autoencoder::data::rows::{Rows, SliceRows, Transformed};
 use autoencoder::data::transform::{InputTransform, TransformKind};
 use autoencoder::model::persist;
+use autoencoder::model::rbm::Rbm;
+use autoencoder::run::{self, RunObserver, Start};
 use autoencoder::train::{self, EpochMetrics, Observer, TrainState};
 use autoencoder::{Autoencoder, Error, Matrix};
 use numpy::ndarray::Array2;
@@ -178,6 +180,14 @@ impl<M> Observer<M> for PyObserver<'_> {
     }
 }
 
+impl RunObserver for PyObserver<'_> {
+    fn pretrained(&mut self, _: &Autoencoder, _: &[Rbm], _: &Matrix) -> autoencoder::Result<()> {
+        self.close_bar();
+        self.pretraining = false;
+        Ok(())
+    }
+}
+
 /// A trained autoencoder.
 #[pyclass(module = "autoencoder._native", name = "NativeModel", frozen)]
 struct NativeModel {
@@ -292,14 +302,6 @@ impl NativeModel {
         let outcome = py.detach(|| {
             std::thread::scope(|scope| {
                 let worker = scope.spawn(|| {
-                    let split = match &x_val {
-                        Some(_) => None,
-                        None => train::split_indices(
-                            n,
-                            checked.train.validation_fraction,
-                            checked.train.seed,
-                        ),
-                    };
                     let mut observer = PyObserver {
                         verbose,
                         stop: &stop,
@@ -308,39 +310,14 @@ impl NativeModel {
                         epochs: checked.train.epochs,
                         bar: None,
                     };
-                    let result = (|| {
-                        // the same rows split_validation would copy out, read in place
-                        let views = split
-                            .map(|(t, v)| {
-                                Ok::<_, Error>((Subset::new(rows, t)?, Subset::new(rows, v)?))
-                            })
-                            .transpose()?;
-                        let (train_x, val_x): (&dyn Rows, Option<&dyn Rows>) =
-                            match (&views, &x_val) {
-                                (Some((t, v)), _) => (t, Some(v)),
-                                (None, Some(v)) => (rows, Some(v)),
-                                (None, None) => (rows, None),
-                            };
-                        let whole = match &checked.pretrain {
-                            Some(_) => autoencoder::data::rows::to_matrix(train_x)?.into_owned(),
-                            // pretraining alone reads the rows whole
-                            None => Matrix::zeros(0, 0),
-                        };
-                        let (mut model, _) =
-                            train::pretrained_model(&checked, &whole, &mut observer)?;
-                        observer.close_bar();
-                        observer.pretraining = false;
-                        let state = train::initial_state(&model, &checked.train);
-                        let fitted = train::fit_rows(
-                            &mut model,
-                            train_x,
-                            val_x,
-                            &checked.train,
-                            state,
-                            &mut observer,
-                        );
-                        Ok((model, fitted))
-                    })();
+                    let result = run::fit_checked(
+                        &checked,
+                        rows,
+                        x_val.as_ref().map(|v| v as &dyn Rows),
+                        Start::Fresh,
+                        &mut observer,
+                    )
+                    .map(|f| (f.model, f.fit));
                     finished.store(true, Ordering::Release);
                     observer.close_bar();
                     (result, observer.history)

@@ -328,36 +328,6 @@ pub fn split_indices(rows: usize, fraction: f32, seed: u64) -> Option<(Vec<usize
 }
 
 /// A fresh training state for `model`.
-/// A fresh model for a checked run: initialized from the run's seed, then pretrained as its
-/// config asks (greedy one-layer autoencoders, or a stack of RBMs, which is returned for the
-/// report). The CLI's `train` and the Python package's `fit` both start here, so the same
-/// config, data and thread count give the same weights in both.
-pub fn pretrained_model<O>(
-    run: &crate::config::CheckedRun,
-    train_x: &Matrix,
-    observer: &mut O,
-) -> Result<(Autoencoder, Vec<crate::model::rbm::Rbm>)>
-where
-    O: Observer<Autoencoder> + Observer<crate::model::rbm::Rbm>,
-{
-    let mut model = Autoencoder::new(run.spec.clone(), run.train.seed)?;
-    let stack = match &run.pretrain {
-        Some(crate::config::Pretraining::Autoencoder { epochs }) => {
-            let pre = TrainConfig {
-                epochs: *epochs,
-                ..run.train.clone()
-            };
-            pretrain::greedy_layerwise(&mut model, train_x, &pre, observer)?;
-            Vec::new()
-        }
-        Some(crate::config::Pretraining::Rbm(config)) => {
-            rbm_stack::pretrain_rbm_stack(&mut model, train_x, config, observer)?
-        }
-        None => Vec::new(),
-    };
-    Ok((model, stack))
-}
-
 pub fn initial_state(model: &Autoencoder, config: &TrainConfig) -> TrainState {
     TrainState::new(config.optimizer, &model.tensor_lengths(), config.seed)
 }

@@ -8,6 +8,7 @@ use autoencoder::model::persist;
 use autoencoder::model::rbm::{Rbm, Units};
 use autoencoder::model::Autoencoder;
 use autoencoder::report::run::write_report;
+use autoencoder::run::{self, RunObserver, Start};
 use autoencoder::train::contrastive_divergence::RbmLearner;
 use autoencoder::train::Examples;
 use autoencoder::train::{self, EpochMetrics, Observer, TrainState};
@@ -70,6 +71,75 @@ impl Observer for CheckpointingObserver {
             "epoch {:>3}  train loss {:.4}{val}  lr {:.2e}  {:.1}s",
             m.epoch, m.train_loss, m.learning_rate, m.seconds
         ));
+        Ok(())
+    }
+}
+
+/// A run's files besides the model: its config (with any command-line overrides) and its
+/// fitted input transform.
+fn write_run_files(
+    out: &std::path::Path,
+    config_toml: &str,
+    transform: &InputTransform,
+) -> Result<()> {
+    autoencoder::fsutil::atomic_write(&out.join("config.toml"), config_toml.as_bytes())?;
+    if !transform.is_identity() {
+        transform.save(out)?;
+    }
+    Ok(())
+}
+
+/// A run's observer: pretraining's lines, then, once the model is pretrained (its RBM stack
+/// reported and the run's files written), the fit's progress and checkpoints.
+struct TrainLines<'a> {
+    pretraining: bool,
+    pretrain: PretrainLines,
+    fit: CheckpointingObserver,
+    config_toml: &'a str,
+    transform: &'a InputTransform,
+}
+
+impl Observer for TrainLines<'_> {
+    fn batch(&mut self, epoch: usize, batch: usize, batches: usize, loss: f64) {
+        if !self.pretraining {
+            self.fit.batch(epoch, batch, batches, loss);
+        }
+    }
+    fn epoch(&mut self, m: &EpochMetrics, model: &Autoencoder, state: &TrainState) -> Result<()> {
+        if self.pretraining {
+            Observer::<Autoencoder>::epoch(&mut self.pretrain, m, model, state)
+        } else {
+            self.fit.epoch(m, model, state)
+        }
+    }
+}
+
+impl Observer<Rbm> for TrainLines<'_> {
+    fn epoch(&mut self, m: &EpochMetrics, model: &Rbm, state: &TrainState) -> Result<()> {
+        self.pretrain.epoch(m, model, state)
+    }
+}
+
+impl RunObserver for TrainLines<'_> {
+    fn pretrained(
+        &mut self,
+        _: &Autoencoder,
+        stack: &[Rbm],
+        rows: &autoencoder::Matrix,
+    ) -> Result<()> {
+        let out = &self.fit.out;
+        if !stack.is_empty() {
+            for layer in autoencoder::report::run::write_stack_report(out, stack, rows)? {
+                if !self.pretrain.quiet {
+                    eprintln!(
+                        "RBM {} ({}-{}): reconstruction error {:.4}",
+                        layer.layer, layer.visible, layer.hidden, layer.reconstruction_error
+                    );
+                }
+            }
+        }
+        write_run_files(out, self.config_toml, self.transform)?;
+        self.pretraining = false;
         Ok(())
     }
 }
@@ -179,30 +249,8 @@ pub fn run(args: Args) -> Result<()> {
         }
         None => None,
     };
-    // The split: by index over rows that stay where they are (in memory, on disk or sparse).
-    let split = match val_file {
-        Some(_) => None,
-        None => train::split_indices(
-            data.rows().rows(),
-            train_config.validation_fraction,
-            train_config.seed,
-        ),
-    };
-    let views = split
-        .map(|(t, v)| {
-            Ok::<_, Error>((
-                rows::Subset::new(data.rows(), t)?,
-                rows::Subset::new(data.rows(), v)?,
-            ))
-        })
-        .transpose()?;
-    let (train_x, val_x): (&dyn Rows, Option<&dyn Rows>) = match (&views, &val_file) {
-        (Some((t, v)), _) => (t, Some(v)),
-        (None, Some(v)) => (data.rows(), Some(v.rows())),
-        (None, None) => (data.rows(), None),
-    };
-
-    let (mut model, state) = if let Some(dir) = &args.resume {
+    let config_toml = config.to_toml()?;
+    let start = if let Some(dir) = &args.resume {
         let (model, state) = load_checkpoint(dir)?;
         if model.spec() != &spec {
             return Err(Error::Invalid(format!(
@@ -214,54 +262,34 @@ pub fn run(args: Args) -> Result<()> {
         // changed them would be silently ignored, or would validate on trained-on rows.
         check_resumed_optimizer(dir, &state, &train_config)?;
         check_resumed_split(&args, dir, &config, &config_path)?;
-        (model, state)
+        write_run_files(&out, &config_toml, &transform)?;
+        Start::Resume(Box::new((model, state)))
     } else {
-        let mut progress = PretrainLines {
+        Start::Fresh
+    };
+    let mut observer = TrainLines {
+        pretraining: !matches!(start, Start::Resume(..)),
+        pretrain: PretrainLines {
             quiet: args.quiet,
             layer: 0,
-        };
-        let whole;
-        let pretrain_x: &autoencoder::Matrix = match train_x.as_matrix() {
-            Some(m) => m,
-            None if checked.pretrain.is_some() => {
-                whole = rows::to_matrix(train_x)?.into_owned();
-                &whole
-            }
-            // only the initialization is drawn; nothing reads the rows
-            None => &autoencoder::Matrix::zeros(0, 0),
-        };
-        let (model, stack) = train::pretrained_model(&checked, pretrain_x, &mut progress)
-            .map_err(|e| prefix(&config_path, e))?;
-        if !stack.is_empty() {
-            for layer in autoencoder::report::run::write_stack_report(&out, &stack, pretrain_x)? {
-                if !args.quiet {
-                    eprintln!(
-                        "RBM {} ({}-{}): reconstruction error {:.4}",
-                        layer.layer, layer.visible, layer.hidden, layer.reconstruction_error
-                    );
-                }
-            }
-        }
-        let state = train::initial_state(&model, &train_config);
-        (model, state)
+        },
+        fit: CheckpointingObserver {
+            out: out.clone(),
+            progress: Progress::new(args.quiet, train_config.epochs),
+        },
+        config_toml: &config_toml,
+        transform: &transform,
     };
-    autoencoder::fsutil::atomic_write(&out.join("config.toml"), config.to_toml()?.as_bytes())?;
-    if !transform.is_identity() {
-        transform.save(&out)?;
-    }
-    let mut observer = CheckpointingObserver {
-        out: out.clone(),
-        progress: Progress::new(args.quiet, train_config.epochs),
-    };
-    let result = train::fit_rows(
-        &mut model,
-        train_x,
-        val_x,
-        &train_config,
-        state,
+    let fitted = run::fit_checked(
+        &checked,
+        data.rows(),
+        val_file.as_ref().map(|v| v.rows()),
+        start,
         &mut observer,
-    );
-    let report = match result {
+    )
+    .map_err(|e| prefix(&config_path, e))?;
+    let model = fitted.model;
+    let report = match fitted.fit {
         Ok(r) => r,
         Err(e @ Error::NonFinite(_)) => {
             autoencoder::model::persist::save_model(&model, &out)?;
