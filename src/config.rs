@@ -11,7 +11,8 @@ use crate::limits;
 use crate::model::rbm::{RbmSpec, Units};
 use crate::model::AutoencoderSpec;
 use crate::nn::{Activation, Init, OptimizerKind};
-use crate::objective::{CodePenalty, Corruption, Likelihood, Objective};
+use crate::objective::corruption::CorruptionConfig;
+use crate::objective::{CodePenalty, Likelihood, Objective};
 use crate::train::contrastive_divergence::CdConfig;
 use crate::train::rbm_stack::RbmStackConfig;
 use crate::train::{Rule, Schedule, TrainConfig};
@@ -173,18 +174,6 @@ pub enum Binarize {
     Dynamic,
 }
 
-/// `corruption.kind`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CorruptionKind {
-    /// Additive isotropic Gaussian noise of σ = `level`.
-    Gaussian,
-    /// Each input set to 0 with probability `level`.
-    Masking,
-    /// Each input set to 0 or 1 (at random) with probability `level`.
-    SaltAndPepper,
-}
-
 /// `regularizer[i].kind`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -320,16 +309,6 @@ impl Default for TrainSection {
     }
 }
 
-/// `[corruption]`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CorruptionSection {
-    /// `gaussian`, `masking` or `salt_and_pepper`.
-    pub kind: CorruptionKind,
-    /// σ for gaussian, probability otherwise.
-    pub level: f32,
-}
-
 /// One `[[regularizer]]`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -441,7 +420,7 @@ pub struct RunConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pretrain: Option<PretrainSection>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub corruption: Option<CorruptionSection>,
+    pub corruption: Option<CorruptionConfig>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub regularizer: Vec<RegularizerSection>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -615,6 +594,11 @@ impl RunConfig {
                 }
             },
             init: m.init,
+            corruption: self
+                .corruption
+                .as_ref()
+                .map(CorruptionConfig::check)
+                .transpose()?,
         };
         spec.validate()?;
         Ok(spec)
@@ -945,26 +929,11 @@ impl RunConfig {
                 "must be at least 1 (or 0 with pretrain_epochs > 0)",
             ));
         }
-        let corruption = match &self.corruption {
-            None => None,
-            Some(c) => {
-                let level_ok = match c.kind {
-                    CorruptionKind::Gaussian => c.level >= 0.0 && c.level.is_finite(),
-                    _ => (0.0..=1.0).contains(&c.level),
-                };
-                if !level_ok {
-                    return Err(Error::config(
-                        "corruption.level",
-                        "must be a probability in [0, 1] (or σ ≥ 0 for gaussian)",
-                    ));
-                }
-                Some(match c.kind {
-                    CorruptionKind::Gaussian => Corruption::Gaussian { sigma: c.level },
-                    CorruptionKind::Masking => Corruption::Masking { p: c.level },
-                    CorruptionKind::SaltAndPepper => Corruption::SaltAndPepper { p: c.level },
-                })
-            }
-        };
+        let corruption = self
+            .corruption
+            .as_ref()
+            .map(CorruptionConfig::check)
+            .transpose()?;
         if !(t.beta >= 0.0 && t.beta.is_finite()) {
             return Err(Error::config("train.beta", "must be ≥ 0"));
         }
@@ -1205,6 +1174,7 @@ impl RunConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::objective::Corruption;
 
     #[test]
     fn errors_name_the_key() {

@@ -37,6 +37,7 @@ fn spec(
         init: Init::Glorot,
         code_distribution: Default::default(),
         binary: None,
+        corruption: None,
     }
 }
 

@@ -174,6 +174,7 @@ fn spec(act: Activation, code_act: Activation, output: Likelihood, tied: bool) -
         init: Init::Glorot,
         code_distribution: CodeDistribution::Deterministic,
         binary: None,
+        corruption: None,
     }
 }
 

@@ -23,6 +23,7 @@ fn linear_spec(d: usize, k: usize) -> AutoencoderSpec {
         init: Init::Glorot,
         code_distribution: Default::default(),
         binary: None,
+        corruption: None,
     }
 }
 

@@ -28,6 +28,7 @@ fn one_layer(input: usize, code: usize, act: Activation) -> AutoencoderSpec {
         init: Init::Glorot,
         code_distribution: Default::default(),
         binary: None,
+        corruption: None,
     }
 }
 

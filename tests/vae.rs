@@ -26,6 +26,7 @@ fn vae_spec(
         init: Init::Glorot,
         code_distribution: CodeDistribution::Gaussian,
         binary: None,
+        corruption: None,
     }
 }
 

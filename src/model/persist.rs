@@ -265,22 +265,6 @@ pub fn load_model(dir: &Path) -> Result<Autoencoder> {
         .map_err(|e| Error::format(&weights_path, e.to_string()))
 }
 
-/// The corruption a run folder's model was trained with, from its `config.toml` (`None` when
-/// the config has no `[corruption]`); an error names the folder when there is no config.
-pub fn training_corruption(dir: &Path) -> Result<Option<crate::objective::Corruption>> {
-    let path = dir.join("config.toml");
-    if !path.exists() {
-        return Err(Error::format(
-            &path,
-            "missing: the corruption the model was trained with is read from its run folder's config.toml",
-        ));
-    }
-    Ok(crate::config::RunConfig::load(&path)?
-        .train_config()?
-        .objective
-        .corruption)
-}
-
 /// The model as one safetensors buffer with its spec in the metadata (key `spec`): what the
 /// Python package's pickle holds.
 pub fn model_to_bytes(model: &Autoencoder) -> Result<Vec<u8>> {

@@ -5,7 +5,7 @@ use crate::code::CodeDistribution;
 use crate::error::{Error, Result};
 use crate::layers::DenseConfig;
 use crate::nn::{Activation, Init};
-use crate::objective::Likelihood;
+use crate::objective::{Corruption, Likelihood};
 use serde::{Deserialize, Serialize};
 
 /// The shape and parts of an autoencoder.
@@ -36,6 +36,11 @@ pub struct AutoencoderSpec {
     /// A binary code's kind and noise (`code_distribution = "binary"` only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub binary: Option<crate::code::BinaryCode>,
+    /// The corruption `C(x̃ | x)` the model was trained with: not part of the network, but what
+    /// its denoising score and sampling chains need at inference. `None` for no corruption,
+    /// and in folders saved before the spec recorded it (their `config.toml` holds it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub corruption: Option<Corruption>,
 }
 
 /// The widest layer a spec may have (with it, no product of two widths overflows).
@@ -64,6 +69,7 @@ impl AutoencoderSpec {
             init: Init::UniformFanIn,
             code_distribution: CodeDistribution::Deterministic,
             binary: None,
+            corruption: None,
         }
     }
 

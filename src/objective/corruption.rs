@@ -2,6 +2,7 @@
 //! to the encoder's input in training only, resampled every step; the loss still compares with
 //! the clean `x`.
 
+use crate::error::{Error, Result};
 use crate::linalg::Rng;
 use serde::{Deserialize, Serialize};
 
@@ -11,6 +12,50 @@ use serde::{Deserialize, Serialize};
 pub fn binarize_in_place(x: &mut [f32], rng: &mut Rng) {
     for v in x {
         *v = if rng.uniform() < *v { 1.0 } else { 0.0 };
+    }
+}
+
+/// `corruption.kind`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CorruptionKind {
+    /// Additive isotropic Gaussian noise of σ = `level`.
+    Gaussian,
+    /// Each input set to 0 with probability `level`.
+    Masking,
+    /// Each input set to 0 or 1 (at random) with probability `level`.
+    SaltAndPepper,
+}
+
+/// The `[corruption]` section as written; [`CorruptionConfig::check`] makes it a
+/// [`Corruption`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CorruptionConfig {
+    /// `gaussian`, `masking` or `salt_and_pepper`.
+    pub kind: CorruptionKind,
+    /// σ for gaussian, probability otherwise.
+    pub level: f32,
+}
+
+impl CorruptionConfig {
+    /// The corruption, once its level is checked (error key `corruption.level`).
+    pub fn check(&self) -> Result<Corruption> {
+        let level_ok = match self.kind {
+            CorruptionKind::Gaussian => self.level >= 0.0 && self.level.is_finite(),
+            _ => (0.0..=1.0).contains(&self.level),
+        };
+        if !level_ok {
+            return Err(Error::config(
+                "corruption.level",
+                "must be a probability in [0, 1] (or σ ≥ 0 for gaussian)",
+            ));
+        }
+        Ok(match self.kind {
+            CorruptionKind::Gaussian => Corruption::Gaussian { sigma: self.level },
+            CorruptionKind::Masking => Corruption::Masking { p: self.level },
+            CorruptionKind::SaltAndPepper => Corruption::SaltAndPepper { p: self.level },
+        })
     }
 }
 

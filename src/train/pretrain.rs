@@ -63,6 +63,7 @@ pub fn greedy_layerwise(
             init: spec.init,
             code_distribution: CodeDistribution::Deterministic,
             binary: None,
+            corruption: None,
         };
         let mut layer = Autoencoder::new(layer_spec, config.seed.wrapping_add(l as u64))?;
         let layer_config = layer_config(config, l);

@@ -1166,6 +1166,68 @@ fn plot_draws_curves_of_several_runs() {
 
 const RING_DAE: &str = "[model]\nlayers = [32]\ncode = 32\nactivation = \"tanh\"\ncode_activation = \"tanh\"\noutput = \"gaussian\"\n[train]\nepochs = 4\nbatch_size = 64\nlearning_rate = 3e-3\nvalidation_fraction = 0.0\n[corruption]\nkind = \"gaussian\"\nlevel = 0.1\n";
 
+/// A run folder's `spec.json` records the corruption its model was trained with (what `score`
+/// and DAE chains need); folders saved before it did still read it from their `config.toml`.
+#[test]
+fn the_training_corruption_is_read_from_the_spec_and_from_old_folders_configs() {
+    let dir = tmp("spec-corruption");
+    let p = |name: &str| dir.join(name);
+    assert_success(&ae(&[
+        "toy",
+        "--density",
+        "ring",
+        "--n",
+        "500",
+        "--seed",
+        "2",
+        "--out",
+        s(&p("ring.npy")),
+    ]));
+    std::fs::write(p("dae.toml"), RING_DAE).unwrap();
+    assert_success(&train(&p("dae.toml"), &p("ring.npy"), &p("run")));
+    let spec: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(p("run").join("spec.json")).unwrap()).unwrap();
+    assert_eq!(spec["corruption"]["kind"], "gaussian", "{spec}");
+    assert!(
+        (spec["corruption"]["sigma"].as_f64().unwrap() - 0.1).abs() < 1e-6,
+        "{spec}"
+    );
+    let score = |run: &str, out: &str| {
+        ae(&[
+            "score",
+            "--model",
+            s(&p(run)),
+            "--data",
+            s(&p("ring.npy")),
+            "--out",
+            s(&p(out)),
+        ])
+    };
+    assert_success(&score("run", "new.npy"));
+    // the model folder alone (no config.toml) is enough
+    let copy = |to: &str| {
+        std::fs::create_dir_all(p(to)).unwrap();
+        for f in ["model.safetensors", "spec.json", "config.toml"] {
+            std::fs::copy(p("run").join(f), p(to).join(f)).unwrap();
+        }
+    };
+    copy("bare");
+    std::fs::remove_file(p("bare").join("config.toml")).unwrap();
+    assert_success(&score("bare", "bare.npy"));
+    // an older folder: its spec has no corruption, its config.toml has
+    copy("old");
+    let mut old_spec = spec.clone();
+    old_spec.as_object_mut().unwrap().remove("corruption");
+    std::fs::write(p("old").join("spec.json"), old_spec.to_string()).unwrap();
+    assert_success(&score("old", "old.npy"));
+    let read = |f: &str| std::fs::read(p(f)).unwrap();
+    assert_eq!(read("new.npy"), read("bare.npy"));
+    assert_eq!(read("new.npy"), read("old.npy"));
+    // neither: no corruption to score with
+    std::fs::remove_file(p("old").join("config.toml")).unwrap();
+    assert_clean_error(&score("old", "none.npy"), &["corruption"]);
+}
+
 #[test]
 fn toy_score_sample_and_tangent_round_trip() {
     let dir = tmp("dae-geometry");

@@ -213,3 +213,22 @@ pub(crate) fn ensure_writable_dir(dir: &Path) -> Result<()> {
 pub(crate) fn print_json(value: &serde_json::Value) {
     println!("{}", serde_json::to_string(value).unwrap_or_default());
 }
+
+/// The corruption a run folder's model was trained with: recorded in its `spec.json`, or — in
+/// folders saved before the spec recorded it — read from the folder's `config.toml`.
+pub(crate) fn training_corruption(
+    dir: &Path,
+    model: &autoencoder::Autoencoder,
+) -> Result<Option<autoencoder::Corruption>> {
+    if let Some(c) = model.spec().corruption {
+        return Ok(Some(c));
+    }
+    let path = dir.join("config.toml");
+    if !path.exists() {
+        return Ok(None);
+    }
+    Ok(autoencoder::config::RunConfig::load(&path)?
+        .train_config()?
+        .objective
+        .corruption)
+}

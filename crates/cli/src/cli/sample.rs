@@ -67,11 +67,7 @@ pub fn run(args: Args) -> Result<()> {
         }
         persist::AnyModel::Autoencoder(model) => model,
     };
-    let corruption = if args.model.join("config.toml").exists() {
-        persist::training_corruption(&args.model)?
-    } else {
-        None
-    };
+    let corruption = super::training_corruption(&args.model, &model)?;
     let chain_asked = args.data.is_some() || args.from_noise || args.mean;
     if let Some(corruption) = corruption {
         if chain_asked || model.spec().code_distribution != CodeDistribution::Gaussian {

@@ -45,7 +45,7 @@ pub fn run(args: Args) -> Result<()> {
         })
         .transpose()?;
     let model = persist::load_model(&args.model)?;
-    let corruption = persist::training_corruption(&args.model)?;
+    let corruption = super::training_corruption(&args.model, &model)?;
     let x = super::load_features(&args.data, args.label_column.as_deref())?;
     super::check_width(&args.data, &x, model.spec().input_size)?;
     let refuse = |e: Error| Error::format(&args.model, e.to_string());
