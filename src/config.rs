@@ -12,7 +12,8 @@ use crate::model::rbm::{RbmSpec, Units};
 use crate::model::AutoencoderSpec;
 use crate::nn::{Activation, Init, OptimizerKind};
 use crate::objective::corruption::CorruptionConfig;
-use crate::objective::{CodePenalty, Likelihood, Objective};
+use crate::objective::regularizer::{split_nested_key, RegularizerConfig, RunContext};
+use crate::objective::{Likelihood, Objective};
 use crate::train::contrastive_divergence::CdConfig;
 use crate::train::rbm_stack::RbmStackConfig;
 use crate::train::{Rule, Schedule, TrainConfig};
@@ -174,25 +175,6 @@ pub enum Binarize {
     Dynamic,
 }
 
-/// `regularizer[i].kind`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RegularizerKind {
-    /// `λ Σ |h|`.
-    L1,
-    /// `β Σ KL(ρ ‖ ρ̂_j)` (needs `target`).
-    KlSparsity,
-    /// `(λ/2) Σ ‖W‖²`.
-    WeightDecay,
-    /// `λ ‖∂h/∂x‖²_F` (optionally along `directions` random directions).
-    Contractive,
-    /// Parametric t-SNE: `λ KL(P‖Q)` of the batch's input and code affinities.
-    Tsne,
-    /// Parametric UMAP: `λ` × the fuzzy-set cross-entropy of the training set's graph edges
-    /// and negative pairs.
-    Umap,
-}
-
 /// `[train]`: the optimization.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -309,34 +291,6 @@ impl Default for TrainSection {
     }
 }
 
-/// One `[[regularizer]]`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RegularizerSection {
-    /// `l1`, `kl_sparsity`, `weight_decay`, `contractive`, `tsne` or `umap`.
-    pub kind: RegularizerKind,
-    pub weight: f32,
-    /// ρ for `kl_sparsity`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub target: Option<f32>,
-    /// `contractive` only: estimate the penalty along this many random directions per example
-    /// (any encoder) instead of the exact closed form (one-layer sigmoid/tanh encoders only).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub directions: Option<usize>,
-    /// `tsne` only: the perplexity of the batch affinities (default 30).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub perplexity: Option<f32>,
-    /// `umap` only: neighbours of the graph, counting the point itself (default 15).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub neighbors: Option<usize>,
-    /// `umap` only: how tightly the map packs neighbours (default 0.1; spread is 1).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub min_dist: Option<f32>,
-    /// `umap` only: negative pairs per edge (default 5).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub negative_samples: Option<usize>,
-}
-
 /// `[pretrain]`: how the encoder's layers are initialized before end-to-end training.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -422,7 +376,7 @@ pub struct RunConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub corruption: Option<CorruptionConfig>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub regularizer: Vec<RegularizerSection>,
+    pub regularizer: Vec<RegularizerConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub psd: Option<PsdSection>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -515,9 +469,10 @@ impl RunConfig {
         // serde_path_to_error names the key of a bad value ("model.activation"); toml's own
         // error has the line.
         serde_path_to_error::deserialize(toml::Deserializer::new(text)).map_err(|err| {
-            let key = err.path().to_string();
+            let at = err.path().to_string();
             let e = err.into_inner();
-            let key = if key == "." || e.message().contains(&key) {
+            let (key, message) = split_nested_key(&at, e.message());
+            let key = if key == "." || key.is_empty() || message.contains(&key) {
                 String::new()
             } else {
                 format!("{key}: ")
@@ -531,10 +486,7 @@ impl RunConfig {
                     )
                 })
                 .unwrap_or_default();
-            Error::format(
-                path,
-                format!("{line}{key}{}", e.message().replace('\n', " ")),
-            )
+            Error::format(path, format!("{line}{key}{}", message.replace('\n', " ")))
         })
     }
 
@@ -635,8 +587,8 @@ impl RunConfig {
         let train = self.train_config()?;
         let mut weight_decay = 0.0;
         for (i, r) in self.regularizer.iter().enumerate() {
-            match r.kind {
-                RegularizerKind::WeightDecay => weight_decay += r.weight,
+            match r {
+                RegularizerConfig::WeightDecay(c) => weight_decay += c.weight,
                 _ => {
                     return Err(Error::config(
                         format!("regularizer[{i}].kind"),
@@ -782,7 +734,7 @@ impl RunConfig {
             let i = self
                 .regularizer
                 .iter()
-                .position(|r| r.kind == RegularizerKind::Contractive)
+                .position(|r| matches!(r, RegularizerConfig::Contractive(_)))
                 .unwrap_or(0);
             limits::check_floats(
                 &format!("regularizer[{i}].directions"),
@@ -974,168 +926,13 @@ impl RunConfig {
                 "only a deterministic code may reweight its likelihood (a Gaussian or binary code's bound is one term)",
             ));
         }
+        let run = RunContext {
+            code_distribution: self.model.code_distribution,
+            code_activation: self.model.code_activation,
+            batch_size: t.batch_size,
+        };
         for (i, r) in self.regularizer.iter().enumerate() {
-            if !(r.weight >= 0.0 && r.weight.is_finite()) {
-                return Err(Error::config(
-                    format!("regularizer[{i}].weight"),
-                    "must be ≥ 0",
-                ));
-            }
-            if r.perplexity.is_some() && r.kind != RegularizerKind::Tsne {
-                return Err(Error::config(
-                    format!("regularizer[{i}].perplexity"),
-                    "only the tsne regularizer takes a perplexity",
-                ));
-            }
-            for (key, given) in [
-                ("neighbors", r.neighbors.is_some()),
-                ("min_dist", r.min_dist.is_some()),
-                ("negative_samples", r.negative_samples.is_some()),
-            ] {
-                if given && r.kind != RegularizerKind::Umap {
-                    return Err(Error::config(
-                        format!("regularizer[{i}].{key}"),
-                        format!("only the umap regularizer takes {key}"),
-                    ));
-                }
-            }
-            if r.directions.is_some() && r.kind != RegularizerKind::Contractive {
-                return Err(Error::config(
-                    format!("regularizer[{i}].directions"),
-                    "only the contractive regularizer takes directions",
-                ));
-            }
-            match r.kind {
-                RegularizerKind::L1 => objective
-                    .code_penalties
-                    .push(CodePenalty::L1 { weight: r.weight }),
-                RegularizerKind::KlSparsity => {
-                    let target = r.target.ok_or_else(|| {
-                        Error::config(
-                            format!("regularizer[{i}].target"),
-                            "kl_sparsity needs a target ρ",
-                        )
-                    })?;
-                    if !(target > 0.0 && target < 1.0) {
-                        return Err(Error::config(
-                            format!("regularizer[{i}].target"),
-                            "must be in (0, 1)",
-                        ));
-                    }
-                    if self.model.code_activation != Activation::Sigmoid {
-                        return Err(Error::config(
-                            "model.code_activation",
-                            "kl_sparsity needs code activations in (0, 1): use code_activation = \"sigmoid\"",
-                        ));
-                    }
-                    objective.code_penalties.push(CodePenalty::KlSparsity {
-                        weight: r.weight,
-                        target,
-                    });
-                }
-                RegularizerKind::WeightDecay => objective.weight_decay += r.weight,
-                RegularizerKind::Tsne => {
-                    let perplexity = r.perplexity.unwrap_or(30.0);
-                    if !(perplexity >= 1.0 && perplexity.is_finite()) {
-                        return Err(Error::config(
-                            format!("regularizer[{i}].perplexity"),
-                            "must be ≥ 1",
-                        ));
-                    }
-                    if 3.0 * perplexity >= t.batch_size as f32 {
-                        return Err(Error::config(
-                            format!("regularizer[{i}].perplexity"),
-                            format!(
-                                "the batch's affinities need train.batch_size > 3 × perplexity; batch_size is {}",
-                                t.batch_size
-                            ),
-                        ));
-                    }
-                    if self.model.code_distribution != CodeDistribution::Deterministic {
-                        return Err(Error::config(
-                            format!("regularizer[{i}].kind"),
-                            "tsne needs a deterministic code (model.code_distribution = \"deterministic\")",
-                        ));
-                    }
-                    objective.code_penalties.push(CodePenalty::Tsne {
-                        weight: r.weight,
-                        perplexity,
-                    });
-                }
-                RegularizerKind::Umap => {
-                    let neighbors = r.neighbors.unwrap_or(15);
-                    if !(2..=1000).contains(&neighbors) {
-                        return Err(Error::config(
-                            format!("regularizer[{i}].neighbors"),
-                            "must be in 2..=1000 (it counts the point itself)",
-                        ));
-                    }
-                    let min_dist = r.min_dist.unwrap_or(0.1);
-                    if !(0.0..=1.0).contains(&min_dist) {
-                        return Err(Error::config(
-                            format!("regularizer[{i}].min_dist"),
-                            "must be in [0, 1] (the spread is 1)",
-                        ));
-                    }
-                    let negatives = r.negative_samples.unwrap_or(5);
-                    if !(1..=100).contains(&negatives) {
-                        return Err(Error::config(
-                            format!("regularizer[{i}].negative_samples"),
-                            "must be in 1..=100",
-                        ));
-                    }
-                    if t.batch_size < 4 || !t.batch_size.is_multiple_of(2) {
-                        return Err(Error::config(
-                            "train.batch_size",
-                            format!(
-                                "a umap term trains on pairs of rows: batch_size must be even and ≥ 4; it is {}",
-                                t.batch_size
-                            ),
-                        ));
-                    }
-                    if self.model.code_distribution != CodeDistribution::Deterministic {
-                        return Err(Error::config(
-                            format!("regularizer[{i}].kind"),
-                            "umap needs a deterministic code (model.code_distribution = \"deterministic\")",
-                        ));
-                    }
-                    if objective
-                        .code_penalties
-                        .iter()
-                        .any(|p| matches!(p, CodePenalty::Umap { .. }))
-                    {
-                        return Err(Error::config(
-                            format!("regularizer[{i}].kind"),
-                            "one umap term per run (its graph makes the batches)",
-                        ));
-                    }
-                    let (a, b) = crate::objective::parametric_umap::fit_ab(min_dist, 1.0);
-                    objective.code_penalties.push(CodePenalty::Umap {
-                        weight: r.weight,
-                        neighbors,
-                        min_dist,
-                        a,
-                        b,
-                        negatives,
-                    });
-                }
-                RegularizerKind::Contractive => {
-                    if self.model.code_distribution != CodeDistribution::Deterministic {
-                        return Err(Error::config(
-                            format!("regularizer[{i}].kind"),
-                            "contractive needs a deterministic code (model.code_distribution = \"deterministic\")",
-                        ));
-                    }
-                    if r.directions == Some(0) {
-                        return Err(Error::config(
-                            format!("regularizer[{i}].directions"),
-                            "must be ≥ 1 (leave it out for the exact closed form)",
-                        ));
-                    }
-                    objective.contractive += r.weight;
-                    objective.contractive_directions = r.directions.unwrap_or(0);
-                }
-            }
+            r.apply(&format!("regularizer[{i}]"), &run, &mut objective)?;
         }
         let config = TrainConfig {
             epochs: t.epochs,
@@ -1175,6 +972,53 @@ impl RunConfig {
 mod tests {
     use super::*;
     use crate::objective::Corruption;
+
+    /// The first error of reading `text` and checking it for 784-wide data.
+    fn first_error(text: &str) -> String {
+        RunConfig::parse(text, Path::new("c.toml"))
+            .and_then(|c| c.check(784))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default()
+    }
+
+    /// Every section's errors name the key the user wrote (`section.key`, `regularizer[i].key`),
+    /// whether serde or a part's check finds them.
+    #[test]
+    fn each_section_names_the_key_the_user_wrote() {
+        let model = "[model]\nlayers = [16]\ncode = 4\n";
+        for (text, key) in [
+            ("[model]\ncode = 0\n".to_string(), "model.code:"),
+            ("[model]\ncode = 3000000000\n".to_string(), "model.code:"),
+            ("[model]\nlayers = [0]\ncode = 4\n".to_string(), "model.layers:"),
+            ("[model]\ncode = 4\nactivation = \"sigmod\"\n".to_string(), "model.activation:"),
+            ("[model]\ncode = 4\ndecoder_layers = [0]\n".to_string(), "model.decoder_layers:"),
+            (format!("{model}[train]\nbatch_size = 0\n"), "train.batch_size:"),
+            (format!("{model}[train]\nlearning_rate = \"fast\"\n"), "train.learning_rate:"),
+            (format!("{model}[train]\noptimizer = \"adamw\"\n"), "train.optimizer:"),
+            (format!("{model}[corruption]\nkind = \"masking\"\nlevel = 2.0\n"), "corruption.level:"),
+            (format!("{model}[corruption]\nkind = \"blur\"\nlevel = 0.1\n"), "corruption.kind:"),
+            (format!("{model}[corruption]\nkind = \"masking\"\nlevel = 0.1\nsigma = 1\n"), "corruption.sigma:"),
+            (format!("{model}[[regularizer]]\nkind = \"l1\"\nweight = -1.0\n"), "regularizer[0].weight:"),
+            (format!("{model}[[regularizer]]\nkind = \"l1\"\nweight = \"x\"\n"), "regularizer[0].weight:"),
+            (format!("{model}[[regularizer]]\nkind = \"l2\"\nweight = 1.0\n"), "regularizer[0].kind:"),
+            (
+                format!("{model}[[regularizer]]\nkind = \"l1\"\nweight = 1.0\n[[regularizer]]\nkind = \"l1\"\nweight = 1.0\nperplexity = 5\n"),
+                "regularizer[1].perplexity:",
+            ),
+            (format!("{model}[[regularizer]]\nkind = \"tsne\"\nweight = 1.0\nperplexity = 0.5\n"), "regularizer[0].perplexity:"),
+            (format!("{model}[[regularizer]]\nkind = \"umap\"\nweight = 1.0\nneighbors = 1\n"), "regularizer[0].neighbors:"),
+            (format!("{model}[[regularizer]]\nkind = \"umap\"\nweight = 1.0\nmin_dist = \"far\"\n"), "regularizer[0].min_dist:"),
+            (format!("{model}[[regularizer]]\nkind = \"kl_sparsity\"\nweight = 1.0\n"), "regularizer[0].target:"),
+            (format!("{model}[[regularizer]]\nkind = \"contractive\"\nweight = 1.0\ndirections = 0\n"), "regularizer[0].directions:"),
+            (format!("{model}[pretrain]\nkind = \"pca\"\n"), "pretrain.kind:"),
+            (format!("{model}[data]\ntransform = \"zscore\"\n"), "data.transform:"),
+            (format!("{model}[report]\nformat = \"gif\"\n"), "report.format:"),
+        ] {
+            let err = first_error(&text);
+            assert!(err.contains(key), "{text}\n→ {err:?} does not name {key}");
+        }
+    }
 
     #[test]
     fn errors_name_the_key() {
@@ -1217,11 +1061,7 @@ mod tests {
             ),
         ] {
             let text = format!("[model]\ncode = 3\n[[regularizer]]\n{extra}");
-            let err = RunConfig::parse(&text, p)
-                .unwrap()
-                .train_config()
-                .unwrap_err()
-                .to_string();
+            let err = first_error(&text);
             assert!(err.contains(key), "{err}");
         }
         let text = "[model]\ncode = 3\ncode_distribution = \"gaussian\"\n[[regularizer]]\nkind = \"contractive\"\nweight = 0.1\n";

@@ -17,6 +17,7 @@ use autoencoder::data::rows::{Rows, SliceRows, Transformed};
 use autoencoder::data::transform::{InputTransform, TransformKind};
 use autoencoder::model::persist;
 use autoencoder::model::rbm::Rbm;
+use autoencoder::objective::regularizer::split_nested_key;
 use autoencoder::run::{self, RunObserver, Start};
 use autoencoder::train::{self, EpochMetrics, Observer, TrainState};
 use autoencoder::{Autoencoder, Error, Matrix};
@@ -92,12 +93,13 @@ fn with_threads<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> PyResu
 fn parse_config(config_json: &str) -> PyResult<RunConfig> {
     let de = &mut serde_json::Deserializer::from_str(config_json);
     serde_path_to_error::deserialize(de).map_err(|e| {
-        let key = e.path().to_string();
+        let path = e.path().to_string();
         let mut reason = e.into_inner().to_string();
         // the position in the JSON text means nothing to a caller who passed keywords
         if let Some(at) = reason.rfind(" at line ") {
             reason.truncate(at);
         }
+        let (key, reason) = split_nested_key(&path, &reason);
         PyValueError::new_err(format!("{key}: {reason}"))
     })
 }

@@ -324,3 +324,36 @@ pub fn tangent_value_and_grad_along(
     }
     value
 }
+
+/// `[[regularizer]] kind = "contractive"`: `λ ‖∂h/∂x‖²_F`, exactly in closed form (one-layer
+/// sigmoid/tanh encoders) or along `directions` random directions per example (any encoder).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContractiveConfig {
+    /// `λ`.
+    pub weight: f32,
+    /// Random directions per example; leave out for the closed form.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub directions: Option<usize>,
+}
+
+impl ContractiveConfig {
+    /// Checks the code and `directions`; adds the term.
+    pub fn apply(
+        &self,
+        key: &str,
+        run: &super::regularizer::RunContext,
+        objective: &mut super::Objective,
+    ) -> crate::Result<()> {
+        run.need_deterministic_code(&format!("{key}.kind"), "contractive")?;
+        if self.directions == Some(0) {
+            return Err(crate::Error::config(
+                format!("{key}.directions"),
+                "must be ≥ 1 (leave it out for the exact closed form)",
+            ));
+        }
+        objective.contractive += self.weight;
+        objective.contractive_directions = self.directions.unwrap_or(0);
+        Ok(())
+    }
+}

@@ -16,11 +16,13 @@ pub mod corruption;
 pub mod likelihood;
 pub mod parametric_tsne;
 pub mod parametric_umap;
+pub mod regularizer;
 pub mod sparsity;
 pub mod weight_decay;
 
 pub use corruption::Corruption;
 pub use likelihood::Likelihood;
+pub use regularizer::RegularizerConfig;
 pub use sparsity::CodePenalty;
 
 use serde::{Deserialize, Serialize};

@@ -90,6 +90,50 @@ pub fn value_and_grad(
     kl_value_and_grad(&p, code, rows, cols, weight, grad)
 }
 
+/// `[[regularizer]] kind = "tsne"`: `λ KL(P‖Q)` of the batch's input and code affinities.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TsneConfig {
+    /// `λ`.
+    pub weight: f32,
+    /// The perplexity of the batch affinities (default 30).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub perplexity: Option<f32>,
+}
+
+impl TsneConfig {
+    /// Checks the perplexity against the batch and the code; adds the term.
+    pub fn apply(
+        &self,
+        key: &str,
+        run: &super::regularizer::RunContext,
+        objective: &mut super::Objective,
+    ) -> crate::Result<()> {
+        let perplexity = self.perplexity.unwrap_or(30.0);
+        if !(perplexity >= 1.0 && perplexity.is_finite()) {
+            return Err(crate::Error::config(
+                format!("{key}.perplexity"),
+                "must be ≥ 1",
+            ));
+        }
+        if 3.0 * perplexity >= run.batch_size as f32 {
+            return Err(crate::Error::config(
+                format!("{key}.perplexity"),
+                format!(
+                    "the batch's affinities need train.batch_size > 3 × perplexity; batch_size is {}",
+                    run.batch_size
+                ),
+            ));
+        }
+        run.need_deterministic_code(&format!("{key}.kind"), "tsne")?;
+        objective.code_penalties.push(super::CodePenalty::Tsne {
+            weight: self.weight,
+            perplexity,
+        });
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

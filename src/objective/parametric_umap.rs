@@ -316,6 +316,86 @@ pub fn value_and_grad(
     total * scale
 }
 
+/// `[[regularizer]] kind = "umap"`: `λ` × UMAP's fuzzy-set cross-entropy of the training set's
+/// graph edges and negative pairs.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UmapConfig {
+    /// `λ`.
+    pub weight: f32,
+    /// Neighbours of the graph, counting the point itself (default 15).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub neighbors: Option<usize>,
+    /// How tightly the map packs neighbours (default 0.1; spread is 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_dist: Option<f32>,
+    /// Negative pairs per edge (default 5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub negative_samples: Option<usize>,
+}
+
+impl UmapConfig {
+    /// Checks the graph's settings, the batch and the code; adds the term (one per run).
+    pub fn apply(
+        &self,
+        key: &str,
+        run: &super::regularizer::RunContext,
+        objective: &mut super::Objective,
+    ) -> Result<()> {
+        let neighbors = self.neighbors.unwrap_or(15);
+        if !(2..=1000).contains(&neighbors) {
+            return Err(Error::config(
+                format!("{key}.neighbors"),
+                "must be in 2..=1000 (it counts the point itself)",
+            ));
+        }
+        let min_dist = self.min_dist.unwrap_or(0.1);
+        if !(0.0..=1.0).contains(&min_dist) {
+            return Err(Error::config(
+                format!("{key}.min_dist"),
+                "must be in [0, 1] (the spread is 1)",
+            ));
+        }
+        let negatives = self.negative_samples.unwrap_or(5);
+        if !(1..=100).contains(&negatives) {
+            return Err(Error::config(
+                format!("{key}.negative_samples"),
+                "must be in 1..=100",
+            ));
+        }
+        if run.batch_size < 4 || !run.batch_size.is_multiple_of(2) {
+            return Err(Error::config(
+                "train.batch_size",
+                format!(
+                    "a umap term trains on pairs of rows: batch_size must be even and ≥ 4; it is {}",
+                    run.batch_size
+                ),
+            ));
+        }
+        run.need_deterministic_code(&format!("{key}.kind"), "umap")?;
+        if objective
+            .code_penalties
+            .iter()
+            .any(|p| matches!(p, super::CodePenalty::Umap { .. }))
+        {
+            return Err(Error::config(
+                format!("{key}.kind"),
+                "one umap term per run (its graph makes the batches)",
+            ));
+        }
+        let (a, b) = fit_ab(min_dist, 1.0);
+        objective.code_penalties.push(super::CodePenalty::Umap {
+            weight: self.weight,
+            neighbors,
+            min_dist,
+            a,
+            b,
+            negatives,
+        });
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

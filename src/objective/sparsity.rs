@@ -2,6 +2,9 @@
 //! ([`super::parametric_tsne`]) and parametric UMAP ([`super::parametric_umap`], §14.6). Each adds its value to the batch loss and its gradient
 //! at `h`; the loss is a mean over the batch, so per-example terms are divided by the batch size.
 
+use super::regularizer::RunContext;
+use crate::error::{Error, Result};
+use crate::nn::Activation;
 use serde::{Deserialize, Serialize};
 
 /// A penalty on the code layer's activations.
@@ -115,6 +118,63 @@ pub fn mean_activation(code: &[f32], rows: usize, cols: usize) -> Vec<f64> {
     }
     mean.iter_mut().for_each(|m| *m /= rows as f64);
     mean
+}
+
+/// `[[regularizer]] kind = "l1"`: `λ Σ_j |h_j|`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct L1Config {
+    /// `λ`.
+    pub weight: f32,
+}
+
+impl L1Config {
+    /// Adds the term.
+    pub fn apply(&self, objective: &mut super::Objective) -> Result<()> {
+        objective.code_penalties.push(CodePenalty::L1 {
+            weight: self.weight,
+        });
+        Ok(())
+    }
+}
+
+/// `[[regularizer]] kind = "kl_sparsity"`: `β Σ_j KL(ρ ‖ ρ̂_j)`; needs a sigmoid code.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KlSparsityConfig {
+    /// `β`.
+    pub weight: f32,
+    /// `ρ`, the target mean activation, in (0, 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<f32>,
+}
+
+impl KlSparsityConfig {
+    /// Checks `target` and the code activation; adds the term.
+    pub fn apply(
+        &self,
+        key: &str,
+        run: &RunContext,
+        objective: &mut super::Objective,
+    ) -> Result<()> {
+        let target = self.target.ok_or_else(|| {
+            Error::config(format!("{key}.target"), "kl_sparsity needs a target ρ")
+        })?;
+        if !(target > 0.0 && target < 1.0) {
+            return Err(Error::config(format!("{key}.target"), "must be in (0, 1)"));
+        }
+        if run.code_activation != Activation::Sigmoid {
+            return Err(Error::config(
+                "model.code_activation",
+                "kl_sparsity needs code activations in (0, 1): use code_activation = \"sigmoid\"",
+            ));
+        }
+        objective.code_penalties.push(CodePenalty::KlSparsity {
+            weight: self.weight,
+            target,
+        });
+        Ok(())
+    }
 }
 
 #[cfg(test)]

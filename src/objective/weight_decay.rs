@@ -18,6 +18,22 @@ pub fn value_and_grad(weight: f32, param: &[f32], grad: &mut [f32]) -> f64 {
     0.5 * weight as f64 * sum
 }
 
+/// `[[regularizer]] kind = "weight_decay"`: `(λ/2) Σ ‖W‖²` on every weight matrix.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WeightDecayConfig {
+    /// `λ`.
+    pub weight: f32,
+}
+
+impl WeightDecayConfig {
+    /// Adds the term (several add up).
+    pub fn apply(&self, objective: &mut super::Objective) -> crate::Result<()> {
+        objective.weight_decay += self.weight;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
