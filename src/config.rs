@@ -589,10 +589,10 @@ impl RunConfig {
         for (i, r) in self.regularizer.iter().enumerate() {
             match r {
                 RegularizerConfig::WeightDecay(c) => weight_decay += c.weight,
-                _ => {
+                other => {
                     return Err(Error::config(
                         format!("regularizer[{i}].kind"),
-                        "an RBM takes weight_decay only",
+                        format!("an RBM takes weight_decay only, not {}", other.kind()),
                     ))
                 }
             }
@@ -636,7 +636,17 @@ impl RunConfig {
         if atoms == 0 {
             return Err(Error::config("model.atoms", "must be at least 1"));
         }
-        if self.pretrain.is_some() || self.corruption.is_some() || !self.regularizer.is_empty() {
+        if let Some(r) = self.regularizer.first() {
+            // PSD's own terms are its [psd] section's λ and γ
+            return Err(Error::config(
+                "regularizer[0].kind",
+                format!(
+                    "PSD takes no [[regularizer]] ({} given); its terms are [psd] lambda and gamma",
+                    r.kind()
+                ),
+            ));
+        }
+        if self.pretrain.is_some() || self.corruption.is_some() {
             return Err(Error::config(
                 "model.kind",
                 "PSD takes none of [pretrain], [corruption], [[regularizer]]",
@@ -951,6 +961,22 @@ impl RunConfig {
             rule: match t.rule {
                 RuleName::Backprop => Rule::Backprop,
                 RuleName::Recirculation => {
+                    // its update has no backward pass to add a term on h or ∂h/∂x to; weight
+                    // decay it applies to both weight matrices
+                    if let Some((i, r)) = self
+                        .regularizer
+                        .iter()
+                        .enumerate()
+                        .find(|(_, r)| !matches!(r, RegularizerConfig::WeightDecay(_)))
+                    {
+                        return Err(Error::config(
+                            format!("regularizer[{i}].kind"),
+                            format!(
+                                "recirculation has no gradient to add {} to; use train.rule = \"backprop\"",
+                                r.kind()
+                            ),
+                        ));
+                    }
                     if !(0.0..1.0).contains(&t.recirculation_lambda) {
                         return Err(Error::config(
                             "train.recirculation_lambda",

@@ -61,6 +61,18 @@ pub enum RegularizerConfig {
 }
 
 impl RegularizerConfig {
+    /// The entry's `kind`, as written.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            RegularizerConfig::L1(_) => "l1",
+            RegularizerConfig::KlSparsity(_) => "kl_sparsity",
+            RegularizerConfig::WeightDecay(_) => "weight_decay",
+            RegularizerConfig::Contractive(_) => "contractive",
+            RegularizerConfig::Tsne(_) => "tsne",
+            RegularizerConfig::Umap(_) => "umap",
+        }
+    }
+
     /// The term's weight `λ`.
     pub fn weight(&self) -> f32 {
         match self {

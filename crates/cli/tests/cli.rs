@@ -1166,6 +1166,54 @@ fn plot_draws_curves_of_several_runs() {
 
 const RING_DAE: &str = "[model]\nlayers = [32]\ncode = 32\nactivation = \"tanh\"\ncode_activation = \"tanh\"\noutput = \"gaussian\"\n[train]\nepochs = 4\nbatch_size = 64\nlearning_rate = 3e-3\nvalidation_fraction = 0.0\n[corruption]\nkind = \"gaussian\"\nlevel = 0.1\n";
 
+/// Every learning rule either applies each parameter penalty (the trained weights differ from
+/// the same run without it) or refuses it with an error naming the `[[regularizer]]` entry.
+#[test]
+fn every_learning_rule_applies_or_refuses_each_parameter_penalty() {
+    let dir = tmp("rules-penalties");
+    let data = small_npy(&dir);
+    let rules = [
+        ("backprop", "[model]\nlayers = []\ncode = 16\ncode_activation = \"sigmoid\"\n[train]\nepochs = 1\nbatch_size = 50\n"),
+        ("recirculation", "[model]\nlayers = []\ncode = 16\ncode_activation = \"sigmoid\"\n[train]\nrule = \"recirculation\"\nepochs = 1\nbatch_size = 50\n"),
+        ("cd", "[model]\nkind = \"rbm\"\nhidden = 16\n[train]\nepochs = 1\nbatch_size = 50\n"),
+        ("psd", "[model]\nkind = \"psd\"\natoms = 16\n[train]\nepochs = 1\nbatch_size = 50\n[psd]\nfista_iterations = 5\n"),
+    ];
+    let penalties = [
+        (
+            "weight_decay",
+            "[[regularizer]]\nkind = \"weight_decay\"\nweight = 0.5\n",
+        ),
+        (
+            "contractive",
+            "[[regularizer]]\nkind = \"contractive\"\nweight = 0.5\n",
+        ),
+    ];
+    // (rule, penalty) → applied?
+    let applied = |rule: &str, penalty: &str| {
+        matches!(
+            (rule, penalty),
+            ("backprop", _) | ("recirculation" | "cd", "weight_decay")
+        )
+    };
+    for (rule, base) in rules {
+        let plain = dir.join(format!("{rule}-plain"));
+        std::fs::write(dir.join("c.toml"), base).unwrap();
+        assert_success(&train(&dir.join("c.toml"), &data, &plain));
+        for (penalty, section) in penalties {
+            let out = dir.join(format!("{rule}-{penalty}"));
+            std::fs::write(dir.join("c.toml"), format!("{base}{section}")).unwrap();
+            let run = train(&dir.join("c.toml"), &data, &out);
+            if applied(rule, penalty) {
+                assert_success(&run);
+                let weights = |d: &Path| std::fs::read(d.join("model.safetensors")).unwrap();
+                assert_ne!(weights(&plain), weights(&out), "{rule} ignored {penalty}");
+            } else {
+                assert_clean_error(&run, &["regularizer[0]", penalty]);
+            }
+        }
+    }
+}
+
 /// A run folder's `spec.json` records the corruption its model was trained with (what `score`
 /// and DAE chains need); folders saved before it did still read it from their `config.toml`.
 #[test]
