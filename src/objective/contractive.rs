@@ -337,9 +337,13 @@ pub struct ContractiveConfig {
     pub directions: Option<usize>,
 }
 
-impl ContractiveConfig {
+impl super::regularizer::RegularizerTerm for ContractiveConfig {
+    fn weight(&self) -> f32 {
+        self.weight
+    }
+
     /// Checks the code and `directions`; adds the term.
-    pub fn apply(
+    fn apply(
         &self,
         key: &str,
         run: &super::regularizer::RunContext,

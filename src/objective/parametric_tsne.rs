@@ -101,9 +101,13 @@ pub struct TsneConfig {
     pub perplexity: Option<f32>,
 }
 
-impl TsneConfig {
+impl super::regularizer::RegularizerTerm for TsneConfig {
+    fn weight(&self) -> f32 {
+        self.weight
+    }
+
     /// Checks the perplexity against the batch and the code; adds the term.
-    pub fn apply(
+    fn apply(
         &self,
         key: &str,
         run: &super::regularizer::RunContext,

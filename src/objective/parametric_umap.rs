@@ -334,9 +334,13 @@ pub struct UmapConfig {
     pub negative_samples: Option<usize>,
 }
 
-impl UmapConfig {
+impl super::regularizer::RegularizerTerm for UmapConfig {
+    fn weight(&self) -> f32 {
+        self.weight
+    }
+
     /// Checks the graph's settings, the batch and the code; adds the term (one per run).
-    pub fn apply(
+    fn apply(
         &self,
         key: &str,
         run: &super::regularizer::RunContext,

@@ -38,51 +38,82 @@ impl RunContext {
     }
 }
 
-/// One `[[regularizer]]` entry, by its `kind`.
-///
-/// Deserialized in two steps (the entry as a map, then its `kind`'s own struct from the rest)
-/// rather than by serde's internally tagged enums, which buffer the entry and lose the path of
-/// an error inside it: a bad value is reported under `regularizer[i].<key>`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum RegularizerConfig {
-    /// `λ Σ |h|`.
-    L1(L1Config),
-    /// `β Σ KL(ρ ‖ ρ̂_j)`.
-    KlSparsity(KlSparsityConfig),
-    /// `(λ/2) Σ ‖W‖²`.
-    WeightDecay(WeightDecayConfig),
-    /// `λ ‖∂h/∂x‖²_F`.
-    Contractive(ContractiveConfig),
-    /// Parametric t-SNE.
-    Tsne(TsneConfig),
-    /// Parametric UMAP.
-    Umap(UmapConfig),
+/// A term's config: its weight, and its check, which adds the term to an objective.
+pub trait RegularizerTerm {
+    /// `λ`.
+    fn weight(&self) -> f32;
+    /// Checks the entry (`key` is `regularizer[i]`, for errors) against the run and adds the
+    /// term to `objective`.
+    fn apply(&self, key: &str, run: &RunContext, objective: &mut Objective) -> Result<()>;
+}
+
+/// The registry: one line per term, `Variant("kind", Config)`. Makes [`RegularizerConfig`], its
+/// serialization by `kind`, its deserialization and its dispatch.
+macro_rules! regularizer_kinds {
+    ($($variant:ident($name:literal, $config:ty)),* $(,)?) => {
+        /// One `[[regularizer]]` entry, by its `kind`.
+        ///
+        /// Deserialized in two steps (the entry as a map, then its `kind`'s own struct from the
+        /// rest) rather than by serde's internally tagged enums, which buffer the entry and lose
+        /// the path of an error inside it: a bad value is reported under `regularizer[i].<key>`.
+        #[derive(Clone, Debug, PartialEq, Serialize)]
+        #[serde(tag = "kind")]
+        pub enum RegularizerConfig {
+            $(
+                #[allow(missing_docs)]
+                #[serde(rename = $name)]
+                $variant($config),
+            )*
+        }
+
+        impl RegularizerConfig {
+            /// The entry's `kind`, as written.
+            pub fn kind(&self) -> &'static str {
+                match self {
+                    $(RegularizerConfig::$variant(_) => $name,)*
+                }
+            }
+
+            fn term(&self) -> &dyn RegularizerTerm {
+                match self {
+                    $(RegularizerConfig::$variant(c) => c,)*
+                }
+            }
+        }
+
+        impl<'de> Deserialize<'de> for RegularizerConfig {
+            fn deserialize<D: Deserializer<'de>>(
+                deserializer: D,
+            ) -> std::result::Result<Self, D::Error> {
+                let (kind, rest) = split_kind::<D>(deserializer)?;
+                Ok(match kind.as_str() {
+                    $($name => RegularizerConfig::$variant(term_config(rest)?),)*
+                    other => {
+                        let expected = [$(concat!("`", $name, "`")),*].join(", ");
+                        return Err(D::Error::custom(nested_key(
+                            "kind",
+                            &format!("unknown variant `{other}`, expected one of {expected}"),
+                        )));
+                    }
+                })
+            }
+        }
+    };
+}
+
+regularizer_kinds! {
+    L1("l1", L1Config),
+    KlSparsity("kl_sparsity", KlSparsityConfig),
+    WeightDecay("weight_decay", WeightDecayConfig),
+    Contractive("contractive", ContractiveConfig),
+    Tsne("tsne", TsneConfig),
+    Umap("umap", UmapConfig),
 }
 
 impl RegularizerConfig {
-    /// The entry's `kind`, as written.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            RegularizerConfig::L1(_) => "l1",
-            RegularizerConfig::KlSparsity(_) => "kl_sparsity",
-            RegularizerConfig::WeightDecay(_) => "weight_decay",
-            RegularizerConfig::Contractive(_) => "contractive",
-            RegularizerConfig::Tsne(_) => "tsne",
-            RegularizerConfig::Umap(_) => "umap",
-        }
-    }
-
     /// The term's weight `λ`.
     pub fn weight(&self) -> f32 {
-        match self {
-            RegularizerConfig::L1(c) => c.weight,
-            RegularizerConfig::KlSparsity(c) => c.weight,
-            RegularizerConfig::WeightDecay(c) => c.weight,
-            RegularizerConfig::Contractive(c) => c.weight,
-            RegularizerConfig::Tsne(c) => c.weight,
-            RegularizerConfig::Umap(c) => c.weight,
-        }
+        self.term().weight()
     }
 
     /// Checks the entry (`key` is `regularizer[i]`) and adds its term to `objective`.
@@ -91,70 +122,38 @@ impl RegularizerConfig {
         if !(w >= 0.0 && w.is_finite()) {
             return Err(Error::config(format!("{key}.weight"), "must be ≥ 0"));
         }
-        match self {
-            RegularizerConfig::L1(c) => c.apply(objective),
-            RegularizerConfig::KlSparsity(c) => c.apply(key, run, objective),
-            RegularizerConfig::WeightDecay(c) => c.apply(objective),
-            RegularizerConfig::Contractive(c) => c.apply(key, run, objective),
-            RegularizerConfig::Tsne(c) => c.apply(key, run, objective),
-            RegularizerConfig::Umap(c) => c.apply(key, run, objective),
-        }
+        self.term().apply(key, run, objective)
     }
 }
 
-/// The kinds, in the order errors list them.
-const KINDS: [&str; 6] = [
-    "l1",
-    "kl_sparsity",
-    "weight_decay",
-    "contractive",
-    "tsne",
-    "umap",
-];
-
-impl<'de> Deserialize<'de> for RegularizerConfig {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
-        let mut entry = serde_json::Map::deserialize(deserializer)?;
-        let kind = match entry.remove("kind") {
-            Some(serde_json::Value::String(k)) => k,
-            Some(other) => {
-                return Err(D::Error::custom(nested_key(
-                    "kind",
-                    &format!("invalid type: {other}, expected a string"),
-                )))
-            }
-            None => return Err(D::Error::missing_field("kind")),
-        };
-        let rest = serde_json::Value::Object(entry);
-        fn term<T: DeserializeOwned, E: serde::de::Error>(
-            rest: serde_json::Value,
-        ) -> std::result::Result<T, E> {
-            serde_path_to_error::deserialize(rest).map_err(|e| {
-                let path = e.path().to_string();
-                let message = e.into_inner().to_string();
-                match unknown_field(&message) {
-                    Some(field) => E::custom(nested_key(field, &message)),
-                    None if path != "." => E::custom(nested_key(&path, &message)),
-                    None => E::custom(message),
-                }
-            })
-        }
-        Ok(match kind.as_str() {
-            "l1" => RegularizerConfig::L1(term(rest)?),
-            "kl_sparsity" => RegularizerConfig::KlSparsity(term(rest)?),
-            "weight_decay" => RegularizerConfig::WeightDecay(term(rest)?),
-            "contractive" => RegularizerConfig::Contractive(term(rest)?),
-            "tsne" => RegularizerConfig::Tsne(term(rest)?),
-            "umap" => RegularizerConfig::Umap(term(rest)?),
-            other => {
-                let expected = KINDS.map(|k| format!("`{k}`")).join(", ");
-                return Err(D::Error::custom(nested_key(
-                    "kind",
-                    &format!("unknown variant `{other}`, expected one of {expected}"),
-                )));
-            }
-        })
+/// An entry's `kind` and the rest of its keys.
+fn split_kind<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> std::result::Result<(String, serde_json::Value), D::Error> {
+    let mut entry = serde_json::Map::deserialize(deserializer)?;
+    match entry.remove("kind") {
+        Some(serde_json::Value::String(k)) => Ok((k, serde_json::Value::Object(entry))),
+        Some(other) => Err(D::Error::custom(nested_key(
+            "kind",
+            &format!("invalid type: {other}, expected a string"),
+        ))),
+        None => Err(D::Error::missing_field("kind")),
     }
+}
+
+/// A term's config from an entry's keys (`kind` removed), its errors marked with their key.
+fn term_config<T: DeserializeOwned, E: serde::de::Error>(
+    rest: serde_json::Value,
+) -> std::result::Result<T, E> {
+    serde_path_to_error::deserialize(rest).map_err(|e| {
+        let path = e.path().to_string();
+        let message = e.into_inner().to_string();
+        match unknown_field(&message) {
+            Some(field) => E::custom(nested_key(field, &message)),
+            None if path != "." => E::custom(nested_key(&path, &message)),
+            None => E::custom(message),
+        }
+    })
 }
 
 /// Marks an error raised for a key inside the value being deserialized, so that the config

@@ -128,9 +128,13 @@ pub struct L1Config {
     pub weight: f32,
 }
 
-impl L1Config {
+impl super::regularizer::RegularizerTerm for L1Config {
+    fn weight(&self) -> f32 {
+        self.weight
+    }
+
     /// Adds the term.
-    pub fn apply(&self, objective: &mut super::Objective) -> Result<()> {
+    fn apply(&self, _key: &str, _run: &RunContext, objective: &mut super::Objective) -> Result<()> {
         objective.code_penalties.push(CodePenalty::L1 {
             weight: self.weight,
         });
@@ -149,14 +153,13 @@ pub struct KlSparsityConfig {
     pub target: Option<f32>,
 }
 
-impl KlSparsityConfig {
+impl super::regularizer::RegularizerTerm for KlSparsityConfig {
+    fn weight(&self) -> f32 {
+        self.weight
+    }
+
     /// Checks `target` and the code activation; adds the term.
-    pub fn apply(
-        &self,
-        key: &str,
-        run: &RunContext,
-        objective: &mut super::Objective,
-    ) -> Result<()> {
+    fn apply(&self, key: &str, run: &RunContext, objective: &mut super::Objective) -> Result<()> {
         let target = self.target.ok_or_else(|| {
             Error::config(format!("{key}.target"), "kl_sparsity needs a target ρ")
         })?;

@@ -26,9 +26,18 @@ pub struct WeightDecayConfig {
     pub weight: f32,
 }
 
-impl WeightDecayConfig {
+impl super::regularizer::RegularizerTerm for WeightDecayConfig {
+    fn weight(&self) -> f32 {
+        self.weight
+    }
+
     /// Adds the term (several add up).
-    pub fn apply(&self, objective: &mut super::Objective) -> crate::Result<()> {
+    fn apply(
+        &self,
+        _key: &str,
+        _run: &super::regularizer::RunContext,
+        objective: &mut super::Objective,
+    ) -> crate::Result<()> {
         objective.weight_decay += self.weight;
         Ok(())
     }
