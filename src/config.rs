@@ -8,13 +8,13 @@
 use crate::code::CodeDistribution;
 use crate::error::{Error, Result};
 use crate::limits;
-use crate::model::rbm::{RbmSpec, Units};
 use crate::model::AutoencoderSpec;
 use crate::nn::{Activation, Init, OptimizerKind};
 use crate::objective::corruption::CorruptionConfig;
 use crate::objective::regularizer::{split_nested_key, RegularizerConfig, RunContext};
 use crate::objective::{Likelihood, Objective};
-use crate::train::contrastive_divergence::CdConfig;
+use crate::rbm::contrastive_divergence::CdConfig;
+use crate::rbm::{RbmSpec, Units};
 use crate::train::rbm_stack::RbmStackConfig;
 use crate::train::{Rule, Schedule, TrainConfig};
 use serde::{Deserialize, Serialize};
@@ -57,7 +57,7 @@ pub struct ModelSection {
     pub atoms: Option<usize>,
     /// `psd`: the code predictor, `psd` (g ⊙ tanh(Wx + b)), `tanh`, `lista` or `none`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub predictor: Option<crate::sparse_coding::psd::Predictor>,
+    pub predictor: Option<crate::psd::Predictor>,
     /// `psd` with `predictor = "lista"`: unrolled steps after the first threshold (default 3).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lista_steps: Option<usize>,
@@ -440,7 +440,7 @@ impl Default for PsdSection {
 #[derive(Clone, Debug, PartialEq)]
 pub struct CheckedPsd {
     /// The model to build.
-    pub spec: crate::sparse_coding::psd::PsdSpec,
+    pub spec: crate::psd::PsdSpec,
     /// How to train it.
     pub train: TrainConfig,
 }
@@ -670,7 +670,7 @@ impl RunConfig {
             return Err(Error::config("psd.tolerance", "must be ≥ 0"));
         }
         let predictor = m.predictor.unwrap_or_default();
-        if m.lista_steps.is_some() && predictor != crate::sparse_coding::psd::Predictor::Lista {
+        if m.lista_steps.is_some() && predictor != crate::psd::Predictor::Lista {
             return Err(Error::config(
                 "model.lista_steps",
                 "only predictor = \"lista\" unrolls steps",
@@ -690,7 +690,7 @@ impl RunConfig {
             "the dictionary, the predictor, their optimizer state and a step's buffers",
         )?;
         Ok(CheckedPsd {
-            spec: crate::sparse_coding::psd::PsdSpec {
+            spec: crate::psd::PsdSpec {
                 inputs: input_size,
                 atoms,
                 lambda: p.lambda,

@@ -11,11 +11,13 @@
 
 pub mod analysis;
 pub mod baselines;
+pub mod classifier;
 pub mod code;
 pub mod config;
 pub mod data;
 pub mod error;
 pub mod export;
+pub mod folder;
 pub mod fsutil;
 pub mod hashing;
 pub mod layers;
@@ -25,7 +27,8 @@ pub mod model;
 pub mod neighbors;
 pub mod nn;
 pub mod objective;
-pub mod probe;
+pub mod psd;
+pub mod rbm;
 pub mod report;
 pub mod run;
 pub mod sparse_coding;

@@ -6,6 +6,9 @@ use crate::error::{Error, Result};
 /// The most worker threads a run may ask for.
 pub const MAX_THREADS: usize = 1024;
 
+/// The most weights and biases a model may have (8 GiB of `f32`).
+pub const MAX_PARAMETERS: usize = 1 << 31;
+
 /// Bytes of memory a run's buffers may take: the machine's physical memory where it can be
 /// read (Linux `/proc/meminfo`), else 16 GiB.
 pub fn memory_budget() -> u64 {

@@ -13,8 +13,8 @@ use crate::config::{CheckedRun, Pretraining};
 use crate::data::rows::{self, Rows, Subset};
 use crate::error::Result;
 use crate::linalg::Matrix;
-use crate::model::rbm::Rbm;
 use crate::model::Autoencoder;
+use crate::rbm::Rbm;
 use crate::train::{self, pretrain, rbm_stack, Observer, TrainConfig, TrainReport, TrainState};
 
 /// What watches a run: pretraining's epochs (autoencoder layers and RBMs), then the fit's.

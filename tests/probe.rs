@@ -3,8 +3,8 @@
 
 mod common;
 
+use autoencoder::classifier::{Classifier, ClassifierConfig};
 use autoencoder::data;
-use autoencoder::probe::{Classifier, ClassifierConfig};
 use autoencoder::train::{self, pretrain, Silent};
 use autoencoder::{
     Autoencoder, AutoencoderSpec, Corruption, Likelihood, Matrix, Objective, TrainConfig,
@@ -379,7 +379,7 @@ fn a_diverging_classifier_keeps_finite_weights_and_unknown_labels_are_refused() 
 /// error, and a LISTA predictor is refused by name.
 #[test]
 fn a_psd_predictor_fine_tunes_from_its_probe() {
-    use autoencoder::sparse_coding::psd::{Predictor, Psd, PsdLearner, PsdSpec};
+    use autoencoder::psd::{Predictor, Psd, PsdLearner, PsdSpec};
     use autoencoder::train::{Examples, Learner, TrainState};
     let (x, y) = labelled("data/mnist/train-images-idx3-ubyte.gz", 1500);
     let (tx, ty) = labelled("data/mnist/t10k-images-idx3-ubyte.gz", 500);

@@ -2,9 +2,7 @@
 //! predictor that learns to approximate the optimal sparse codes.
 
 use autoencoder::linalg::Rng;
-use autoencoder::sparse_coding::psd::{
-    objective_and_gradients, Predictor, Psd, PsdLearner, PsdSpec,
-};
+use autoencoder::psd::{objective_and_gradients, Predictor, Psd, PsdLearner, PsdSpec};
 use autoencoder::sparse_coding::{objective, SparseCoder};
 use autoencoder::train::{self, Batch, Examples, Learner, Silent, TrainConfig, TrainState};
 use autoencoder::{Matrix, OptimizerKind};
@@ -315,9 +313,9 @@ fn lista_trains_towards_fista_codes_and_round_trips() {
         "learned LISTA {learned} vs ISTA steps {ista}"
     );
     let dir = std::env::temp_dir().join(format!("ae-lista-{}", std::process::id()));
-    autoencoder::model::persist::save_psd(&model, &dir).unwrap();
-    let loaded = match autoencoder::model::persist::load_any(&dir).unwrap() {
-        autoencoder::model::persist::AnyModel::Psd(p) => p,
+    autoencoder::psd::persist::save_psd(&model, &dir).unwrap();
+    let loaded = match autoencoder::folder::load_any(&dir).unwrap() {
+        autoencoder::folder::AnyModel::Psd(p) => p,
         _ => panic!("not a PSD folder"),
     };
     assert_eq!(loaded.predict(&x).unwrap(), model.predict(&x).unwrap());

@@ -5,9 +5,9 @@
 mod common;
 
 use autoencoder::linalg::{Matrix, Rng};
-use autoencoder::model::rbm::{Rbm, RbmSpec, Units};
 use autoencoder::nn::OptimizerKind;
-use autoencoder::train::contrastive_divergence::{cd_estimate, CdConfig, RbmLearner};
+use autoencoder::rbm::contrastive_divergence::{cd_estimate, CdConfig, RbmLearner};
+use autoencoder::rbm::{Rbm, RbmSpec, Units};
 use autoencoder::train::{self, Examples, LoopConfig, Schedule, SelectionRule, Shuffle};
 use autoencoder::train::{Silent, TrainState};
 

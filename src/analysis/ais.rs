@@ -21,8 +21,8 @@
 use crate::error::{Error, Result};
 use crate::linalg::backend::Cpu;
 use crate::linalg::{fastmath, Matrix, Rng};
-use crate::model::rbm::{Rbm, Units};
 use crate::nn::Activation;
+use crate::rbm::{Rbm, Units};
 use rayon::prelude::*;
 
 /// An AIS estimate of `log Z`.

@@ -4,6 +4,7 @@ pub mod csv;
 pub mod idx;
 pub mod npy;
 pub mod rows;
+pub mod safetensors;
 pub mod sparse;
 pub mod text;
 pub mod toy;

@@ -16,6 +16,7 @@ pub mod dense;
 pub mod grads;
 pub mod shape;
 
+pub use crate::data::safetensors::Tensor;
 pub use dense::{DenseConfig, DenseLayer};
 pub use grads::GradSlots;
 pub use shape::Shape;
@@ -25,17 +26,6 @@ use crate::nn::Activation;
 
 /// A parameter's position in a model's tensor list.
 pub type TensorId = usize;
-
-/// A named parameter tensor (row-major).
-#[derive(Clone, Debug, PartialEq)]
-pub struct Tensor {
-    /// Name in the saved file, e.g. `encoder.0.weight`.
-    pub name: String,
-    /// Shape, PyTorch convention (`[outputs, inputs]` for dense weights).
-    pub shape: Vec<usize>,
-    /// Entries.
-    pub data: Vec<f32>,
-}
 
 /// What every pass of a layer reads besides its buffers.
 #[derive(Clone, Copy)]

@@ -5,7 +5,6 @@ pub mod layers;
 pub mod likelihood_bounds;
 mod parameter_penalties;
 pub mod persist;
-pub mod rbm;
 pub mod spec;
 pub mod step;
 

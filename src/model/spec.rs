@@ -46,7 +46,7 @@ pub struct AutoencoderSpec {
 /// The widest layer a spec may have (with it, no product of two widths overflows).
 pub const MAX_WIDTH: usize = crate::layers::dense::MAX_UNITS;
 /// The most weights and biases a spec may have (8 GiB of `f32`).
-pub const MAX_PARAMETERS: usize = 1 << 31;
+pub const MAX_PARAMETERS: usize = crate::limits::MAX_PARAMETERS;
 
 impl AutoencoderSpec {
     /// A spec with sigmoid hidden layers, a linear code, a mirrored untied decoder and

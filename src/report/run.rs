@@ -5,8 +5,8 @@ use crate::baselines::Pca;
 use crate::error::Result;
 use crate::fsutil::create_dir;
 use crate::linalg::{Matrix, Rng};
-use crate::model::rbm::{Rbm, Units};
 use crate::model::Autoencoder;
+use crate::rbm::{Rbm, Units};
 use crate::train::EpochMetrics;
 use std::path::Path;
 

@@ -14,7 +14,6 @@
 
 pub mod coordinate_descent;
 pub mod ista;
-pub mod psd;
 
 pub use ista::{infer, infer_with_prior, Inference, InferenceOptions, Solver, SparseCoder};
 

@@ -47,7 +47,11 @@ pub fn save_checkpoint(dir: &Path, model: &Autoencoder, state: &TrainState) -> R
             list.push((format!("best/{}", t.name), t.shape.clone(), data));
         }
     }
-    let bytes = persist::serialize(&list, state_metadata(&to_json(model.spec()), state), &path)?;
+    let bytes = crate::data::safetensors::serialize(
+        &list,
+        state_metadata(&to_json(model.spec()), state),
+        &path,
+    )?;
     atomic_write(&path, &bytes)?;
     persist::save_model(model, dir)?;
     write_metrics(dir, state)
@@ -112,7 +116,7 @@ pub fn save_named_checkpoint(
             list.push((format!("best/{name}"), vec![data.len()], data));
         }
     }
-    let bytes = persist::serialize(&list, state_metadata(spec, state), &path)?;
+    let bytes = crate::data::safetensors::serialize(&list, state_metadata(spec, state), &path)?;
     atomic_write(&path, &bytes)?;
     write_metrics(dir, state)
 }
@@ -124,7 +128,7 @@ pub fn load_named_checkpoint(
     names: &[&str],
 ) -> Result<(String, Vec<Vec<f32>>, TrainState)> {
     let path = dir.join(CHECKPOINT_FILE);
-    let (tensors, meta) = persist::deserialize(&path, &read(&path)?)?;
+    let (tensors, meta) = crate::data::safetensors::deserialize(&path, &read(&path)?)?;
     let find = |name: String| {
         tensors
             .iter()
@@ -211,7 +215,7 @@ fn to_json<T: Serialize>(value: &T) -> String {
 pub fn load_checkpoint(dir: &Path) -> Result<(Autoencoder, TrainState)> {
     let path = dir.join(CHECKPOINT_FILE);
     let bytes = read(&path)?;
-    let (tensors, meta) = persist::deserialize(&path, &bytes)?;
+    let (tensors, meta) = crate::data::safetensors::deserialize(&path, &bytes)?;
     let spec_json = meta
         .get("spec")
         .ok_or_else(|| Error::format(&path, "checkpoint has no spec"))?;

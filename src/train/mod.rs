@@ -7,7 +7,6 @@
 
 pub mod backprop;
 pub mod checkpoint;
-pub mod contrastive_divergence;
 pub mod learner;
 pub mod pretrain;
 pub mod rbm_stack;

@@ -14,15 +14,15 @@
 //! learning rate 0.1 (0.001 for the linear top layer, whose hidden units are Gaussian), weight
 //! decay 0.0002, momentum 0.5 for the first 5 epochs and 0.9 after.
 
-use super::contrastive_divergence::{CdConfig, RbmLearner};
 use super::learner::Examples;
 use super::{run, LoopConfig, Observer, Schedule, SelectionRule, Shuffle, TrainState};
 use crate::code::CodeDistribution;
 use crate::error::{Error, Result};
 use crate::linalg::{transpose, Matrix};
-use crate::model::rbm::{Rbm, RbmSpec, Units};
 use crate::model::{Autoencoder, AutoencoderSpec, Half};
 use crate::nn::{Activation, OptimizerKind};
+use crate::rbm::contrastive_divergence::{CdConfig, RbmLearner};
+use crate::rbm::{Rbm, RbmSpec, Units};
 
 /// Hyperparameters of stacked RBM pretraining (`[pretrain] kind = "rbm"`).
 #[derive(Clone, Debug, PartialEq)]

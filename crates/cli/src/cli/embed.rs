@@ -4,7 +4,6 @@
 
 use autoencoder::baselines::tsne::{self, TsneInit, TsneMethod, TsneOptions};
 use autoencoder::baselines::{Isomap, Lle, Pca};
-use autoencoder::model::persist;
 use autoencoder::{data, Error, Matrix, Result};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -156,8 +155,8 @@ fn embed(args: &Args, threads: usize) -> Result<()> {
     let started = Instant::now();
     let mut report = serde_json::json!({ "dim": args.dim, "threads": threads });
     if let Some(model_dir) = &args.model {
-        let model = match persist::load_any(model_dir)? {
-            persist::AnyModel::Autoencoder(m) => m,
+        let model = match autoencoder::folder::load_any(model_dir)? {
+            autoencoder::folder::AnyModel::Autoencoder(m) => m,
             _ => {
                 return Err(Error::format(
                     model_dir,

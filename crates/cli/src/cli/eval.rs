@@ -1,6 +1,5 @@
 //! `autoencoder eval`.
 
-use autoencoder::model::persist;
 use autoencoder::{Error, Likelihood, Result};
 use std::path::PathBuf;
 
@@ -43,7 +42,7 @@ const MAX_AIS_WORK: usize = 1 << 32;
 
 /// `eval` of an RBM: reconstruction error, free energy, and with `--ais-runs` or `--exact`
 /// log Z and the test log-likelihood.
-fn eval_rbm(rbm: &autoencoder::model::rbm::Rbm, args: &Args) -> Result<()> {
+fn eval_rbm(rbm: &autoencoder::rbm::Rbm, args: &Args) -> Result<()> {
     let data = super::load_model_input(&args.model, &args.data, args.label_column.as_deref())?;
     let wrap = |e: autoencoder::Error| autoencoder::Error::format(&args.data, e.to_string());
     let error = rbm.reconstruction_error(&data).map_err(wrap)?;
@@ -95,15 +94,15 @@ fn eval_rbm(rbm: &autoencoder::model::rbm::Rbm, args: &Args) -> Result<()> {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let model = match persist::load_any(&args.model)? {
-        persist::AnyModel::Rbm(rbm) => return eval_rbm(&rbm, &args),
-        persist::AnyModel::Psd(_) => {
+    let model = match autoencoder::folder::load_any(&args.model)? {
+        autoencoder::folder::AnyModel::Rbm(rbm) => return eval_rbm(&rbm, &args),
+        autoencoder::folder::AnyModel::Psd(_) => {
             return Err(Error::Invalid(format!(
                 "{}: a PSD model is evaluated by `autoencoder encode --inference predictor|fista --json`",
                 args.model.display()
             )))
         }
-        persist::AnyModel::Autoencoder(model) => model,
+        autoencoder::folder::AnyModel::Autoencoder(model) => model,
     };
     let data = super::load_model_input(&args.model, &args.data, args.label_column.as_deref())?;
     let e = model

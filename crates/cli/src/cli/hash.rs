@@ -3,9 +3,9 @@
 //! codes (NPY u8, FAISS bit order).
 
 use autoencoder::code::CodeDistribution;
+use autoencoder::folder::AnyModel;
 use autoencoder::hashing::{Codes, Encoder, Method};
-use autoencoder::model::persist::{self, AnyModel};
-use autoencoder::model::rbm::Units;
+use autoencoder::rbm::Units;
 use autoencoder::{Activation, Error, Matrix, Result};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -140,7 +140,7 @@ fn run_model(args: &Args) -> Result<()> {
             "--method autoencoder needs --model RUN_FOLDER".into(),
         ));
     };
-    let model = persist::load_any(dir)?;
+    let model = autoencoder::folder::load_any(dir)?;
     let (bits, squashed) = match &model {
         AnyModel::Autoencoder(m) => (
             m.spec().code_size,

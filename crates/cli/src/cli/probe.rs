@@ -2,11 +2,10 @@
 //! codes) and, optionally, fine-tuning of encoder + softmax head (starting from the probe's
 //! head); test error rates.
 
+use autoencoder::classifier::{Classifier, ClassifierConfig, ClassifierEpoch};
 use autoencoder::config::shortest_decimal;
-use autoencoder::model::persist;
 use autoencoder::nn::{dropout, weight_average, OptimizerKind};
-use autoencoder::probe::{Classifier, ClassifierConfig, ClassifierEpoch};
-use autoencoder::sparse_coding::psd::{Predictor, Psd};
+use autoencoder::psd::{Predictor, Psd};
 use autoencoder::sparse_coding::Solver;
 use autoencoder::{Autoencoder, Error, Matrix, Result};
 use std::path::PathBuf;
@@ -303,17 +302,17 @@ enum Features {
 
 impl Features {
     fn load(args: &Args) -> Result<Features> {
-        let model = persist::load_any(&args.model)?;
+        let model = autoencoder::folder::load_any(&args.model)?;
         let inference = args.inference.as_deref();
         match model {
-            persist::AnyModel::Autoencoder(m) => match inference {
+            autoencoder::folder::AnyModel::Autoencoder(m) => match inference {
                 None => Ok(Features::Autoencoder(m)),
                 Some(_) => Err(Error::Invalid(format!(
                     "--inference: {} holds an autoencoder; the flag is for PSD models",
                     args.model.display()
                 ))),
             },
-            persist::AnyModel::Psd(model) => {
+            autoencoder::folder::AnyModel::Psd(model) => {
                 let fista = match inference.unwrap_or("predictor") {
                     "predictor" => false,
                     "fista" => true,
@@ -336,7 +335,7 @@ impl Features {
                 }
                 Ok(Features::Psd { model, fista })
             }
-            persist::AnyModel::Rbm(_) => Err(Error::format(
+            autoencoder::folder::AnyModel::Rbm(_) => Err(Error::format(
                 &args.model,
                 "this folder holds an RBM; probe the autoencoder it pretrains (train with [pretrain] method = \"rbm\")",
             )),

@@ -4,7 +4,6 @@
 
 use autoencoder::code::CodeDistribution;
 use autoencoder::linalg::Rng;
-use autoencoder::model::persist;
 use autoencoder::{data, Error, Matrix, Result};
 use std::path::PathBuf;
 
@@ -57,15 +56,15 @@ pub fn run(args: Args) -> Result<()> {
             args.n
         )));
     }
-    let model = match persist::load_any(&args.model)? {
-        persist::AnyModel::Rbm(rbm) => return sample_rbm(&rbm, &args),
-        persist::AnyModel::Psd(_) => {
+    let model = match autoencoder::folder::load_any(&args.model)? {
+        autoencoder::folder::AnyModel::Rbm(rbm) => return sample_rbm(&rbm, &args),
+        autoencoder::folder::AnyModel::Psd(_) => {
             return Err(Error::Invalid(format!(
                 "{}: a PSD model is not generative; nothing to sample",
                 args.model.display()
             )))
         }
-        persist::AnyModel::Autoencoder(model) => model,
+        autoencoder::folder::AnyModel::Autoencoder(model) => model,
     };
     let corruption = super::training_corruption(&args.model, &model)?;
     let chain_asked = args.data.is_some() || args.from_noise || args.mean;
@@ -164,7 +163,7 @@ fn check_chain_steps(steps: usize) -> Result<()> {
 }
 
 /// `--n` Gibbs chains of `--chain-steps` steps; writes their last visible means.
-fn sample_rbm(rbm: &autoencoder::model::rbm::Rbm, args: &Args) -> Result<()> {
+fn sample_rbm(rbm: &autoencoder::rbm::Rbm, args: &Args) -> Result<()> {
     check_chain_steps(args.chain_steps)?;
     let d = rbm.spec().visible;
     let mut rng = Rng::new(args.seed);

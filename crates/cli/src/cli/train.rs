@@ -4,12 +4,11 @@ use super::progress::Progress;
 use autoencoder::config::{CheckedRbm, ModelKind, RunConfig};
 use autoencoder::data::rows::{self, Rows};
 use autoencoder::data::transform::InputTransform;
-use autoencoder::model::persist;
-use autoencoder::model::rbm::{Rbm, Units};
 use autoencoder::model::Autoencoder;
+use autoencoder::rbm::contrastive_divergence::RbmLearner;
+use autoencoder::rbm::{Rbm, Units};
 use autoencoder::report::run::write_report;
 use autoencoder::run::{self, RunObserver, Start};
-use autoencoder::train::contrastive_divergence::RbmLearner;
 use autoencoder::train::Examples;
 use autoencoder::train::{self, EpochMetrics, Observer, TrainState};
 use autoencoder::train::{load_checkpoint, save_checkpoint};
@@ -408,7 +407,7 @@ fn run_rbm(
             &mut observer,
         )
     };
-    persist::save_rbm(&rbm, out)?;
+    autoencoder::rbm::persist::save_rbm(&rbm, out)?;
     let report = result?;
     write_metrics(out, &report.history)?;
     autoencoder::report::run::write_rbm_report(
@@ -470,14 +469,14 @@ fn read_gap(path: &std::path::Path, epochs_done: usize) -> Vec<(usize, f64, f64)
 /// Rows for the predictor-vs-FISTA curve.
 const PSD_PROBE_ROWS: usize = 1000;
 
-impl Observer<autoencoder::sparse_coding::psd::Psd> for PsdLines {
+impl Observer<autoencoder::psd::Psd> for PsdLines {
     fn batch(&mut self, epoch: usize, batch: usize, batches: usize, loss: f64) {
         self.progress.batch(epoch, batch, batches, loss);
     }
     fn epoch(
         &mut self,
         m: &EpochMetrics,
-        psd: &autoencoder::sparse_coding::psd::Psd,
+        psd: &autoencoder::psd::Psd,
         state: &TrainState,
     ) -> Result<()> {
         use autoencoder::sparse_coding::{objective, Solver};
@@ -504,7 +503,7 @@ impl Observer<autoencoder::sparse_coding::psd::Psd> for PsdLines {
             m.epoch, m.train_loss, m.learning_rate, m.seconds
         ));
         // what a resume reads: the model, the checkpoint (its spec, parameters and state)
-        persist::save_psd(psd, &self.out)?;
+        autoencoder::psd::persist::save_psd(psd, &self.out)?;
         let spec = serde_json::to_string(psd.spec()).map_err(|e| Error::Invalid(e.to_string()))?;
         let parameters = [
             psd.dictionary.as_slice(),
@@ -582,10 +581,10 @@ const PSD_TENSORS: [&str; 6] = [
 /// spec and optimizer.
 fn resume_psd(
     dir: &std::path::Path,
-    spec: autoencoder::sparse_coding::psd::PsdSpec,
+    spec: autoencoder::psd::PsdSpec,
     tc: &train::TrainConfig,
-) -> Result<(autoencoder::sparse_coding::psd::Psd, TrainState)> {
-    use autoencoder::sparse_coding::psd::{Predictor, Psd, PsdSpec};
+) -> Result<(autoencoder::psd::Psd, TrainState)> {
+    use autoencoder::psd::{Predictor, Psd, PsdSpec};
     let (saved, mut p, state) = train::load_named_checkpoint(dir, &PSD_TENSORS)?;
     let path = dir.join(train::CHECKPOINT_FILE);
     let saved: PsdSpec = serde_json::from_str(&saved)
@@ -613,7 +612,7 @@ fn run_psd(
     config_path: &std::path::Path,
     out: &std::path::Path,
 ) -> Result<()> {
-    use autoencoder::sparse_coding::psd::{Psd, PsdLearner};
+    use autoencoder::psd::{Psd, PsdLearner};
     use autoencoder::train::Learner;
     let data = super::load_data(in_memory_data(args)?, args.label_column.as_deref())?;
     let checked = config
@@ -642,7 +641,7 @@ fn run_psd(
         }
     };
     autoencoder::fsutil::atomic_write(&out.join("config.toml"), config.to_toml()?.as_bytes())?;
-    let has_predictor = checked.spec.predictor != autoencoder::sparse_coding::psd::Predictor::None;
+    let has_predictor = checked.spec.predictor != autoencoder::psd::Predictor::None;
     let probe = has_predictor.then(|| {
         let rows = val_x.as_ref().unwrap_or(&train_x);
         rows.slice_rows(0, rows.rows().min(PSD_PROBE_ROWS))
@@ -664,7 +663,7 @@ fn run_psd(
             &mut observer,
         )
     };
-    persist::save_psd(&psd, out)?;
+    autoencoder::psd::persist::save_psd(&psd, out)?;
     let report = result?;
     write_metrics(out, &report.history)?;
     let format = config.report.clone().unwrap_or_default().format;
@@ -679,7 +678,7 @@ fn run_psd(
 /// square images the dictionary's atoms and the predictor's filters.
 fn write_psd_report(
     out: &std::path::Path,
-    psd: &autoencoder::sparse_coding::psd::Psd,
+    psd: &autoencoder::psd::Psd,
     history: &[EpochMetrics],
     gap: &[(usize, f64, f64)],
     format: autoencoder::report::run::PlotFormat,

@@ -1,6 +1,5 @@
 //! `autoencoder encode` and `autoencoder reconstruct`.
 
-use autoencoder::model::persist;
 use autoencoder::{data, Result};
 use std::path::PathBuf;
 
@@ -28,9 +27,9 @@ pub struct Args {
 }
 
 pub fn run(args: Args, reconstruct: bool) -> Result<()> {
-    let model = persist::load_any(&args.model)?;
+    let model = autoencoder::folder::load_any(&args.model)?;
     let input = super::load_model_input(&args.model, &args.data, args.label_column.as_deref())?;
-    if let persist::AnyModel::Psd(psd) = &model {
+    if let autoencoder::folder::AnyModel::Psd(psd) = &model {
         return psd_codes(psd, &input, &args, reconstruct);
     }
     if args.inference.is_some() || args.json {
@@ -41,21 +40,23 @@ pub fn run(args: Args, reconstruct: bool) -> Result<()> {
     }
     let wrap = |e: autoencoder::Error| autoencoder::Error::format(&args.data, e.to_string());
     let out = match (&model, reconstruct) {
-        (persist::AnyModel::Autoencoder(m), true) => m.reconstruct(&input).map_err(wrap)?,
-        (persist::AnyModel::Autoencoder(m), false) => m.encode(&input).map_err(wrap)?,
+        (autoencoder::folder::AnyModel::Autoencoder(m), true) => {
+            m.reconstruct(&input).map_err(wrap)?
+        }
+        (autoencoder::folder::AnyModel::Autoencoder(m), false) => m.encode(&input).map_err(wrap)?,
         // an RBM's code is E[h | v]; its reconstruction E[v | E[h | v]]
-        (persist::AnyModel::Rbm(r), true) => r
+        (autoencoder::folder::AnyModel::Rbm(r), true) => r
             .visible_means(&r.hidden_means(&input).map_err(wrap)?)
             .map_err(wrap)?,
-        (persist::AnyModel::Rbm(r), false) => r.hidden_means(&input).map_err(wrap)?,
-        (persist::AnyModel::Psd(_), _) => unreachable!("handled above"),
+        (autoencoder::folder::AnyModel::Rbm(r), false) => r.hidden_means(&input).map_err(wrap)?,
+        (autoencoder::folder::AnyModel::Psd(_), _) => unreachable!("handled above"),
     };
     data::save_matrix(&args.out, &out)
 }
 
 /// PSD codes by the predictor or by (F)ISTA; `reconstruct` writes `D h` instead.
 fn psd_codes(
-    psd: &autoencoder::sparse_coding::psd::Psd,
+    psd: &autoencoder::psd::Psd,
     input: &autoencoder::Matrix,
     args: &Args,
     reconstruct: bool,
@@ -65,7 +66,7 @@ fn psd_codes(
     let started = std::time::Instant::now();
     let (codes, iterations) = match args.inference.as_deref().unwrap_or("fista") {
         "predictor" => {
-            if psd.spec().predictor == autoencoder::sparse_coding::psd::Predictor::None {
+            if psd.spec().predictor == autoencoder::psd::Predictor::None {
                 return Err(autoencoder::Error::format(
                     &args.model,
                     "this model was trained without a predictor (model.predictor = \"none\"); use --inference fista",

@@ -40,6 +40,9 @@
 //! are not whole counts (TF-IDF weights) the chain draws `round(D)` words and scales them to
 //! total `D`: a heuristic for pretraining, exact for counts.
 
+pub mod contrastive_divergence;
+pub mod persist;
+
 use crate::error::{Error, Result};
 use crate::layers::dense::Dense;
 use crate::linalg::{Cpu, Matrix, Rng};
@@ -156,7 +159,7 @@ pub struct RbmSpec {
 }
 
 impl RbmSpec {
-    /// Checks the sizes (each at least 1, the weight at most [`super::spec::MAX_PARAMETERS`]).
+    /// Checks the sizes (each at least 1, the weight at most [`crate::limits::MAX_PARAMETERS`]).
     pub fn validate(&self) -> Result<()> {
         if self.visible == 0 {
             return Err(Error::config("model.input_size", "must be at least 1"));
@@ -170,14 +173,14 @@ impl RbmSpec {
                 "softmax (replicated softmax) units are for the visible layer: use bernoulli or gaussian",
             ));
         }
-        if (self.visible as u128) * (self.hidden as u128) > super::spec::MAX_PARAMETERS as u128 {
+        if (self.visible as u128) * (self.hidden as u128) > crate::limits::MAX_PARAMETERS as u128 {
             return Err(Error::config(
                 "model.hidden",
                 format!(
                     "{} × {} weights is more than {}; check the sizes",
                     self.hidden,
                     self.visible,
-                    super::spec::MAX_PARAMETERS
+                    crate::limits::MAX_PARAMETERS
                 ),
             ));
         }

@@ -8,7 +8,7 @@ use crate::layers::dense::Dense;
 use crate::linalg::{Backend, Cpu, Matrix, Rng};
 use crate::model::Autoencoder;
 use crate::nn::{dropout, softmax, weight_average, Activation, Init, Optimizer, OptimizerKind};
-use crate::sparse_coding::psd::{Predictor, Psd};
+use crate::psd::{Predictor, Psd};
 use crate::train::{
     self, Batch, EpochMetrics, Examples, Learner, LoopConfig, Observer, Schedule, SelectionRule,
     Shuffle, TrainState, Validation,

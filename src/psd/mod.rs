@@ -9,7 +9,7 @@
 //! `G tanh(Wx + b)` with `G` diagonal: a gain per atom). One training step on a batch:
 //!
 //! 1. `f = f(x)`;
-//! 2. `h* = argmin_h …` by FISTA warm-started at `f` ([`super::infer_with_prior`]);
+//! 2. `h* = argmin_h …` by FISTA warm-started at `f` ([`crate::sparse_coding::infer_with_prior`]);
 //! 3. with `h*` fixed, gradient steps on `D` (`∂/∂D = −2 (x − D h*) h*ᵀ`) and on the predictor
 //!    (`∂/∂f = −2γ (h* − f)`, backpropagated through `g ⊙ tanh(·)`), batch means;
 //! 4. `D`'s columns rescaled to unit norm (otherwise `‖h‖₁` shrinks by growing `D`).
@@ -29,7 +29,11 @@
 //! ISTA steps from `h = 0`. (The paper writes the `½‖x − Dh‖²` objective, where the factor 2
 //! is absent.)
 
-use super::{infer_with_prior, soft_threshold, Inference, InferenceOptions, Solver, SparseCoder};
+use crate::sparse_coding::{
+    infer_with_prior, soft_threshold, Inference, InferenceOptions, Solver, SparseCoder,
+};
+pub mod persist;
+
 use crate::error::{Error, Result};
 use crate::linalg::fastmath::simd_dispatch;
 use crate::linalg::gemm::{gemm, View};

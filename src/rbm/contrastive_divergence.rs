@@ -16,13 +16,13 @@
 //! update is the negative of this estimate (plus weight decay), given to the optimizer (SGD
 //! with momentum in the guide).
 
-use super::learner::{Batch, Examples, Learner, Validation};
+use super::{row_lengths, softmax_rows, Rbm, Units};
 use crate::error::{Error, Result};
 use crate::linalg::gemm::View;
 use crate::linalg::{Backend, Cpu, Matrix, Rng};
-use crate::model::rbm::{row_lengths, softmax_rows, Rbm, Units};
 use crate::nn::Optimizer;
 use crate::objective::weight_decay;
+use crate::train::{Batch, Examples, Learner, Validation};
 
 /// How the model term is estimated.
 #[derive(Clone, Copy, Debug, PartialEq)]
