@@ -13,8 +13,9 @@ use crate::nn::{Activation, Init, OptimizerKind};
 use crate::objective::corruption::CorruptionConfig;
 use crate::objective::regularizer::{split_nested_key, RegularizerConfig, RunContext};
 use crate::objective::{Likelihood, Objective};
-use crate::rbm::contrastive_divergence::CdConfig;
-use crate::rbm::{RbmSpec, Units};
+use crate::psd::config::{CheckedPsd, PsdConfig, PsdModelKeys};
+use crate::rbm::config::{CheckedRbm, RbmKeys};
+use crate::rbm::Units;
 use crate::train::rbm_stack::RbmStackConfig;
 use crate::train::{Rule, Schedule, TrainConfig};
 use serde::{Deserialize, Serialize};
@@ -128,17 +129,6 @@ impl ModelKind {
     fn is_autoencoder(&self) -> bool {
         *self == ModelKind::Autoencoder
     }
-}
-
-/// A checked RBM run.
-#[derive(Clone, Debug, PartialEq)]
-pub struct CheckedRbm {
-    /// The RBM to build.
-    pub spec: RbmSpec,
-    /// The loop's settings, optimizer and seed (its objective parts unused).
-    pub train: TrainConfig,
-    /// How the model term is estimated.
-    pub cd: CdConfig,
 }
 
 /// `train.optimizer`.
@@ -378,7 +368,7 @@ pub struct RunConfig {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub regularizer: Vec<RegularizerConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub psd: Option<PsdSection>,
+    pub psd: Option<PsdConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub report: Option<ReportSection>,
 }
@@ -392,57 +382,6 @@ pub struct ReportSection {
     pub map: crate::report::run::MapMethod,
     /// `png` (default) or `svg`: how the loss curves and the code map are written.
     pub format: crate::report::run::PlotFormat,
-}
-
-/// `[psd]`: the constants of eq. 14.19 and the inner solve.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PsdSection {
-    /// `λ` of `‖h‖₁`.
-    #[serde(default = "default_psd_lambda")]
-    pub lambda: f32,
-    /// `γ` of `‖h − f(x)‖²`.
-    #[serde(default = "default_psd_gamma")]
-    pub gamma: f32,
-    /// FISTA iterations per step (cap).
-    #[serde(default = "default_fista_iterations")]
-    pub fista_iterations: usize,
-    /// FISTA's relative-change tolerance.
-    #[serde(default = "default_fista_tolerance")]
-    pub tolerance: f32,
-}
-
-fn default_psd_lambda() -> f32 {
-    0.5
-}
-fn default_psd_gamma() -> f32 {
-    1.0
-}
-fn default_fista_iterations() -> usize {
-    100
-}
-fn default_fista_tolerance() -> f32 {
-    1e-4
-}
-
-impl Default for PsdSection {
-    fn default() -> Self {
-        PsdSection {
-            lambda: default_psd_lambda(),
-            gamma: default_psd_gamma(),
-            fista_iterations: default_fista_iterations(),
-            tolerance: default_fista_tolerance(),
-        }
-    }
-}
-
-/// A checked PSD run.
-#[derive(Clone, Debug, PartialEq)]
-pub struct CheckedPsd {
-    /// The model to build.
-    pub spec: crate::psd::PsdSpec,
-    /// How to train it.
-    pub train: TrainConfig,
 }
 
 fn default_activation() -> Activation {
@@ -568,23 +507,12 @@ impl RunConfig {
                 "an RBM has one hidden layer: give hidden = N, not layers or code",
             ));
         }
-        let hidden = m
-            .hidden
-            .ok_or_else(|| Error::config("model.hidden", "an RBM needs hidden = N"))?;
-        let spec = RbmSpec {
-            visible: input_size,
-            hidden,
-            visible_units: m.visible_units.unwrap_or_default(),
-            hidden_units: m.hidden_units.unwrap_or_default(),
-        };
-        spec.validate()?;
         if self.pretrain.is_some() || self.corruption.is_some() {
             return Err(Error::config(
                 "model.kind",
                 "an RBM takes neither [pretrain] nor [corruption]",
             ));
         }
-        let train = self.train_config()?;
         let mut weight_decay = 0.0;
         for (i, r) in self.regularizer.iter().enumerate() {
             match r {
@@ -597,28 +525,19 @@ impl RunConfig {
                 }
             }
         }
-        if self.train.cd_steps == 0 {
-            return Err(Error::config("train.cd_steps", "must be at least 1"));
-        }
-        limits::check_threads("train.threads", train.threads)?;
-        let (d, h, b) = (input_size as u128, hidden as u128, train.batch_size as u128);
-        limits::check_floats(
-            "model.hidden",
-            5 * d * h + b * (4 * d + 4 * h),
-            "the RBM, its optimizer state and an update's buffers",
-        )?;
-        Ok(CheckedRbm {
-            spec,
-            cd: CdConfig {
-                steps: self.train.cd_steps,
-                persistent: self.train.persistent,
-                weight_decay,
-            },
-            train,
-        })
+        let keys = RbmKeys {
+            hidden: m.hidden,
+            visible_units: m.visible_units.unwrap_or_default(),
+            hidden_units: m.hidden_units.unwrap_or_default(),
+            cd_steps: self.train.cd_steps,
+            persistent: self.train.persistent,
+            weight_decay,
+        };
+        crate::rbm::config::check(input_size, &keys, || self.train_config())
     }
 
-    /// The check of a `model.kind = "psd"` run for data of width `input_size`.
+    /// The check of a `model.kind = "psd"` run for data of width `input_size`
+    /// ([`crate::psd::config`] checks the PSD keys).
     pub fn check_psd(&self, input_size: usize) -> Result<CheckedPsd> {
         let m = &self.model;
         if m.kind != ModelKind::Psd {
@@ -629,12 +548,6 @@ impl RunConfig {
                 "model.atoms",
                 "PSD takes atoms = N (the dictionary size), not layers, code or hidden",
             ));
-        }
-        let atoms = m
-            .atoms
-            .ok_or_else(|| Error::config("model.atoms", "PSD needs atoms = N"))?;
-        if atoms == 0 {
-            return Err(Error::config("model.atoms", "must be at least 1"));
         }
         if let Some(r) = self.regularizer.first() {
             // PSD's own terms are its [psd] section's λ and γ
@@ -652,56 +565,13 @@ impl RunConfig {
                 "PSD takes none of [pretrain], [corruption], [[regularizer]]",
             ));
         }
-        let p = self.psd.clone().unwrap_or_default();
-        let ok = |v: f32| v >= 0.0 && v.is_finite();
-        if !ok(p.lambda) {
-            return Err(Error::config("psd.lambda", "must be ≥ 0"));
-        }
-        if !ok(p.gamma) {
-            return Err(Error::config("psd.gamma", "must be ≥ 0"));
-        }
-        if p.fista_iterations == 0 || p.fista_iterations > 1_000_000 {
-            return Err(Error::config(
-                "psd.fista_iterations",
-                "must be between 1 and 1000000",
-            ));
-        }
-        if !ok(p.tolerance) {
-            return Err(Error::config("psd.tolerance", "must be ≥ 0"));
-        }
-        let predictor = m.predictor.unwrap_or_default();
-        if m.lista_steps.is_some() && predictor != crate::psd::Predictor::Lista {
-            return Err(Error::config(
-                "model.lista_steps",
-                "only predictor = \"lista\" unrolls steps",
-            ));
-        }
-        let lista_steps = m.lista_steps.unwrap_or(3);
-        if lista_steps > 100 {
-            return Err(Error::config("model.lista_steps", "must be at most 100"));
-        }
-        let train = self.train_config()?;
-        limits::check_threads("train.threads", train.threads)?;
-        let (d, a, b) = (input_size as u128, atoms as u128, train.batch_size as u128);
-        let steps = lista_steps as u128 + 1;
-        limits::check_floats(
-            "model.atoms",
-            8 * d * a + 4 * a * a + b * (2 * d + 12 * a + 2 * steps * a),
-            "the dictionary, the predictor, their optimizer state and a step's buffers",
-        )?;
-        Ok(CheckedPsd {
-            spec: crate::psd::PsdSpec {
-                inputs: input_size,
-                atoms,
-                lambda: p.lambda,
-                gamma: p.gamma,
-                fista_iterations: p.fista_iterations,
-                tolerance: p.tolerance,
-                predictor,
-                lista_steps,
-            },
-            train,
-        })
+        let model = PsdModelKeys {
+            atoms: m.atoms,
+            predictor: m.predictor,
+            lista_steps: m.lista_steps,
+        };
+        let psd = self.psd.clone().unwrap_or_default();
+        crate::psd::config::check(input_size, &model, &psd, || self.train_config())
     }
 
     /// The one check: the spec for data of width `input_size` and the training configuration,

@@ -32,6 +32,7 @@
 use crate::sparse_coding::{
     infer_with_prior, soft_threshold, Inference, InferenceOptions, Solver, SparseCoder,
 };
+pub mod config;
 pub mod persist;
 
 use crate::error::{Error, Result};

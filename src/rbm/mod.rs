@@ -40,6 +40,7 @@
 //! are not whole counts (TF-IDF weights) the chain draws `round(D)` words and scales them to
 //! total `D`: a heuristic for pretraining, exact for counts.
 
+pub mod config;
 pub mod contrastive_divergence;
 pub mod persist;
 

@@ -1,10 +1,11 @@
 //! `autoencoder train`.
 
 use super::progress::Progress;
-use autoencoder::config::{CheckedRbm, ModelKind, RunConfig};
+use autoencoder::config::{ModelKind, RunConfig};
 use autoencoder::data::rows::{self, Rows};
 use autoencoder::data::transform::InputTransform;
 use autoencoder::model::Autoencoder;
+use autoencoder::rbm::config::CheckedRbm;
 use autoencoder::rbm::contrastive_divergence::RbmLearner;
 use autoencoder::rbm::{Rbm, Units};
 use autoencoder::report::run::write_report;
