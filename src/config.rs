@@ -16,7 +16,7 @@ use crate::objective::{Likelihood, Objective};
 use crate::psd::config::{CheckedPsd, PsdConfig, PsdModelKeys};
 use crate::rbm::config::{CheckedRbm, RbmKeys};
 use crate::rbm::Units;
-use crate::train::rbm_stack::RbmStackConfig;
+use crate::train::pretrain::{PretrainConfig, Pretraining};
 use crate::train::{Rule, Schedule, TrainConfig};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -281,77 +281,6 @@ impl Default for TrainSection {
     }
 }
 
-/// `[pretrain]`: how the encoder's layers are initialized before end-to-end training.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PretrainSection {
-    /// `rbm` (a stack of RBMs, Hinton & Salakhutdinov 2006) or `autoencoder` (greedy
-    /// one-layer autoencoders with the run's objective).
-    pub kind: PretrainKind,
-    /// Epochs per layer.
-    #[serde(default = "default_pretrain_epochs")]
-    pub epochs: usize,
-    /// `rbm`: Gibbs steps of CD-k.
-    #[serde(default = "default_cd_steps")]
-    pub cd_steps: usize,
-    /// `rbm`: persistent CD.
-    #[serde(default)]
-    pub persistent: bool,
-    /// `rbm`: learning rate (Bernoulli hidden units).
-    #[serde(default = "default_rbm_learning_rate")]
-    pub learning_rate: f32,
-    /// `rbm`: learning rate of a top RBM with linear hidden units.
-    #[serde(default = "default_rbm_linear_learning_rate")]
-    pub linear_learning_rate: f32,
-    /// `rbm`: weight decay.
-    #[serde(default = "default_rbm_weight_decay")]
-    pub weight_decay: f32,
-    /// `rbm`: examples per update.
-    #[serde(default = "default_rbm_batch_size")]
-    pub batch_size: usize,
-}
-
-/// `pretrain.kind`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PretrainKind {
-    /// A stack of RBMs trained by contrastive divergence, unrolled.
-    Rbm,
-    /// Greedy one-layer autoencoders.
-    Autoencoder,
-}
-
-fn default_pretrain_epochs() -> usize {
-    RbmStackConfig::default().epochs
-}
-fn default_cd_steps() -> usize {
-    RbmStackConfig::default().cd_steps
-}
-fn default_rbm_learning_rate() -> f32 {
-    RbmStackConfig::default().learning_rate
-}
-fn default_rbm_linear_learning_rate() -> f32 {
-    RbmStackConfig::default().linear_learning_rate
-}
-fn default_rbm_weight_decay() -> f32 {
-    RbmStackConfig::default().weight_decay
-}
-fn default_rbm_batch_size() -> usize {
-    RbmStackConfig::default().batch_size
-}
-
-/// Checked pretraining.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Pretraining {
-    /// Greedy one-layer autoencoders for this many epochs each.
-    Autoencoder {
-        /// Epochs per layer.
-        epochs: usize,
-    },
-    /// A stack of RBMs.
-    Rbm(RbmStackConfig),
-}
-
 /// A whole configuration file.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -362,7 +291,7 @@ pub struct RunConfig {
     #[serde(default)]
     pub train: TrainSection,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pretrain: Option<PretrainSection>,
+    pub pretrain: Option<PretrainConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub corruption: Option<CorruptionConfig>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -645,45 +574,7 @@ impl RunConfig {
             )),
             (None, 0) => Ok(None),
             (None, epochs) => Ok(Some(Pretraining::Autoencoder { epochs })),
-            (Some(p), _) => {
-                if p.epochs == 0 {
-                    return Err(Error::config("pretrain.epochs", "must be at least 1"));
-                }
-                Ok(Some(match p.kind {
-                    PretrainKind::Autoencoder => Pretraining::Autoencoder { epochs: p.epochs },
-                    PretrainKind::Rbm => {
-                        if p.cd_steps == 0 {
-                            return Err(Error::config("pretrain.cd_steps", "must be at least 1"));
-                        }
-                        if p.batch_size == 0 {
-                            return Err(Error::config("pretrain.batch_size", "must be at least 1"));
-                        }
-                        for (key, v) in [
-                            ("pretrain.learning_rate", p.learning_rate),
-                            ("pretrain.linear_learning_rate", p.linear_learning_rate),
-                        ] {
-                            if !(v > 0.0 && v.is_finite()) {
-                                return Err(Error::config(key, "must be a positive number"));
-                            }
-                        }
-                        if !(p.weight_decay >= 0.0 && p.weight_decay.is_finite()) {
-                            return Err(Error::config("pretrain.weight_decay", "must be ≥ 0"));
-                        }
-                        Pretraining::Rbm(RbmStackConfig {
-                            epochs: p.epochs,
-                            cd_steps: p.cd_steps,
-                            persistent: p.persistent,
-                            learning_rate: p.learning_rate,
-                            linear_learning_rate: p.linear_learning_rate,
-                            weight_decay: p.weight_decay,
-                            batch_size: p.batch_size,
-                            seed: t.seed,
-                            threads: t.threads,
-                            ..RbmStackConfig::default()
-                        })
-                    }
-                }))
-            }
+            (Some(p), _) => p.check(t.seed, t.threads).map(Some),
         }
     }
 

@@ -9,13 +9,14 @@
 //! depends on where they live (in place in memory, stored entries of a sparse matrix, each row
 //! read from a file).
 
-use crate::config::{CheckedRun, Pretraining};
+use crate::config::CheckedRun;
 use crate::data::rows::{self, Rows, Subset};
 use crate::error::Result;
 use crate::linalg::Matrix;
 use crate::model::Autoencoder;
 use crate::rbm::Rbm;
-use crate::train::{self, pretrain, rbm_stack, Observer, TrainConfig, TrainReport, TrainState};
+use crate::train::pretrain::{self, Pretraining};
+use crate::train::{self, rbm_stack, Observer, TrainConfig, TrainReport, TrainState};
 
 /// What watches a run: pretraining's epochs (autoencoder layers and RBMs), then the fit's.
 pub trait RunObserver: Observer<Autoencoder> + Observer<Rbm> {

@@ -3,13 +3,15 @@
 //! layers below it, with the same objective parts (corruption, sparsity, contractive…), then
 //! the whole network is fine-tuned.
 
+use super::rbm_stack::RbmStackConfig;
 use super::{fit, initial_state, Observer, TrainConfig};
 use crate::code::CodeDistribution;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::linalg::Matrix;
 use crate::model::{Autoencoder, AutoencoderSpec, Half};
 use crate::nn::Activation;
 use crate::objective::Likelihood;
+use serde::{Deserialize, Serialize};
 
 /// Pretrains every encoder layer of `model` greedily on `x` (epochs and objective from
 /// `config`), copying each layer's encoder — and, for a mirrored untied decoder, its decoder —
@@ -95,6 +97,122 @@ fn layer_config(config: &TrainConfig, l: usize) -> TrainConfig {
         validation_fraction: 0.0,
         dynamic_binarization: config.dynamic_binarization && l == 0,
         ..config.clone()
+    }
+}
+
+/// `[pretrain]`: how the encoder's layers are initialized before end-to-end training.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PretrainConfig {
+    /// `rbm` (a stack of RBMs, Hinton & Salakhutdinov 2006) or `autoencoder` (greedy
+    /// one-layer autoencoders with the run's objective).
+    pub kind: PretrainKind,
+    /// Epochs per layer.
+    #[serde(default = "default_pretrain_epochs")]
+    pub epochs: usize,
+    /// `rbm`: Gibbs steps of CD-k.
+    #[serde(default = "default_cd_steps")]
+    pub cd_steps: usize,
+    /// `rbm`: persistent CD.
+    #[serde(default)]
+    pub persistent: bool,
+    /// `rbm`: learning rate (Bernoulli hidden units).
+    #[serde(default = "default_rbm_learning_rate")]
+    pub learning_rate: f32,
+    /// `rbm`: learning rate of a top RBM with linear hidden units.
+    #[serde(default = "default_rbm_linear_learning_rate")]
+    pub linear_learning_rate: f32,
+    /// `rbm`: weight decay.
+    #[serde(default = "default_rbm_weight_decay")]
+    pub weight_decay: f32,
+    /// `rbm`: examples per update.
+    #[serde(default = "default_rbm_batch_size")]
+    pub batch_size: usize,
+}
+
+/// `pretrain.kind`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PretrainKind {
+    /// A stack of RBMs trained by contrastive divergence, unrolled.
+    Rbm,
+    /// Greedy one-layer autoencoders.
+    Autoencoder,
+}
+
+fn default_pretrain_epochs() -> usize {
+    RbmStackConfig::default().epochs
+}
+fn default_cd_steps() -> usize {
+    RbmStackConfig::default().cd_steps
+}
+fn default_rbm_learning_rate() -> f32 {
+    RbmStackConfig::default().learning_rate
+}
+fn default_rbm_linear_learning_rate() -> f32 {
+    RbmStackConfig::default().linear_learning_rate
+}
+fn default_rbm_weight_decay() -> f32 {
+    RbmStackConfig::default().weight_decay
+}
+fn default_rbm_batch_size() -> usize {
+    RbmStackConfig::default().batch_size
+}
+
+/// Checked pretraining.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Pretraining {
+    /// Greedy one-layer autoencoders for this many epochs each.
+    Autoencoder {
+        /// Epochs per layer.
+        epochs: usize,
+    },
+    /// A stack of RBMs.
+    Rbm(RbmStackConfig),
+}
+
+impl PretrainConfig {
+    /// Checks the section (errors name `pretrain.<key>`); an RBM stack draws from `seed` on
+    /// `threads` threads, as the run does.
+    pub fn check(&self, seed: u64, threads: usize) -> Result<Pretraining> {
+        let p = self;
+        if p.epochs == 0 {
+            return Err(Error::config("pretrain.epochs", "must be at least 1"));
+        }
+        Ok(match p.kind {
+            PretrainKind::Autoencoder => Pretraining::Autoencoder { epochs: p.epochs },
+            PretrainKind::Rbm => {
+                if p.cd_steps == 0 {
+                    return Err(Error::config("pretrain.cd_steps", "must be at least 1"));
+                }
+                if p.batch_size == 0 {
+                    return Err(Error::config("pretrain.batch_size", "must be at least 1"));
+                }
+                for (key, v) in [
+                    ("pretrain.learning_rate", p.learning_rate),
+                    ("pretrain.linear_learning_rate", p.linear_learning_rate),
+                ] {
+                    if !(v > 0.0 && v.is_finite()) {
+                        return Err(Error::config(key, "must be a positive number"));
+                    }
+                }
+                if !(p.weight_decay >= 0.0 && p.weight_decay.is_finite()) {
+                    return Err(Error::config("pretrain.weight_decay", "must be ≥ 0"));
+                }
+                Pretraining::Rbm(RbmStackConfig {
+                    epochs: p.epochs,
+                    cd_steps: p.cd_steps,
+                    persistent: p.persistent,
+                    learning_rate: p.learning_rate,
+                    linear_learning_rate: p.linear_learning_rate,
+                    weight_decay: p.weight_decay,
+                    batch_size: p.batch_size,
+                    seed,
+                    threads,
+                    ..RbmStackConfig::default()
+                })
+            }
+        })
     }
 }
 
