@@ -17,49 +17,6 @@ import numpy as np
 
 from . import _native
 
-# Keyword arguments and the config section each belongs to.
-_MODEL_KEYS = (
-    "layers",
-    "code",
-    "activation",
-    "code_activation",
-    "output",
-    "tied",
-    "decoder_layers",
-    "init",
-    "code_distribution",
-)
-_TRAIN_KEYS = (
-    "epochs",
-    "batch_size",
-    "optimizer",
-    "learning_rate",
-    "momentum",
-    "nesterov",
-    "beta1",
-    "beta2",
-    "eps",
-    "seed",
-    "validation_fraction",
-    "patience",
-    "schedule",
-    "step_every",
-    "step_gamma",
-    "min_learning_rate",
-    "stage_growth",
-    "stage_decay",
-    "threads",
-    "drop_last",
-    "beta",
-    "importance_samples",
-    "kl_warmup_epochs",
-    "binarize",
-    "rule",
-    "recirculation_lambda",
-    "reconstruction_weight",
-)
-
-
 class InputError(ValueError, TypeError):
     """Bad input data: a `ValueError` (this package's convention and the CLI's) that is also
     a `TypeError` where numpy or scikit-learn would raise one (objects that are not numbers)."""
@@ -206,50 +163,10 @@ class Autoencoder(*_BASES):
         threshold_percentile=None,
         verbose=False,
     ):
-        self.layers = layers
-        self.code = code
-        self.activation = activation
-        self.code_activation = code_activation
-        self.output = output
-        self.tied = tied
-        self.decoder_layers = decoder_layers
-        self.init = init
-        self.code_distribution = code_distribution
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.optimizer = optimizer
-        self.learning_rate = learning_rate
-        self.momentum = momentum
-        self.nesterov = nesterov
-        self.beta1 = beta1
-        self.beta2 = beta2
-        self.eps = eps
-        self.seed = seed
-        self.validation_fraction = validation_fraction
-        self.patience = patience
-        self.schedule = schedule
-        self.step_every = step_every
-        self.step_gamma = step_gamma
-        self.min_learning_rate = min_learning_rate
-        self.stage_growth = stage_growth
-        self.stage_decay = stage_decay
-        self.threads = threads
-        self.drop_last = drop_last
-        self.beta = beta
-        self.importance_samples = importance_samples
-        self.kl_warmup_epochs = kl_warmup_epochs
-        self.binarize = binarize
-        self.rule = rule
-        self.recirculation_lambda = recirculation_lambda
-        self.reconstruction_weight = reconstruction_weight
-        self.corruption = corruption
-        self.corruption_level = corruption_level
-        self.regularizers = regularizers
-        self.pretrain = pretrain
-        self.data_transform = data_transform
-        self.contamination = contamination
-        self.threshold_percentile = threshold_percentile
-        self.verbose = verbose
+        # scikit-learn's convention: store every keyword as it was given, nothing else
+        for name, value in locals().items():
+            if name != "self":
+                setattr(self, name, value)
 
     # --- configs ---------------------------------------------------------------------------
 
@@ -480,3 +397,19 @@ def _not_fitted_error(est):
     return NotFittedError(
         f"This {type(est).__name__} instance is not fitted yet. Call 'fit' with appropriate arguments before using this estimator."
     )
+
+
+# The estimator's keywords are its `__init__`'s (scikit-learn reads them from there). Which
+# config section each belongs to comes from the library (`_native.config_keys`), so the schema
+# is written once; the keys of a section that no keyword sets are listed here, with why.
+_NOT_KEYWORDS = {
+    # other model kinds (RBM, PSD) and the binary code's settings, which the CLI's config sets
+    "model": frozenset(
+        {"kind", "hidden", "atoms", "predictor", "lista_steps", "visible_units", "hidden_units", "binary", "binary_noise"}
+    ),
+    # the older pretraining key (use `pretrain=`) and RBM runs' keys
+    "train": frozenset({"pretrain_epochs", "cd_steps", "persistent"}),
+}
+_KEYWORDS = frozenset(inspect.signature(Autoencoder.__init__).parameters) - {"self"}
+_MODEL_KEYS = tuple(k for k in _native.config_keys("model") if k in _KEYWORDS)
+_TRAIN_KEYS = tuple(k for k in _native.config_keys("train") if k in _KEYWORDS)

@@ -621,6 +621,14 @@ impl NativeModel {
 }
 
 /// The config's TOML text as JSON (for `Autoencoder.from_config`), checked as the CLI checks.
+/// The keys of a config section (`"model"`, `"train"`, …), as the library reads them: the
+/// estimator's keyword lists come from here.
+#[pyfunction]
+fn config_keys(section: &str) -> PyResult<Vec<&'static str>> {
+    autoencoder::config::section_keys(section)
+        .ok_or_else(|| PyValueError::new_err(format!("no config section {section:?}")))
+}
+
 #[pyfunction]
 fn config_toml_to_json(path: PathBuf) -> PyResult<String> {
     let config = RunConfig::load(&path).map_err(value_error)?;
@@ -639,6 +647,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<hashing::NativeHasher>()?;
     m.add_class::<hashing::NativeHammingIndex>()?;
     m.add_function(wrap_pyfunction!(config_toml_to_json, m)?)?;
+    m.add_function(wrap_pyfunction!(config_keys, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

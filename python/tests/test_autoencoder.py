@@ -354,3 +354,24 @@ def test_verbose_progress_uses_tqdm_when_installed_else_lines(monkeypatch, capsy
     monkeypatch.setitem(sys.modules, "tqdm", None)  # import tqdm now raises ImportError
     small(verbose=True, epochs=2).fit(x)
     assert capsys.readouterr().err.count("train loss") == 2
+
+
+def test_every_config_key_is_a_keyword_or_listed_as_not_one():
+    """The keyword lists come from the library's config schema: a [model] or [train] key added
+    there must become a keyword of `Autoencoder` (or be listed, with why, as not one)."""
+    from autoencoder import _native
+    from autoencoder._estimator import _KEYWORDS, _MODEL_KEYS, _NOT_KEYWORDS, _TRAIN_KEYS
+
+    for section, exposed in (("model", _MODEL_KEYS), ("train", _TRAIN_KEYS)):
+        keys = set(_native.config_keys(section))
+        assert keys == set(exposed) | _NOT_KEYWORDS[section], section
+        assert not (_NOT_KEYWORDS[section] & _KEYWORDS), section
+    # and the keywords set exactly what they name, each to its value
+    est = Autoencoder(code=3, learning_rate=0.5, corruption="masking", corruption_level=0.2)
+    params = est.get_params()
+    assert params["code"] == 3 and params["learning_rate"] == 0.5 and params["corruption_level"] == 0.2
+    assert set(params) == set(_KEYWORDS)
+    config = est._config()
+    assert config["model"] == {"code": 3}
+    assert config["train"] == {"learning_rate": 0.5}
+    assert config["corruption"] == {"kind": "masking", "level": 0.2}
