@@ -9,6 +9,7 @@ use crate::code::CodeDistribution;
 use crate::error::{Error, Result};
 use crate::limits;
 use crate::model::AutoencoderSpec;
+use crate::nn::optimizer::{OptimizerKeys, OptimizerName};
 use crate::nn::{Activation, Init, OptimizerKind};
 use crate::objective::corruption::CorruptionConfig;
 use crate::objective::regularizer::{split_nested_key, RegularizerConfig, RunContext};
@@ -17,7 +18,8 @@ use crate::psd::config::{CheckedPsd, PsdConfig, PsdModelKeys};
 use crate::rbm::config::{CheckedRbm, RbmKeys};
 use crate::rbm::Units;
 use crate::train::pretrain::{PretrainConfig, Pretraining};
-use crate::train::{Rule, Schedule, TrainConfig};
+use crate::train::schedule::{ScheduleKeys, ScheduleName};
+use crate::train::{Rule, TrainConfig};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -129,30 +131,6 @@ impl ModelKind {
     fn is_autoencoder(&self) -> bool {
         *self == ModelKind::Autoencoder
     }
-}
-
-/// `train.optimizer`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OptimizerName {
-    /// Adam (`beta1`, `beta2`, `eps`).
-    Adam,
-    /// SGD (`momentum`, `nesterov`).
-    Sgd,
-}
-
-/// `train.schedule`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ScheduleName {
-    /// The base learning rate throughout.
-    Constant,
-    /// Multiply by `step_gamma` every `step_every` epochs.
-    Step,
-    /// Cosine decay to `min_learning_rate`.
-    Cosine,
-    /// Burda et al.'s stages (`stage_growth`, `stage_decay`).
-    Stages,
 }
 
 /// `train.binarize`.
@@ -581,71 +559,20 @@ impl RunConfig {
     /// The training configuration.
     pub fn train_config(&self) -> Result<TrainConfig> {
         let t = &self.train;
-        let optimizer = match t.optimizer {
-            OptimizerName::Adam => {
-                if !(0.0..1.0).contains(&t.beta1) {
-                    return Err(Error::config("train.beta1", "must be in [0, 1)"));
-                }
-                if !(0.0..1.0).contains(&t.beta2) {
-                    return Err(Error::config("train.beta2", "must be in [0, 1)"));
-                }
-                if !(t.eps > 0.0 && t.eps.is_finite()) {
-                    return Err(Error::config("train.eps", "must be positive and finite"));
-                }
-                OptimizerKind::Adam {
-                    beta1: t.beta1,
-                    beta2: t.beta2,
-                    eps: t.eps,
-                }
-            }
-            OptimizerName::Sgd => {
-                if !(0.0..1.0).contains(&t.momentum) {
-                    return Err(Error::config("train.momentum", "must be in [0, 1)"));
-                }
-                OptimizerKind::Sgd {
-                    momentum: t.momentum,
-                    nesterov: t.nesterov,
-                }
-            }
-        };
-        let schedule = match t.schedule {
-            ScheduleName::Constant => Schedule::Constant,
-            ScheduleName::Step => {
-                if t.step_every == 0 {
-                    return Err(Error::config("train.step_every", "must be at least 1"));
-                }
-                if !(t.step_gamma > 0.0 && t.step_gamma.is_finite()) {
-                    return Err(Error::config("train.step_gamma", "must be positive"));
-                }
-                Schedule::Step {
-                    every: t.step_every,
-                    gamma: t.step_gamma,
-                }
-            }
-            ScheduleName::Cosine => {
-                if !(t.min_learning_rate >= 0.0 && t.min_learning_rate.is_finite()) {
-                    return Err(Error::config(
-                        "train.min_learning_rate",
-                        "must be zero or positive",
-                    ));
-                }
-                Schedule::Cosine {
-                    min_lr: t.min_learning_rate,
-                }
-            }
-            ScheduleName::Stages => {
-                if t.stage_growth == 0 {
-                    return Err(Error::config("train.stage_growth", "must be at least 1"));
-                }
-                if !(t.stage_decay > 0.0 && t.stage_decay.is_finite()) {
-                    return Err(Error::config("train.stage_decay", "must be positive"));
-                }
-                Schedule::Stages {
-                    growth: t.stage_growth,
-                    decay: t.stage_decay,
-                }
-            }
-        };
+        let optimizer = t.optimizer.check(&OptimizerKeys {
+            beta1: t.beta1,
+            beta2: t.beta2,
+            eps: t.eps,
+            momentum: t.momentum,
+            nesterov: t.nesterov,
+        })?;
+        let schedule = t.schedule.check(&ScheduleKeys {
+            step_every: t.step_every,
+            step_gamma: t.step_gamma,
+            min_learning_rate: t.min_learning_rate,
+            stage_growth: t.stage_growth,
+            stage_decay: t.stage_decay,
+        })?;
         if t.epochs == 0 && t.pretrain_epochs == 0 {
             return Err(Error::config(
                 "train.epochs",

@@ -175,6 +175,65 @@ simd_dispatch! {
     }
 }
 
+/// `train.optimizer`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OptimizerName {
+    /// Adam (`beta1`, `beta2`, `eps`).
+    Adam,
+    /// SGD (`momentum`, `nesterov`).
+    Sgd,
+}
+
+/// The `[train]` keys an optimizer reads, as given.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct OptimizerKeys {
+    /// `train.beta1` (Adam).
+    pub beta1: f32,
+    /// `train.beta2` (Adam).
+    pub beta2: f32,
+    /// `train.eps` (Adam).
+    pub eps: f32,
+    /// `train.momentum` (SGD).
+    pub momentum: f32,
+    /// `train.nesterov` (SGD).
+    pub nesterov: bool,
+}
+
+impl OptimizerName {
+    /// The optimizer named, with its keys checked (errors name `train.<key>`).
+    pub fn check(self, k: &OptimizerKeys) -> crate::Result<OptimizerKind> {
+        use crate::Error;
+        Ok(match self {
+            OptimizerName::Adam => {
+                if !(0.0..1.0).contains(&k.beta1) {
+                    return Err(Error::config("train.beta1", "must be in [0, 1)"));
+                }
+                if !(0.0..1.0).contains(&k.beta2) {
+                    return Err(Error::config("train.beta2", "must be in [0, 1)"));
+                }
+                if !(k.eps > 0.0 && k.eps.is_finite()) {
+                    return Err(Error::config("train.eps", "must be positive and finite"));
+                }
+                OptimizerKind::Adam {
+                    beta1: k.beta1,
+                    beta2: k.beta2,
+                    eps: k.eps,
+                }
+            }
+            OptimizerName::Sgd => {
+                if !(0.0..1.0).contains(&k.momentum) {
+                    return Err(Error::config("train.momentum", "must be in [0, 1)"));
+                }
+                OptimizerKind::Sgd {
+                    momentum: k.momentum,
+                    nesterov: k.nesterov,
+                }
+            }
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

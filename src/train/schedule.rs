@@ -41,6 +41,80 @@ impl Schedule {
     }
 }
 
+/// `train.schedule`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScheduleName {
+    /// The base learning rate throughout.
+    Constant,
+    /// Multiply by `step_gamma` every `step_every` epochs.
+    Step,
+    /// Cosine decay to `min_learning_rate`.
+    Cosine,
+    /// Burda et al.'s stages (`stage_growth`, `stage_decay`).
+    Stages,
+}
+
+/// The `[train]` keys a schedule reads, as given.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ScheduleKeys {
+    /// `train.step_every`.
+    pub step_every: usize,
+    /// `train.step_gamma`.
+    pub step_gamma: f32,
+    /// `train.min_learning_rate`.
+    pub min_learning_rate: f32,
+    /// `train.stage_growth`.
+    pub stage_growth: usize,
+    /// `train.stage_decay`.
+    pub stage_decay: f32,
+}
+
+impl ScheduleName {
+    /// The schedule named, with its keys checked (errors name `train.<key>`).
+    pub fn check(self, k: &ScheduleKeys) -> crate::Result<Schedule> {
+        use crate::Error;
+        Ok(match self {
+            ScheduleName::Constant => Schedule::Constant,
+            ScheduleName::Step => {
+                if k.step_every == 0 {
+                    return Err(Error::config("train.step_every", "must be at least 1"));
+                }
+                if !(k.step_gamma > 0.0 && k.step_gamma.is_finite()) {
+                    return Err(Error::config("train.step_gamma", "must be positive"));
+                }
+                Schedule::Step {
+                    every: k.step_every,
+                    gamma: k.step_gamma,
+                }
+            }
+            ScheduleName::Cosine => {
+                if !(k.min_learning_rate >= 0.0 && k.min_learning_rate.is_finite()) {
+                    return Err(Error::config(
+                        "train.min_learning_rate",
+                        "must be zero or positive",
+                    ));
+                }
+                Schedule::Cosine {
+                    min_lr: k.min_learning_rate,
+                }
+            }
+            ScheduleName::Stages => {
+                if k.stage_growth == 0 {
+                    return Err(Error::config("train.stage_growth", "must be at least 1"));
+                }
+                if !(k.stage_decay > 0.0 && k.stage_decay.is_finite()) {
+                    return Err(Error::config("train.stage_decay", "must be positive"));
+                }
+                Schedule::Stages {
+                    growth: k.stage_growth,
+                    decay: k.stage_decay,
+                }
+            }
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
