@@ -484,6 +484,17 @@ impl RunConfig {
     /// The one check: the spec for data of width `input_size` and the training configuration,
     /// with every buffer a training step allocates bounded by the memory this machine has.
     pub fn check(&self, input_size: usize) -> Result<CheckedRun> {
+        self.check_inner(input_size, None)
+    }
+
+    /// [`Self::check`] with the training configuration already checked by
+    /// [`Self::train_config`] (a front end that reports config errors before reading data
+    /// does not check it twice).
+    pub fn check_with(&self, input_size: usize, train: TrainConfig) -> Result<CheckedRun> {
+        self.check_inner(input_size, Some(train))
+    }
+
+    fn check_inner(&self, input_size: usize, train: Option<TrainConfig>) -> Result<CheckedRun> {
         if self.model.kind != ModelKind::Autoencoder {
             return Err(Error::config(
                 "model.kind",
@@ -501,7 +512,10 @@ impl RunConfig {
             ));
         }
         let spec = self.spec(input_size)?;
-        let train = self.train_config()?;
+        let train = match train {
+            Some(t) => t,
+            None => self.train_config()?,
+        };
         limits::check_threads("train.threads", train.threads)?;
         let samples = match spec.code_distribution {
             CodeDistribution::Gaussian => train.objective.importance_samples,

@@ -185,7 +185,7 @@ pub fn run(args: Args) -> Result<()> {
         config.train.seed = s;
     }
     // the sections alone first, so a bad config is reported before any data is read
-    config.train_config().map_err(|e| prefix(&config_path, e))?;
+    let train_config = config.train_config().map_err(|e| prefix(&config_path, e))?;
     if config.model.kind == ModelKind::Rbm {
         return run_rbm(&args, &config, &config_path, &out);
     }
@@ -195,7 +195,7 @@ pub fn run(args: Args) -> Result<()> {
     let data = Source::open(&args.data, args.stream, args.label_column.as_deref())?;
     let name = args.data[0].clone();
     let checked = config
-        .check(data.rows().cols())
+        .check_with(data.rows().cols(), train_config)
         .map_err(|e| prefix(&config_path, e))?;
     let (spec, train_config) = (checked.spec.clone(), checked.train.clone());
     if args.stream && checked.pretrain.is_some() {
