@@ -4,7 +4,7 @@
 //!
 //! One file per layer kind, each holding its config (with its check and `init`), its shape rule,
 //! its forward and backward side by side with buffer shapes in comments, its named parameters
-//! and the scratch it needs. A new kind is its file plus one line in [`layer_kinds!`] below.
+//! and the scratch it needs. A new kind is its file plus one line in `layer_kinds!` below.
 //!
 //! Layers do not own their parameters: the model keeps one list of named tensors (what
 //! safetensors files and optimizers see) and a layer holds the indices of its own, so a tied
