@@ -4,15 +4,18 @@
 # removed). Run it with the old and the new binary and diff the outputs:
 #   bench/identity/run.sh OLD_BIN /tmp/old > old.txt; bench/identity/run.sh NEW_BIN /tmp/new > new.txt
 #   diff old.txt new.txt
+# Optional third and fourth arguments: other training data (any file `train` reads) and a seed
+# that replaces every config's, to check on data and seeds the configs were not written for.
 set -euo pipefail
 bin=$1; out=$2
 here=$(cd "$(dirname "$0")" && pwd)
-data=$here/../../data/mnist/train-images-idx3-ubyte.gz
+data=${3:-$here/../../data/mnist/train-images-idx3-ubyte.gz}
+seed_flag=(); [ -n "${4:-}" ] && seed_flag=(--seed "$4")
 test=$here/../../data/mnist/t10k-images-idx3-ubyte.gz
 rm -rf "$out"; mkdir -p "$out"
 for cfg in "$here"/configs/*.toml; do
   name=$(basename "$cfg" .toml)
-  "$bin" train --config "$cfg" --data "$data" --out "$out/$name" --quiet --epochs 2 >/dev/null
+  "$bin" train --config "$cfg" --data "$data" --out "$out/$name" --quiet --epochs 2 "${seed_flag[@]}" >/dev/null
   echo "$(sha256sum < "$out/$name/model.safetensors" | cut -c1-64)  $name"
 done
 # probe: linear probe + fine-tuning of the plain model's encoder

@@ -85,3 +85,41 @@ pub fn take_tensor(tensors: &[Tensor], name: &str, path: &Path) -> Result<Vec<f3
         .map(|t| t.data.clone())
         .ok_or_else(|| Error::format(path, format!("tensor {name} is missing")))
 }
+
+/// Writes the folder of a model family that tags its spec with a kind (RBM, PSD):
+/// `model.safetensors` (`tensors`, metadata `format`) and `spec.json` (`spec` with
+/// `"kind": kind`) into `dir`, each atomically.
+pub fn write_tagged_folder<S: serde::Serialize>(
+    dir: &Path,
+    kind: &str,
+    spec: &S,
+    tensors: &[(String, Vec<usize>, &[f32])],
+    format: &str,
+) -> Result<()> {
+    crate::fsutil::create_dir(dir)?;
+    let invalid = |e: serde_json::Error| Error::Invalid(e.to_string());
+    let mut spec = serde_json::to_value(spec).map_err(invalid)?;
+    spec["kind"] = kind.into();
+    let spec_json = serde_json::to_string_pretty(&spec).map_err(invalid)?;
+    let weights_path = dir.join(WEIGHTS_FILE);
+    let meta = HashMap::from([("format".to_string(), format.to_string())]);
+    let bytes = serialize(tensors, meta, &weights_path)?;
+    crate::fsutil::atomic_write(&dir.join(SPEC_FILE), spec_json.as_bytes())?;
+    crate::fsutil::atomic_write(&weights_path, &bytes)
+}
+
+/// Reads such a folder: its spec from `value` (the `spec.json` already read, `kind` dropped)
+/// and its tensors, with the weights file's path for the caller's errors.
+pub fn read_tagged_folder<S: serde::de::DeserializeOwned>(
+    dir: &Path,
+    mut value: serde_json::Value,
+) -> Result<(S, Vec<Tensor>, std::path::PathBuf)> {
+    if let Some(map) = value.as_object_mut() {
+        map.remove("kind");
+    }
+    let spec = serde_json::from_value(value)
+        .map_err(|e| Error::format(dir.join(SPEC_FILE), format!("invalid spec: {e}")))?;
+    let weights_path = dir.join(WEIGHTS_FILE);
+    let (tensors, _) = deserialize(&weights_path, &crate::fsutil::read(&weights_path)?)?;
+    Ok((spec, tensors, weights_path))
+}

@@ -6,8 +6,8 @@
 use super::{GradSlots, Layer, Pass, Tensor};
 use crate::linalg::{Cpu, Rng};
 
-/// `ℓ(x, θ) = Σ c ⊙ layer(x; θ)` in f64.
-fn objective(layer: &dyn Layer, params: &[Tensor], x: &[f32], rows: usize, c: &[f32]) -> f64 {
+/// `layer(x; θ)` on one thread.
+fn forward(layer: &dyn Layer, params: &[Tensor], x: &[f32], rows: usize) -> Vec<f32> {
     let backend = Cpu::new(1);
     let pass = Pass {
         backend: &backend,
@@ -17,6 +17,12 @@ fn objective(layer: &dyn Layer, params: &[Tensor], x: &[f32], rows: usize, c: &[
     let mut out = vec![0.0f32; rows * layer.output_shape().len()];
     let mut scratch = vec![0.0f32; layer.scratch_floats(rows)];
     layer.forward(&pass, x, &mut out, layer.activation(), &mut scratch);
+    out
+}
+
+/// `ℓ(x, θ) = Σ c ⊙ layer(x; θ)` in f64.
+fn objective(layer: &dyn Layer, params: &[Tensor], x: &[f32], rows: usize, c: &[f32]) -> f64 {
+    let out = forward(layer, params, x, rows);
     out.iter().zip(c).map(|(o, c)| *o as f64 * *c as f64).sum()
 }
 
@@ -38,15 +44,14 @@ pub(crate) fn worst_gradient_error(
     let c: Vec<f32> = (0..n_out).map(|_| rng.uniform_range(-1.0, 1.0)).collect();
 
     // analytic: forward, then backward from delta = c onto buffers that already hold 0.5
+    let out = forward(layer, params, &x, rows);
     let backend = Cpu::new(1);
     let pass = Pass {
         backend: &backend,
         params,
         rows,
     };
-    let mut out = vec![0.0f32; n_out];
     let mut scratch = vec![0.0f32; layer.scratch_floats(rows)];
-    layer.forward(&pass, &x, &mut out, layer.activation(), &mut scratch);
     const PRIOR: f32 = 0.5;
     let mut bufs: Vec<Vec<f32>> = params.iter().map(|t| vec![PRIOR; t.data.len()]).collect();
     let mut written = vec![true; params.len()];

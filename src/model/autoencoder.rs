@@ -109,6 +109,21 @@ impl Autoencoder {
         self.layers.len()
     }
 
+    /// Takes `spec` as this model's when it describes the same network (every field but the
+    /// training corruption, which is not part of the network: a resumed run records its own);
+    /// returns `false`, changing nothing, when the networks differ.
+    pub fn adopt_spec(&mut self, spec: &AutoencoderSpec) -> bool {
+        let network = AutoencoderSpec {
+            corruption: spec.corruption,
+            ..self.spec.clone()
+        };
+        if network != *spec {
+            return false;
+        }
+        self.spec.corruption = spec.corruption;
+        true
+    }
+
     /// The spec this model was built from.
     pub fn spec(&self) -> &AutoencoderSpec {
         &self.spec

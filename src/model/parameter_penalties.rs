@@ -5,7 +5,7 @@
 
 use super::autoencoder::Autoencoder;
 use crate::error::{Error, Result};
-use crate::layers::{DenseLayer, GradSlots, Layer};
+use crate::layers::{GradSlots, Layer};
 use crate::linalg::{Backend, Rng};
 use crate::objective::{contractive, weight_decay, Objective};
 
@@ -59,24 +59,21 @@ impl Autoencoder {
                 ));
             }
             // the penalty's Jacobian products are written for dense layers
-            let encoder: Vec<&DenseLayer> = self.layers[..self.encoder_len]
-                .iter()
-                .map(|l| {
-                    l.as_dense().ok_or_else(|| {
-                        Error::Invalid(format!(
-                            "the contractive penalty needs dense encoder layers, not {}",
-                            l.kind()
-                        ))
-                    })
+            let dense = |l: usize| {
+                self.layers[l].as_dense().ok_or_else(|| {
+                    Error::Invalid(format!(
+                        "the contractive penalty needs dense encoder layers, not {}",
+                        self.layers[l].kind()
+                    ))
                 })
-                .collect::<Result<_>>()?;
+            };
             let closed_form = objective.contractive_directions == 0
                 && contractive::has_closed_form(
                     self.spec().encoder_layers.len(),
                     self.spec().code_activation,
                 );
             if closed_form {
-                let p = encoder[0];
+                let p = dense(0)?;
                 *loss += contractive::value_and_grad(
                     backend,
                     objective.contractive,
@@ -92,21 +89,22 @@ impl Autoencoder {
                 grads.add(p.weight(), &scratch.weight_grad);
                 grads.add(p.bias(), &scratch.bias_grad);
             } else {
-                let layers: Vec<contractive::TangentLayer<'_>> = encoder
-                    .iter()
-                    .enumerate()
-                    .map(|(l, p)| contractive::TangentLayer {
-                        weight: &self.tensors[p.weight()].data,
-                        outputs: p.outputs(),
-                        activation: p.activation(),
-                        input: if l == 0 {
-                            encoder_input
-                        } else {
-                            &acts[l - 1][..rows * p.inputs()]
-                        },
-                        output: &acts[l][..rows * p.outputs()],
+                let layers: Vec<contractive::TangentLayer<'_>> = (0..self.encoder_len)
+                    .map(|l| {
+                        let p = dense(l)?;
+                        Ok(contractive::TangentLayer {
+                            weight: &self.tensors[p.weight()].data,
+                            outputs: p.outputs(),
+                            activation: p.activation(),
+                            input: if l == 0 {
+                                encoder_input
+                            } else {
+                                &acts[l - 1][..rows * p.inputs()]
+                            },
+                            output: &acts[l][..rows * p.outputs()],
+                        })
                     })
-                    .collect();
+                    .collect::<Result<_>>()?;
                 *loss += contractive::tangent_value_and_grad(
                     backend,
                     objective.contractive,
@@ -116,7 +114,8 @@ impl Autoencoder {
                     rng,
                     &mut scratch.tangent,
                 );
-                for (l, p) in encoder.iter().enumerate() {
+                for l in 0..self.encoder_len {
+                    let p = dense(l)?;
                     grads.add(p.weight(), &scratch.tangent.weight_grads[l]);
                     grads.add(p.bias(), &scratch.tangent.bias_grads[l]);
                 }

@@ -221,33 +221,22 @@ impl AutoencoderSpec {
     /// The encoder as layer configs, input side first: dense hidden layers, then the layer
     /// that outputs the code's statistics (with the code activation).
     pub fn encoder_configs(&self) -> Vec<DenseConfig> {
-        let widths = self.encoder_widths();
-        let last = widths.len() - 2;
-        (0..=last)
-            .map(|i| DenseConfig {
-                units: widths[i + 1],
-                activation: if i == last {
-                    self.code_activation
-                } else {
-                    self.activation
-                },
-            })
-            .collect()
+        self.dense_configs(&self.encoder_widths(), self.code_activation)
     }
 
     /// The decoder as layer configs, code side first; the last is linear (the likelihood's
     /// mean function follows it).
     pub fn decoder_configs(&self) -> Vec<DenseConfig> {
-        let widths = self.decoder_widths();
-        let last = widths.len() - 2;
-        (0..=last)
+        self.dense_configs(&self.decoder_widths(), Activation::Linear)
+    }
+
+    /// Dense layers between consecutive `widths`: hidden activations, `last` on the last.
+    fn dense_configs(&self, widths: &[usize], last: Activation) -> Vec<DenseConfig> {
+        let n = widths.len() - 1;
+        (0..n)
             .map(|i| DenseConfig {
                 units: widths[i + 1],
-                activation: if i == last {
-                    Activation::Linear
-                } else {
-                    self.activation
-                },
+                activation: if i + 1 == n { last } else { self.activation },
             })
             .collect()
     }

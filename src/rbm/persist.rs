@@ -2,43 +2,25 @@
 //! `hidden_bias`) and `spec.json` (its [`RbmSpec`] with `"kind": "rbm"`).
 
 use super::{Rbm, RbmSpec};
-use crate::data::safetensors::{deserialize, serialize, take_tensor, SPEC_FILE, WEIGHTS_FILE};
+use crate::data::safetensors::{read_tagged_folder, take_tensor, write_tagged_folder};
 use crate::error::{Error, Result};
-use crate::fsutil::{atomic_write, read};
-use std::collections::HashMap;
 use std::path::Path;
 
 /// Writes an RBM's `model.safetensors` (`weight` hidden × visible, `visible_bias`,
 /// `hidden_bias`) and `spec.json` into `dir`, each atomically.
 pub fn save_rbm(rbm: &Rbm, dir: &Path) -> Result<()> {
-    crate::fsutil::create_dir(dir)?;
-    let mut spec = serde_json::to_value(rbm.spec()).map_err(|e| Error::Invalid(e.to_string()))?;
-    spec["kind"] = "rbm".into();
-    let spec_json =
-        serde_json::to_string_pretty(&spec).map_err(|e| Error::Invalid(e.to_string()))?;
     let s = rbm.spec();
-    let weights_path = dir.join(WEIGHTS_FILE);
-    let list: Vec<(String, Vec<usize>, &[f32])> = vec![
+    let tensors: [(String, Vec<usize>, &[f32]); 3] = [
         ("weight".into(), vec![s.hidden, s.visible], &rbm.weight),
         ("visible_bias".into(), vec![s.visible], &rbm.visible_bias),
         ("hidden_bias".into(), vec![s.hidden], &rbm.hidden_bias),
     ];
-    let meta = HashMap::from([("format".to_string(), "autoencoder-rbm-v1".to_string())]);
-    let bytes = serialize(&list, meta, &weights_path)?;
-    atomic_write(&dir.join(SPEC_FILE), spec_json.as_bytes())?;
-    atomic_write(&weights_path, &bytes)
+    write_tagged_folder(dir, "rbm", s, &tensors, "autoencoder-rbm-v1")
 }
 
 /// Loads the RBM of `dir`, whose `spec.json` was read as `value`.
-pub fn load_rbm(dir: &Path, mut value: serde_json::Value) -> Result<Rbm> {
-    let spec_path = dir.join(SPEC_FILE);
-    if let Some(map) = value.as_object_mut() {
-        map.remove("kind");
-    }
-    let spec: RbmSpec = serde_json::from_value(value)
-        .map_err(|e| Error::format(&spec_path, format!("invalid spec: {e}")))?;
-    let weights_path = dir.join(WEIGHTS_FILE);
-    let (tensors, _) = deserialize(&weights_path, &read(&weights_path)?)?;
+pub fn load_rbm(dir: &Path, value: serde_json::Value) -> Result<Rbm> {
+    let (spec, tensors, weights_path): (RbmSpec, _, _) = read_tagged_folder(dir, value)?;
     let take = |name: &str| take_tensor(&tensors, name, &weights_path);
     Rbm::from_parts(
         spec,

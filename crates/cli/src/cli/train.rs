@@ -13,7 +13,7 @@ use autoencoder::run::{self, RunObserver, Start};
 use autoencoder::train::Examples;
 use autoencoder::train::{self, EpochMetrics, Observer, TrainState};
 use autoencoder::train::{load_checkpoint, save_checkpoint};
-use autoencoder::{AutoencoderSpec, Error, Likelihood, Result};
+use autoencoder::{Error, Likelihood, Result};
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -251,14 +251,10 @@ pub fn run(args: Args) -> Result<()> {
     };
     let config_toml = config.to_toml()?;
     let start = if let Some(dir) = &args.resume {
-        let (model, state) = load_checkpoint(dir)?;
+        let (mut model, state) = load_checkpoint(dir)?;
         // the network must match; the corruption (recorded in the spec since 2026-12, absent
         // from older checkpoints) is the config's, as it always was
-        let network = AutoencoderSpec {
-            corruption: spec.corruption,
-            ..model.spec().clone()
-        };
-        if network != spec {
+        if !model.adopt_spec(&spec) {
             return Err(Error::Invalid(format!(
                 "{}: the checkpoint's model does not match the config",
                 dir.display()
@@ -269,8 +265,6 @@ pub fn run(args: Args) -> Result<()> {
         check_resumed_optimizer(dir, &state, &train_config)?;
         check_resumed_split(&args, dir, &config, &config_path)?;
         write_run_files(&out, &config_toml, &transform)?;
-        // the same weights under the config's spec, so the folder records this run's corruption
-        let model = Autoencoder::from_tensors(spec.clone(), model.tensors().to_vec())?;
         Start::Resume(Box::new((model, state)))
     } else {
         Start::Fresh
