@@ -6,13 +6,18 @@
 use super::{GradSlots, Layer, Pass, Tensor};
 use crate::linalg::{Cpu, Rng};
 
-/// `layer(x; θ)` on one thread.
+/// The step seed of every checked pass (the same dropout mask forward and backward).
+const CHECK_SEED: u64 = 0x5eed;
+
+/// `layer(x; θ)` on one thread, in training mode.
 fn forward(layer: &dyn Layer, params: &[Tensor], x: &[f32], rows: usize) -> Vec<f32> {
     let backend = Cpu::new(1);
     let pass = Pass {
         backend: &backend,
         params,
         rows,
+        training: true,
+        seed: CHECK_SEED,
     };
     let mut out = vec![0.0f32; rows * layer.output_shape().len()];
     let mut scratch = vec![0.0f32; layer.scratch_floats(rows)];
@@ -50,6 +55,8 @@ pub(crate) fn worst_gradient_error(
         backend: &backend,
         params,
         rows,
+        training: true,
+        seed: CHECK_SEED,
     };
     let mut scratch = vec![0.0f32; layer.scratch_floats(rows)];
     const PRIOR: f32 = 0.5;

@@ -36,6 +36,24 @@ pub struct Pass<'a> {
     pub params: &'a [Tensor],
     /// Examples in the batch.
     pub rows: usize,
+    /// A training pass (batch statistics, dropout masks) rather than inference.
+    pub training: bool,
+    /// This step's seed for the layers that draw (dropout masks): the same in forward and
+    /// backward, so a mask is recomputed rather than stored.
+    pub seed: u64,
+}
+
+impl<'a> Pass<'a> {
+    /// An inference pass over `rows` examples.
+    pub fn inference(backend: &'a dyn Backend, params: &'a [Tensor], rows: usize) -> Self {
+        Pass {
+            backend,
+            params,
+            rows,
+            training: false,
+            seed: 0,
+        }
+    }
 }
 
 /// One layer kind's forward and backward pass and shape.
@@ -90,6 +108,16 @@ pub trait Layer: Send + Sync + std::fmt::Debug {
         input_grad: Option<&mut [f32]>,
         scratch: &mut [f32],
     );
+
+    /// Whether a training pass draws random numbers (dropout): the step then draws a seed for
+    /// it, and only then, so models without such layers keep their random streams.
+    fn draws(&self) -> bool {
+        false
+    }
+
+    /// After a training forward pass over `input` (`rows` examples): updates the tensors the
+    /// layer keeps but does not train (batch norm's running statistics). Nothing for most kinds.
+    fn update_buffers(&self, _rows: usize, _input: &[f32], _tensors: &mut [Tensor]) {}
 
     /// The layer as a dense one, for the tools that read dense weights (closed-form Jacobians,
     /// greedy pretraining, probes, ONNX); `None` for other kinds.

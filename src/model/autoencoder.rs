@@ -213,11 +213,7 @@ impl Autoencoder {
         let mut scratch = vec![0.0f32; scratch_len];
         for start in (0..x.rows()).step_by(CHUNK) {
             let rows = CHUNK.min(x.rows() - start);
-            let pass = Pass {
-                backend,
-                params: &self.tensors,
-                rows,
-            };
+            let pass = Pass::inference(backend, &self.tensors, rows);
             let mut input: &[f32] = &x.as_slice()[start * x.cols()..(start + rows) * x.cols()];
             for l in range.clone() {
                 let layer = &self.layers[l];

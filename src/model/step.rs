@@ -161,6 +161,14 @@ impl Autoencoder {
         };
         let encoder_input: &[f32] = if corrupted { &ws.input[..x.len()] } else { x };
 
+        // layers that draw (dropout) share one seed per step, drawn only when there are some
+        let seed = if self.layers.iter().any(|l| l.draws()) {
+            rng.next_u64()
+        } else {
+            0
+        };
+        let training = update.is_some();
+
         // forward: h = f(x̃) (sampled by a sampled code layer), z = pre-activation of g(h)
         let mut code_term = 0.0f64;
         for l in 0..n_layers {
@@ -178,6 +186,8 @@ impl Autoencoder {
                 backend,
                 params: &self.tensors,
                 rows: lrows,
+                training: true,
+                seed,
             };
             layer.forward(
                 &pass,
@@ -186,6 +196,9 @@ impl Autoencoder {
                 layer.activation(),
                 &mut ws.scratch,
             );
+            if training {
+                layer.update_buffers(lrows, input, &mut self.tensors);
+            }
         }
 
         // L(x, z) and ∂L/∂z, fused: reads the output z, writes the gradient into delta. Each of
@@ -276,6 +289,8 @@ impl Autoencoder {
                 backend,
                 params: &self.tensors,
                 rows: lrows,
+                training: true,
+                seed,
             };
             layer.backward(
                 &pass,
