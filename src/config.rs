@@ -100,6 +100,16 @@ pub struct ModelSection {
     /// `binary = "noise"`: the noise's standard deviation (default 4, variance 16 as S&H).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub binary_noise: Option<f32>,
+    /// `[C, H, W]` of one example (images; inferred from IDX images and 4-D `.npy` files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_shape: Option<Vec<usize>>,
+    /// The encoder as a list of layers: `[{ conv = 32, kernel = 3, padding = 1 }, …]`
+    /// (`crate::layers::config`); `code` then adds a dense code layer after it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoder: Option<Vec<crate::layers::LayerEntry>>,
+    /// The decoder as a list of layers, code side first (default: the encoder's mirror).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decoder: Option<Vec<crate::layers::LayerEntry>>,
 }
 
 /// `[data]`: what is done to the data before the model sees it, fitted on the training data.
@@ -397,6 +407,44 @@ impl RunConfig {
                 .as_ref()
                 .map(CorruptionConfig::check)
                 .transpose()?,
+            input_shape: None,
+            encoder: None,
+            decoder: None,
+        };
+        let spec = match &m.encoder {
+            Some(entries) => {
+                for (key, set) in [
+                    ("model.layers", !m.layers.is_empty()),
+                    ("model.decoder_layers", m.decoder_layers.is_some()),
+                ] {
+                    if set {
+                        return Err(Error::config(
+                            key,
+                            "is the dense shorthand: with encoder = [...], write the decoder as decoder = [...]",
+                        ));
+                    }
+                }
+                crate::model::spec::layered(
+                    spec,
+                    m.input_shape.as_deref(),
+                    entries,
+                    m.decoder.as_deref(),
+                )?
+            }
+            None => {
+                for (key, set) in [
+                    ("model.decoder", m.decoder.is_some()),
+                    ("model.input_shape", m.input_shape.is_some()),
+                ] {
+                    if set {
+                        return Err(Error::config(
+                            key,
+                            "is for a model written as a list of layers: give encoder = [...] too",
+                        ));
+                    }
+                }
+                spec
+            }
         };
         spec.validate()?;
         Ok(spec)
@@ -544,6 +592,46 @@ impl RunConfig {
             )?;
         }
         let pretrain = self.pretraining()?;
+        if spec.is_layered() {
+            // these read dense weights: refuse them before any data is read, naming the key
+            let non_dense = spec
+                .encoder_configs()
+                .iter()
+                .chain(&spec.decoder_configs())
+                .find(|l| {
+                    !matches!(
+                        l,
+                        crate::layers::LayerConfig::Dense(_)
+                            | crate::layers::LayerConfig::Reshape(_)
+                    )
+                })
+                .map(|l| l.kind());
+            if let Some(kind) = non_dense {
+                if pretrain.is_some() {
+                    return Err(Error::config(
+                        "pretrain",
+                        format!("greedy and RBM pretraining train dense layers, and this model has a {kind} layer"),
+                    ));
+                }
+                if train.objective.contractive != 0.0 {
+                    let i = self
+                        .regularizer
+                        .iter()
+                        .position(|r| matches!(r, RegularizerConfig::Contractive(_)))
+                        .unwrap_or(0);
+                    return Err(Error::config(
+                        format!("regularizer[{i}].kind"),
+                        format!("the contractive penalty is written for dense encoders, and this model has a {kind} layer"),
+                    ));
+                }
+                if self.train.rule != RuleName::Backprop {
+                    return Err(Error::config(
+                        "train.rule",
+                        format!("recirculation is written for dense layers, and this model has a {kind} layer"),
+                    ));
+                }
+            }
+        }
         if matches!(pretrain, Some(Pretraining::Rbm(_))) {
             // the stack's shape rules, before any data is read or any RBM is trained (the data's
             // range is checked when it is)

@@ -38,6 +38,9 @@ fn spec(
         code_distribution: Default::default(),
         binary: None,
         corruption: None,
+        input_shape: None,
+        encoder: None,
+        decoder: None,
     }
 }
 

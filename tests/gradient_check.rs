@@ -35,7 +35,20 @@ fn check_with(
     tamper: impl Fn(&mut [Vec<f32>]),
 ) -> f64 {
     // ReLU has kinks: a smaller step keeps the difference on one side of them
-    let step = 1e-2f32;
+    check_with_step(spec, objective, rows, threads, 1e-2, tamper)
+}
+
+#[allow(clippy::needless_range_loop)]
+/// [`check_with`] with the step `step` along each unit direction (a larger one for models
+/// whose loss sums many terms, where f32 rounding in the loss swamps a small step).
+fn check_with_step(
+    spec: AutoencoderSpec,
+    objective: &Objective,
+    rows: usize,
+    threads: usize,
+    step: f32,
+    tamper: impl Fn(&mut [Vec<f32>]),
+) -> f64 {
     let x = batch(rows, spec.input_size, 11);
     // ReLU is not differentiable at 0: check at a point whose pre-activations are all clear of it
     let has_relu = spec.activation == Activation::Relu || spec.code_activation == Activation::Relu;
@@ -70,7 +83,8 @@ fn check_with(
                 .zip(&dir)
                 .map(|(g, d)| (*g as f64) * (*d as f64))
                 .sum();
-            let h = step / (dir.len() as f32).sqrt();
+            // at most 1e-2 a coordinate: a large step on a small tensor meets the curvature
+            let h = (step / (dir.len() as f32).sqrt()).min(1e-2);
             let base = model.tensors()[t].data.clone();
             let mut eval = |sign: f32| {
                 for ((p, b), d) in model.tensors_mut()[t].data.iter_mut().zip(&base).zip(&dir) {
@@ -175,6 +189,9 @@ fn spec(act: Activation, code_act: Activation, output: Likelihood, tied: bool) -
         code_distribution: CodeDistribution::Deterministic,
         binary: None,
         corruption: None,
+        input_shape: None,
+        encoder: None,
+        decoder: None,
     }
 }
 
@@ -575,5 +592,53 @@ fn dropout_with_its_mask_fixed() {
             "unit {i}: numeric {numeric} vs analytic {}",
             grad[i]
         );
+    }
+}
+
+/// A layered spec on `C×H×W` images from a `[model]` written as TOML.
+fn layered_spec(model: &str, image: [usize; 3]) -> AutoencoderSpec {
+    let text = format!("[model]\n{model}\ninput_shape = {image:?}\n");
+    let config =
+        autoencoder::config::RunConfig::parse(&text, std::path::Path::new("t.toml")).unwrap();
+    config.spec(image.iter().product()).unwrap()
+}
+
+#[test]
+fn convolutional_models_through_every_layer_kind() {
+    // tanh and sigmoid keep the loss smooth; max pooling is smooth only while no step moves an
+    // argmax, so it reads the input directly
+    for (model, output) in [
+        (
+            "encoder = [{ conv = 3, kernel = 3, padding = 1 }, { pool = \"avg\", size = 2 }, { conv = 4, kernel = 3, stride = 2, padding = 1 }]\ncode = 3\nactivation = \"tanh\"",
+            Likelihood::Bernoulli,
+        ),
+        (
+            // max pooling right after the input: no parameter below it moves an argmax
+            "encoder = [{ pool = \"max\", size = 2 }, { conv = 2, kernel = 3, padding = 1 }, { dropout = 0.3 }]\ncode = 3\nactivation = \"tanh\"",
+            Likelihood::Bernoulli,
+        ),
+        (
+            "encoder = [{ conv = 4, kernel = 2, stride = 2 }, { batch_norm = true }, { pool = \"avg\", size = 1 }]\nactivation = \"sigmoid\"\noutput = \"gaussian\"",
+            Likelihood::Gaussian,
+        ),
+        (
+            "encoder = [{ conv = 2, kernel = 3, padding = \"same\" }, { dense = 5 }]\ncode = 2\ncode_distribution = \"gaussian\"\nactivation = \"tanh\"",
+            Likelihood::Bernoulli,
+        ),
+        (
+            "encoder = [{ conv = 3, kernel = 3, padding = 1 }, { pool = \"avg\", size = 2 }]\ndecoder = [{ upsample = 2 }, { conv_transpose = 2, kernel = 3, padding = 1 }, { conv = 1, kernel = 1 }]\nactivation = \"tanh\"",
+            Likelihood::Bernoulli,
+        ),
+    ] {
+        let spec = layered_spec(model, [1, 6, 6]);
+        assert_eq!(spec.output, output);
+        let objective = Objective {
+            weight_decay: 0.01,
+            ..Objective::plain()
+        };
+        // 36 pixels × 4 rows: a larger step than the 6-feature dense checks, so f32 rounding
+        // of the summed loss stays below the tolerance (smooth activations only)
+        let err = check_with_step(spec, &objective, 4, 1, 0.1, |_| {});
+        assert!(err < 2e-2, "{model}: relative error {err}");
     }
 }

@@ -24,6 +24,9 @@ fn linear_spec(d: usize, k: usize) -> AutoencoderSpec {
         code_distribution: Default::default(),
         binary: None,
         corruption: None,
+        input_shape: None,
+        encoder: None,
+        decoder: None,
     }
 }
 

@@ -29,6 +29,9 @@ fn one_layer(input: usize, code: usize, act: Activation) -> AutoencoderSpec {
         code_distribution: Default::default(),
         binary: None,
         corruption: None,
+        input_shape: None,
+        encoder: None,
+        decoder: None,
     }
 }
 

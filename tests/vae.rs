@@ -27,6 +27,9 @@ fn vae_spec(
         code_distribution: CodeDistribution::Gaussian,
         binary: None,
         corruption: None,
+        input_shape: None,
+        encoder: None,
+        decoder: None,
     }
 }
 

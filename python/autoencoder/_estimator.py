@@ -50,6 +50,17 @@ def _as_float32_2d(X, name="X"):
     return np.ascontiguousarray(a, dtype=np.float32)
 
 
+def _flatten_images(X, name="X"):
+    """Images `(n, C, H, W)` or `(n, H, W)` as rows `(n, C·H·W)` and their `(C, H, W)`;
+    anything else as it is, with `None`."""
+    if isinstance(X, np.ndarray) and X.ndim in (3, 4):
+        shape = (1,) + X.shape[1:] if X.ndim == 3 else X.shape[1:]
+        if X.shape[0] == 0 or 0 in shape:
+            raise ValueError(f"{name}: Found array with shape {X.shape}; images need at least 1 sample and 1 pixel")
+        return X.reshape(X.shape[0], -1), tuple(int(v) for v in shape)
+    return X, None
+
+
 def _check_feature_names(est, X, reset):
     """`feature_names_in_` as scikit-learn keeps it (DataFrame column names: set by fit, checked
     with a warning or error by the other methods); nothing without scikit-learn."""
@@ -120,6 +131,9 @@ class Autoencoder(*_BASES):
         *,
         layers=None,
         code=None,
+        input_shape=None,
+        encoder=None,
+        decoder=None,
         activation=None,
         code_activation=None,
         output=None,
@@ -170,12 +184,18 @@ class Autoencoder(*_BASES):
 
     # --- configs ---------------------------------------------------------------------------
 
-    def _config(self):
-        """The config dict (the TOML config's sections) that these hyperparameters give."""
+    def _config(self, image_shape=None):
+        """The config dict (the TOML config's sections) that these hyperparameters give;
+        `image_shape` (C, H, W) is the data's when it came as images."""
         model = {k: getattr(self, k) for k in _MODEL_KEYS if getattr(self, k) is not None}
-        for k in ("layers", "decoder_layers"):
+        for k in ("layers", "decoder_layers", "input_shape"):
             if k in model:
                 model[k] = [int(v) for v in model[k]]
+        for k in ("encoder", "decoder"):
+            if k in model:
+                model[k] = [dict(layer) for layer in model[k]]
+        if image_shape is not None and "input_shape" not in model and "encoder" in model:
+            model["input_shape"] = [int(v) for v in image_shape]
         train = {k: getattr(self, k) for k in _TRAIN_KEYS if getattr(self, k) is not None}
         config = {"model": model, "train": train}
         if self.corruption is not None:
@@ -222,11 +242,12 @@ class Autoencoder(*_BASES):
         held-out fraction. `y` is ignored. Ctrl-C stops between batches and keeps the model
         of the last whole epoch (then re-raises KeyboardInterrupt)."""
         _check_feature_names(self, X, reset=True)
+        X, image_shape = _flatten_images(X)
         X = _as_float32_2d(X)
-        X_val = None if X_val is None else _as_float32_2d(X_val, "X_val")
+        X_val = None if X_val is None else _as_float32_2d(_flatten_images(X_val, "X_val")[0], "X_val")
         self._check_anomaly_params()
         model, history, stopped = _native.NativeModel.fit(
-            json.dumps(self._config()), X, X_val, bool(self.verbose)
+            json.dumps(self._config(image_shape)), X, X_val, bool(self.verbose)
         )
         self.model_ = model
         self.n_features_in_ = X.shape[1]
@@ -276,7 +297,7 @@ class Autoencoder(*_BASES):
     def _check_X(self, X, name="X"):
         self._check_fitted()
         _check_feature_names(self, X, reset=False)
-        X = _as_float32_2d(X, name)
+        X = _as_float32_2d(_flatten_images(X, name)[0], name)
         if X.shape[1] != self.n_features_in_:
             raise ValueError(f"{name} has {X.shape[1]} features, but {type(self).__name__} is expecting {self.n_features_in_} features as input")
         return X
@@ -286,10 +307,26 @@ class Autoencoder(*_BASES):
 
     # --- the verbs -------------------------------------------------------------------------
 
+    def _spec(self):
+        return json.loads(self.model_.spec_json())
+
+    def _code_shape(self):
+        """(C, H, W) when the code is an image (a convolutional encoder without a dense code),
+        else None."""
+        shape = self.model_.code_shape()
+        return tuple(shape) if len(shape) == 3 else None
+
+    def _image_shape(self):
+        shape = self.model_.input_shape()
+        return tuple(shape) if len(shape) == 3 else None
+
     def transform(self, X, threads=None):
-        """The codes `h = f(x)` (the mean of a Gaussian code)."""
+        """The codes `h = f(x)` (the mean of a Gaussian code): `(n, code)`, or `(n, C, H, W)`
+        when a convolutional encoder's output is the code."""
         X = self._check_X(X)
-        return self.model_.encode(X, self._threads(threads))
+        H = self.model_.encode(X, self._threads(threads))
+        shape = self._code_shape()
+        return H if shape is None else H.reshape((H.shape[0],) + shape)
 
     def fit_transform(self, X, y=None, **fit_params):
         """`fit`, then `transform` of the same data."""
@@ -298,15 +335,20 @@ class Autoencoder(*_BASES):
     def inverse_transform(self, H, threads=None):
         """Decodes codes: `g(h)` (the decoder's means)."""
         self._check_fitted()
-        H = _as_float32_2d(H, "codes")
+        H = _as_float32_2d(_flatten_images(H, "codes")[0], "codes")
         if H.shape[1] != self.model_.code_size:
             raise ValueError(f"codes have {H.shape[1]} columns, the model's code has {self.model_.code_size}")
-        return self.model_.decode(H, self._threads(threads))
+        R = self.model_.decode(H, self._threads(threads))
+        return self._as_input_shape(R)
+
+    def _as_input_shape(self, R):
+        shape = self._image_shape()
+        return R if shape is None else R.reshape((R.shape[0],) + tuple(shape))
 
     def reconstruct(self, X, threads=None):
-        """`g(f(x))`."""
+        """`g(f(x))`, in the input's shape (`(n, C, H, W)` for images)."""
         X = self._check_X(X)
-        return self.model_.reconstruct(X, self._threads(threads))
+        return self._as_input_shape(self.model_.reconstruct(X, self._threads(threads)))
 
     def score_samples(self, X, samples=16, seed=0, threads=None):
         """Higher is more normal: the negative reconstruction loss of each sample (for a

@@ -618,6 +618,28 @@ impl NativeModel {
     fn code_size(&self) -> usize {
         self.model.spec().code_size
     }
+
+    /// One code's shape: `[code]`, or `[C, H, W]` when a convolutional encoder's output is
+    /// the code.
+    fn code_shape(&self) -> Vec<usize> {
+        shape_list(self.model.spec().code_shape())
+    }
+
+    /// One input example's shape: `[d]`, or `[C, H, W]` for images.
+    fn input_shape(&self) -> Vec<usize> {
+        shape_list(self.model.spec().input_shape())
+    }
+}
+
+fn shape_list(s: autoencoder::layers::Shape) -> Vec<usize> {
+    match s {
+        autoencoder::layers::Shape::Flat(d) => vec![d],
+        autoencoder::layers::Shape::Image {
+            channels,
+            height,
+            width,
+        } => vec![channels, height, width],
+    }
 }
 
 /// The config's TOML text as JSON (for `Autoencoder.from_config`), checked as the CLI checks.

@@ -205,3 +205,32 @@ pub fn save_matrix(path: &Path, m: &Matrix) -> Result<()> {
     };
     crate::fsutil::atomic_write(path, &bytes)
 }
+
+/// The shape `[C, H, W]` of one example of an image file: IDX images `n × H × W` (`C = 1`),
+/// `.npy` arrays `(n, H, W)` and `(n, C, H, W)`; `None` for flat data (2-D arrays, CSV, text).
+/// Reads only the header where the format allows.
+pub fn image_shape(path: &Path) -> Result<Option<[usize; 3]>> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    let stem = name.trim_end_matches(".gz");
+    let dims: Vec<usize> = if stem.ends_with(".npy") {
+        use std::io::Read;
+        let mut head = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|f| f.take(1 << 16).read_to_end(&mut head))
+            .map_err(|e| Error::format(path, e.to_string()))?;
+        npy::parse_header(path, &head)?.shape
+    } else if stem.contains("idx") || stem.ends_with("ubyte") {
+        let bytes = idx::read_maybe_gz(path)?;
+        idx::parse(path, &bytes)?.0
+    } else {
+        return Ok(None);
+    };
+    Ok(match dims[..] {
+        [_, h, w] => Some([1, h, w]),
+        [_, c, h, w] => Some([c, h, w]),
+        _ => None,
+    })
+}

@@ -232,14 +232,21 @@ pub(crate) fn matrix_shape(path: &Path, shape: &[usize]) -> Result<(usize, usize
     match shape {
         [n] => Ok((*n, 1)),
         [n, d] => Ok((*n, *d)),
+        // images (n, H, W) or (n, C, H, W): one flattened image a row
+        [n, rest @ ..] if rest.len() <= 3 => rest
+            .iter()
+            .try_fold(1usize, |a, d| a.checked_mul(*d))
+            .map(|d| (*n, d))
+            .ok_or_else(|| Error::format(path, "array dimensions overflow")),
         s => Err(Error::format(
             path,
-            format!("expected a 1-D or 2-D array, found shape {s:?}"),
+            format!("expected a 1-D to 4-D array, found shape {s:?}"),
         )),
     }
 }
 
-/// Reads a 1-D or 2-D array as a matrix (1-D → one column). u8 stays 0–255: scale yourself.
+/// Reads a 1-D to 4-D array as a matrix (1-D → one column; images `(n, H, W)` and
+/// `(n, C, H, W)` → one flattened image a row). u8 stays 0–255: scale yourself.
 pub fn read_matrix(path: &Path) -> Result<Matrix> {
     let a = parse(path, &crate::fsutil::read(path)?)?;
     let (rows, cols) = matrix_shape(path, &a.shape)?;

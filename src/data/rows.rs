@@ -569,10 +569,14 @@ mod tests {
         std::fs::write(&short, &bytes[..bytes.len() - 4]).unwrap();
         let e = NpyFile::open(&short).unwrap_err().to_string();
         assert!(e.contains("short.npy") && e.contains("data bytes"), "{e}");
+        // images (n, H, W) and (n, C, H, W) are rows of C·H·W values; 5-D is not data
         let three = dir.join("3d.npy");
         std::fs::write(&three, npy::encode_f32_shape(&[1, 2, 2], &[0.0; 4])).unwrap();
-        let e = NpyFile::open(&three).unwrap_err().to_string();
-        assert!(e.contains("1-D or 2-D"), "{e}");
+        assert_eq!(NpyFile::open(&three).unwrap().cols(), 4);
+        let five = dir.join("5d.npy");
+        std::fs::write(&five, npy::encode_f32_shape(&[1, 1, 1, 2, 2], &[0.0; 4])).unwrap();
+        let e = NpyFile::open(&five).unwrap_err().to_string();
+        assert!(e.contains("1-D to 4-D"), "{e}");
     }
 
     #[test]

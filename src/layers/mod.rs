@@ -10,16 +10,32 @@
 //! safetensors files and optimizers see) and a layer holds the indices of its own, so a tied
 //! decoder layer can read an encoder layer's weight.
 
+pub mod batch_norm;
 #[cfg(test)]
 mod check;
+pub mod config;
+pub mod conv;
+pub mod conv_transpose;
 pub mod dense;
+pub mod dropout;
 pub mod grads;
+mod im2col;
+pub mod pool;
+pub mod reshape;
 pub mod shape;
+pub mod upsample;
 
 pub use crate::data::safetensors::Tensor;
+pub use batch_norm::{BatchNormConfig, BatchNormLayer};
+pub use config::{LayerConfig, LayerEntry};
+pub use conv::{ConvConfig, ConvLayer, Padding};
+pub use conv_transpose::{ConvTransposeConfig, ConvTransposeLayer};
 pub use dense::{DenseConfig, DenseLayer};
+pub use dropout::{DropoutConfig, DropoutLayer};
 pub use grads::GradSlots;
+pub use pool::{PoolConfig, PoolKind, PoolLayer};
 pub use shape::Shape;
+pub use upsample::{UpsampleConfig, UpsampleLayer};
 
 use crate::linalg::Backend;
 use crate::nn::Activation;
@@ -160,4 +176,11 @@ macro_rules! layer_kinds {
 
 layer_kinds! {
     Dense(DenseLayer),
+    Conv(conv::ConvLayer),
+    ConvTranspose(conv_transpose::ConvTransposeLayer),
+    Pool(pool::PoolLayer),
+    Upsample(upsample::UpsampleLayer),
+    BatchNorm(batch_norm::BatchNormLayer),
+    Dropout(dropout::DropoutLayer),
+    Reshape(reshape::ReshapeLayer),
 }

@@ -3,7 +3,7 @@
 
 use super::spec::AutoencoderSpec;
 use crate::error::{Error, Result};
-use crate::layers::{AnyLayer, Layer, Pass, Shape, Tensor};
+use crate::layers::{AnyLayer, Pass, Tensor};
 use crate::linalg::{Cpu, Matrix, Rng};
 
 /// A trained or freshly initialized autoencoder.
@@ -36,7 +36,7 @@ impl Autoencoder {
         let mut rng = Rng::new(seed);
         let mut tensors = Vec::new();
         let mut layers: Vec<AnyLayer> = Vec::new();
-        let mut shape = Shape::Flat(spec.input_size);
+        let mut shape = spec.input_shape();
         for (i, config) in spec.encoder_configs().iter().enumerate() {
             let layer = config.init(
                 shape,
@@ -47,10 +47,10 @@ impl Autoencoder {
                 &mut rng,
             );
             shape = layer.output_shape();
-            layers.push(layer.into());
+            layers.push(layer);
         }
         let encoder_len = layers.len();
-        shape = Shape::Flat(spec.code_size);
+        shape = spec.code_shape();
         for (i, config) in spec.decoder_configs().iter().enumerate() {
             // a tied layer reads its encoder twin's weight, transposed
             let tied = spec.tied.then(|| {
@@ -68,7 +68,7 @@ impl Autoencoder {
                 &mut rng,
             );
             shape = layer.output_shape();
-            layers.push(layer.into());
+            layers.push(layer);
         }
         Ok(Autoencoder {
             spec,

@@ -68,6 +68,7 @@ impl Autoencoder {
                 })
             };
             let closed_form = objective.contractive_directions == 0
+                && self.encoder_len == 1
                 && contractive::has_closed_form(
                     self.spec().encoder_layers.len(),
                     self.spec().code_activation,

@@ -3,7 +3,8 @@
 
 use crate::code::CodeDistribution;
 use crate::error::{Error, Result};
-use crate::layers::DenseConfig;
+use crate::layers::config::shapes;
+use crate::layers::{DenseConfig, LayerConfig, Shape};
 use crate::nn::{Activation, Init};
 use crate::objective::{Corruption, Likelihood};
 use serde::{Deserialize, Serialize};
@@ -41,6 +42,19 @@ pub struct AutoencoderSpec {
     /// and in folders saved before the spec recorded it (their `config.toml` holds it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub corruption: Option<Corruption>,
+    /// One example's shape when the model reads images (`C×H×W`, `input_size` values);
+    /// `None` for the dense shorthand, which reads flat rows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_shape: Option<Shape>,
+    /// The encoder as a list of layers (`[model] encoder`), the last one outputting the code's
+    /// statistics (a dense code layer when `code` was given); `None` for the dense shorthand
+    /// (`layers` + `code`), whose layers follow from the widths.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoder: Option<Vec<LayerConfig>>,
+    /// The decoder as a list of layers, code side first, the last one outputting the
+    /// likelihood's pre-activation (resolved: the mirror of the encoder unless written).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decoder: Option<Vec<LayerConfig>>,
 }
 
 /// The widest layer a spec may have (with it, no product of two widths overflows).
@@ -70,7 +84,132 @@ impl AutoencoderSpec {
             code_distribution: CodeDistribution::Deterministic,
             binary: None,
             corruption: None,
+            input_shape: None,
+            encoder: None,
+            decoder: None,
         }
+    }
+
+    /// Whether the network is a list of layers (`[model] encoder`) rather than the dense
+    /// shorthand.
+    pub fn is_layered(&self) -> bool {
+        self.encoder.is_some()
+    }
+
+    /// One input example's shape.
+    pub fn input_shape(&self) -> Shape {
+        self.input_shape.unwrap_or(Shape::Flat(self.input_size))
+    }
+
+    /// The shape of one code: flat `code_size`, or the image a convolutional encoder outputs
+    /// (half its channels for a Gaussian code: the other half are log-variances).
+    pub fn code_shape(&self) -> Shape {
+        let Some(encoder) = &self.encoder else {
+            return Shape::Flat(self.code_size);
+        };
+        let out = shapes("model.encoder", self.input_shape(), encoder)
+            .ok()
+            .and_then(|s| s.last().copied());
+        match out {
+            Some(Shape::Image {
+                channels,
+                height,
+                width,
+            }) if channels * height * width
+                == self
+                    .code_distribution
+                    .layer()
+                    .encoder_outputs(self.code_size) =>
+            {
+                Shape::Image {
+                    channels: channels * self.code_size / (channels * height * width),
+                    height,
+                    width,
+                }
+            }
+            _ => Shape::Flat(self.code_size),
+        }
+    }
+
+    /// Checks a layered network: the input shape holds `input_size` values, every layer fits
+    /// the shape it is given, the encoder outputs the code's statistics and the decoder ends at
+    /// the input's shape.
+    fn validate_layers(&self, encoder: &[LayerConfig]) -> Result<()> {
+        let input = self.input_shape();
+        if input.len() != self.input_size {
+            return Err(Error::config(
+                "model.input_shape",
+                format!(
+                    "{input} is {} values, the data has {} columns",
+                    input.len(),
+                    self.input_size
+                ),
+            ));
+        }
+        if self.tied {
+            return Err(Error::config(
+                "model.tied",
+                "tied weights are for the dense shorthand (layers + code), not an encoder list",
+            ));
+        }
+        for (i, l) in encoder.iter().enumerate() {
+            l.check(&format!("model.encoder[{i}]"))?;
+        }
+        let enc = shapes("model.encoder", input, encoder)?;
+        let out = *enc.last().expect("starts with the input");
+        let stats = self
+            .code_distribution
+            .layer()
+            .encoder_outputs(self.code_size);
+        if out.len() != stats {
+            return Err(Error::config(
+                "model.encoder",
+                format!(
+                    "outputs {out} ({} values); the code needs {stats}",
+                    out.len()
+                ),
+            ));
+        }
+        let decoder = self.decoder.as_deref().unwrap_or(&[]);
+        if decoder.is_empty() {
+            return Err(Error::config("model.decoder", "needs at least one layer"));
+        }
+        for (i, l) in decoder.iter().enumerate() {
+            l.check(&format!("model.decoder[{i}]"))?;
+        }
+        let dec = shapes("model.decoder", self.code_shape(), decoder)?;
+        let end = *dec.last().expect("starts with the code");
+        // a flat end of the right length is the image read flat (a last dense layer)
+        if end != input && !(matches!(end, Shape::Flat(_)) && end.len() == input.len()) {
+            return Err(Error::config(
+                "model.decoder",
+                format!("ends at {end}, the input is {input}"),
+            ));
+        }
+        let widest = enc.iter().chain(&dec).map(|s| s.len()).max().unwrap_or(0);
+        if widest > MAX_WIDTH {
+            return Err(Error::config(
+                "model",
+                format!("at most {MAX_WIDTH} values an example between two layers, got {widest}"),
+            ));
+        }
+        if self.parameter_count() > MAX_PARAMETERS {
+            return Err(Error::config(
+                "model",
+                format!("at most {MAX_PARAMETERS} parameters in all; check the layers' widths and channels"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The shapes between the encoder's layers (input first) and between the decoder's (code
+    /// first).
+    pub fn layer_shapes(&self) -> (Vec<Shape>, Vec<Shape>) {
+        let enc = shapes("model.encoder", self.input_shape(), &self.encoder_configs())
+            .unwrap_or_default();
+        let dec =
+            shapes("model.decoder", self.code_shape(), &self.decoder_configs()).unwrap_or_default();
+        (enc, dec)
     }
 
     /// Checks the spec describes a buildable network (of at most [`MAX_PARAMETERS`] weights).
@@ -127,6 +266,9 @@ impl AutoencoderSpec {
                 "model.binary",
                 "is for code_distribution = \"binary\"",
             ));
+        }
+        if let Some(encoder) = &self.encoder {
+            return self.validate_layers(encoder);
         }
         // Widths are user input: a typo of a few digits must be an error, not an abort when
         // the weights are allocated. Each width is checked under the key it was written as.
@@ -200,6 +342,9 @@ impl AutoencoderSpec {
     /// Widths from input to the encoder's output: `[input, hidden…, code]` (`2·code` for a
     /// Gaussian code: mean and log-variance).
     pub fn encoder_widths(&self) -> Vec<usize> {
+        if self.is_layered() {
+            return self.layer_shapes().0.iter().map(|s| s.len()).collect();
+        }
         let mut w = vec![self.input_size];
         w.extend(&self.encoder_layers);
         w.push(
@@ -212,6 +357,9 @@ impl AutoencoderSpec {
 
     /// Widths from code to output: `[code, hidden…, input]`.
     pub fn decoder_widths(&self) -> Vec<usize> {
+        if self.is_layered() {
+            return self.layer_shapes().1.iter().map(|s| s.len()).collect();
+        }
         let mut w = vec![self.code_size];
         w.extend(self.decoder_hidden());
         w.push(self.input_size);
@@ -220,23 +368,31 @@ impl AutoencoderSpec {
 
     /// The encoder as layer configs, input side first: dense hidden layers, then the layer
     /// that outputs the code's statistics (with the code activation).
-    pub fn encoder_configs(&self) -> Vec<DenseConfig> {
-        self.dense_configs(&self.encoder_widths(), self.code_activation)
+    pub fn encoder_configs(&self) -> Vec<LayerConfig> {
+        match &self.encoder {
+            Some(layers) => layers.clone(),
+            None => self.dense_configs(&self.encoder_widths(), self.code_activation),
+        }
     }
 
     /// The decoder as layer configs, code side first; the last is linear (the likelihood's
     /// mean function follows it).
-    pub fn decoder_configs(&self) -> Vec<DenseConfig> {
-        self.dense_configs(&self.decoder_widths(), Activation::Linear)
+    pub fn decoder_configs(&self) -> Vec<LayerConfig> {
+        match &self.decoder {
+            Some(layers) if self.is_layered() => layers.clone(),
+            _ => self.dense_configs(&self.decoder_widths(), Activation::Linear),
+        }
     }
 
     /// Dense layers between consecutive `widths`: hidden activations, `last` on the last.
-    fn dense_configs(&self, widths: &[usize], last: Activation) -> Vec<DenseConfig> {
+    fn dense_configs(&self, widths: &[usize], last: Activation) -> Vec<LayerConfig> {
         let n = widths.len() - 1;
         (0..n)
-            .map(|i| DenseConfig {
-                units: widths[i + 1],
-                activation: if i + 1 == n { last } else { self.activation },
+            .map(|i| {
+                LayerConfig::Dense(DenseConfig {
+                    units: widths[i + 1],
+                    activation: if i + 1 == n { last } else { self.activation },
+                })
             })
             .collect()
     }
@@ -248,6 +404,37 @@ impl AutoencoderSpec {
     /// compare instead of overflowing.
     pub fn training_floats(&self, batch: usize, samples: usize) -> u128 {
         let (batch, samples) = (batch as u128, samples.max(1) as u128);
+        if self.is_layered() {
+            // activations of every layer, two gradient buffers of the widest, and the layers'
+            // scratch (im2col buffers: at most a kernel's area times the widest, per example)
+            let (enc, dec) = self.layer_shapes();
+            let dec_rows = batch * samples;
+            let widest = enc.iter().chain(&dec).map(|s| s.len()).max().unwrap_or(0) as u128;
+            let acts: u128 = enc[1..]
+                .iter()
+                .map(|s| batch * s.len() as u128)
+                .sum::<u128>()
+                + dec[1..]
+                    .iter()
+                    .map(|s| dec_rows * s.len() as u128)
+                    .sum::<u128>();
+            let kernel_area = self
+                .encoder_configs()
+                .iter()
+                .chain(&self.decoder_configs())
+                .map(|l| match l {
+                    LayerConfig::Conv(c) => c.kernel * c.kernel,
+                    LayerConfig::ConvTranspose(c) => c.kernel * c.kernel,
+                    _ => 1,
+                })
+                .max()
+                .unwrap_or(1) as u128;
+            return 5 * self.parameter_count() as u128
+                + acts
+                + (2 + kernel_area) * dec_rows * widest
+                + batch * self.input_size as u128
+                + dec_rows * (3 + 2 * self.code_size as u128);
+        }
         let params = self.parameter_count() as u128;
         let dec_rows = batch * samples;
         let enc = self.encoder_widths();
@@ -275,6 +462,18 @@ impl AutoencoderSpec {
 
     /// Number of trainable scalars.
     pub fn parameter_count(&self) -> usize {
+        if self.is_layered() {
+            let (enc, dec) = self.layer_shapes();
+            let count = |layers: Vec<LayerConfig>, shapes: &[Shape]| -> usize {
+                layers
+                    .iter()
+                    .zip(shapes)
+                    .map(|(l, s)| l.parameter_count(*s, false))
+                    .fold(0, usize::saturating_add)
+            };
+            return count(self.encoder_configs(), &enc)
+                .saturating_add(count(self.decoder_configs(), &dec));
+        }
         let pairs = |w: &[usize]| w.windows(2).map(|p| p[0] * p[1] + p[1]).sum::<usize>();
         let enc = pairs(&self.encoder_widths());
         let dec = pairs(&self.decoder_widths());
@@ -293,6 +492,17 @@ impl AutoencoderSpec {
     /// Multiply-add FLOPs (2 per multiply-add) of one training example through forward and
     /// backward, counting the first layer's unneeded input gradient (the nominal count).
     pub fn training_flops_per_example(&self) -> f64 {
+        if self.is_layered() {
+            let (enc, dec) = self.layer_shapes();
+            let macs: f64 = self
+                .encoder_configs()
+                .iter()
+                .zip(&enc)
+                .chain(self.decoder_configs().iter().zip(&dec))
+                .map(|(l, s)| l.macs(*s) as f64)
+                .sum();
+            return 6.0 * macs;
+        }
         let macs: usize = self
             .encoder_widths()
             .windows(2)
@@ -301,4 +511,160 @@ impl AutoencoderSpec {
             .sum();
         6.0 * macs as f64
     }
+}
+
+/// The layered spec of `[model] encoder = [...]` (and optional `decoder`, `input_shape`,
+/// `code`) on top of `base`, the shorthand's spec (whose `code_size` is `model.code`, 0 when
+/// not given). Defaults resolved here:
+/// - a layer's activation is `model.activation`, except a layer followed by batch norm (linear:
+///   the batch norm applies it after normalizing) and, without `code`, the encoder's last
+///   layer (`code_activation`);
+/// - `code = N` adds a dense code layer after the encoder; without it the encoder's output is
+///   the code (half its channels for a Gaussian code);
+/// - the decoder mirrors the encoder ([`crate::layers::config::mirror`]); a decoder written
+///   out that starts with a spatial layer after a dense code gets the dense layer (and
+///   reshape) back to the encoder's last shape in front; its last layer is linear (the
+///   likelihood's mean function follows).
+pub fn layered(
+    mut base: AutoencoderSpec,
+    input_shape: Option<&[usize]>,
+    encoder: &[crate::layers::LayerEntry],
+    decoder: Option<&[crate::layers::LayerEntry]>,
+) -> Result<AutoencoderSpec> {
+    use crate::layers::config::{mirror, shapes, LayerEntry};
+    use crate::layers::reshape::ReshapeConfig;
+    let input = match input_shape {
+        None => Shape::Flat(base.input_size),
+        Some(&[d]) => Shape::Flat(d),
+        Some(&[channels, height, width]) => Shape::Image {
+            channels,
+            height,
+            width,
+        },
+        Some(other) => {
+            return Err(Error::config(
+                "model.input_shape",
+                format!("expected [C, H, W], got {} numbers", other.len()),
+            ))
+        }
+    };
+    if input.len() != base.input_size {
+        return Err(Error::config(
+            "model.input_shape",
+            format!(
+                "{input} is {} values, the data has {} columns",
+                input.len(),
+                base.input_size
+            ),
+        ));
+    }
+    if encoder.is_empty() && base.code_size == 0 {
+        return Err(Error::config(
+            "model.encoder",
+            "needs at least one layer, or a code size (code = N)",
+        ));
+    }
+    let has_code_layer = base.code_size > 0;
+    let followed_by_norm = |entries: &[LayerEntry], i: usize| {
+        entries
+            .get(i + 1)
+            .is_some_and(|n| n.batch_norm.is_some() && n.kinds_count() == 1)
+    };
+    let mut enc = Vec::with_capacity(encoder.len() + 1);
+    for (i, e) in encoder.iter().enumerate() {
+        let act = if followed_by_norm(encoder, i) {
+            Activation::Linear
+        } else if i + 1 == encoder.len() && !has_code_layer {
+            base.code_activation
+        } else {
+            base.activation
+        };
+        enc.push(e.resolve(&format!("model.encoder[{i}]"), act)?);
+    }
+    let body = shapes("model.encoder", input, &enc)?;
+    let before_code = *body.last().expect("starts with the input");
+    let stats_needed = |outputs: usize| -> Result<usize> {
+        let per = base.code_distribution.layer().encoder_outputs(1);
+        if !outputs.is_multiple_of(per) {
+            return Err(Error::config(
+                "model.encoder",
+                format!(
+                    "outputs {outputs} values; a {:?} code needs a multiple of {per}",
+                    base.code_distribution
+                ),
+            ));
+        }
+        Ok(outputs / per)
+    };
+    if has_code_layer {
+        enc.push(LayerConfig::Dense(DenseConfig {
+            units: base
+                .code_distribution
+                .layer()
+                .encoder_outputs(base.code_size),
+            activation: base.code_activation,
+        }));
+    } else {
+        // a Gaussian code splits the channels: the first half means, the second log-variances
+        if let Shape::Image { channels, .. } = before_code {
+            if base.code_distribution.layer().encoder_outputs(1) == 2 && channels % 2 != 0 {
+                return Err(Error::config(
+                    "model.encoder",
+                    format!("outputs {before_code}: a gaussian code needs an even number of channels (means, then log-variances)"),
+                ));
+            }
+        }
+        base.code_size = stats_needed(before_code.len())?;
+    }
+    let dec = match decoder {
+        None => {
+            let all = shapes("model.encoder", input, &enc)?;
+            mirror(&enc, &all).map_err(|m| {
+                Error::config(
+                    "model.decoder",
+                    format!("the default mirrors the encoder, but {m}"),
+                )
+            })?
+        }
+        Some(entries) => {
+            let mut dec = Vec::with_capacity(entries.len() + 2);
+            let first_spatial = entries
+                .first()
+                .is_some_and(|e| e.dense.is_none() && e.reshape.is_none());
+            if has_code_layer && first_spatial {
+                dec.push(LayerConfig::Dense(DenseConfig {
+                    units: before_code.len(),
+                    activation: if entries.first().is_some_and(|n| n.batch_norm.is_some()) {
+                        Activation::Linear
+                    } else {
+                        base.activation
+                    },
+                }));
+                if matches!(before_code, Shape::Image { .. }) {
+                    dec.push(LayerConfig::Reshape(ReshapeConfig { shape: before_code }));
+                }
+            }
+            for (i, e) in entries.iter().enumerate() {
+                let key = format!("model.decoder[{i}]");
+                let last = i + 1 == entries.len();
+                if last && e.activation.is_some_and(|a| a != Activation::Linear) {
+                    return Err(Error::config(
+                        format!("{key}.activation"),
+                        "the last layer's activation is fixed by model.output (its mean function)",
+                    ));
+                }
+                let act = if last || followed_by_norm(entries, i) {
+                    Activation::Linear
+                } else {
+                    base.activation
+                };
+                dec.push(e.resolve(&key, act)?);
+            }
+            dec
+        }
+    };
+    base.input_shape = matches!(input, Shape::Image { .. }).then_some(input);
+    base.encoder = Some(enc);
+    base.decoder = Some(dec);
+    Ok(base)
 }

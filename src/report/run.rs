@@ -112,14 +112,16 @@ pub fn write_report(
             16,
             &report.join("reconstructions.png"),
         )?;
+        // the first layer's filters: a dense weight's rows, or a one-channel conv's kernels
         let first = &model.tensors()[0];
-        super::plots::filters(
-            &first.data,
-            first.shape[0],
-            first.shape[1],
-            100,
-            &report.join("filters.png"),
-        )?;
+        let tiles = match first.shape[..] {
+            [units, pixels] => Some((units, pixels)),
+            [filters, 1, kh, kw] if kh == kw => Some((filters, kh * kw)),
+            _ => None,
+        };
+        if let Some((units, pixels)) = tiles {
+            super::plots::filters(&first.data, units, pixels, 100, &report.join("filters.png"))?;
+        }
         // straight lines in code space between pairs of examples, decoded
         let steps = 10;
         let pairs = (n / 2).min(8);

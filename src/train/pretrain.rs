@@ -66,6 +66,9 @@ pub fn greedy_layerwise(
             code_distribution: CodeDistribution::Deterministic,
             binary: None,
             corruption: None,
+            input_shape: None,
+            encoder: None,
+            decoder: None,
         };
         let mut layer = Autoencoder::new(layer_spec, config.seed.wrapping_add(l as u64))?;
         let layer_config = layer_config(config, l);

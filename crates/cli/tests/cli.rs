@@ -422,8 +422,12 @@ fn every_example_and_bench_config_resolves() {
         for entry in std::fs::read_dir(repo_path(dir)).unwrap() {
             let path = entry.unwrap().path();
             if path.extension().is_some_and(|e| e == "toml") {
-                let cfg =
+                let mut cfg =
                     autoencoder::config::RunConfig::load(&path).unwrap_or_else(|e| panic!("{e}"));
+                if cfg.model.encoder.is_some() && cfg.model.input_shape.is_none() {
+                    // what `train` reads from an MNIST IDX file
+                    cfg.model.input_shape = Some(vec![1, 28, 28]);
+                }
                 // the one check each run gets (RBMs have their own)
                 let checked_ok = match cfg.model.kind {
                     autoencoder::config::ModelKind::Rbm => cfg.check_rbm(784).map(|_| ()),

@@ -194,6 +194,11 @@ pub fn run(args: Args) -> Result<()> {
     }
     let data = Source::open(&args.data, args.stream, args.label_column.as_deref())?;
     let name = args.data[0].clone();
+    if config.model.encoder.is_some() && config.model.input_shape.is_none() {
+        // images know their shape: IDX (n, H, W), .npy (n, C, H, W); recorded in the run's
+        // config.toml, so --resume and later commands read the same
+        config.model.input_shape = autoencoder::data::image_shape(&name)?.map(|s| s.to_vec());
+    }
     let checked = config
         .check_with(data.rows().cols(), train_config)
         .map_err(|e| prefix(&config_path, e))?;
