@@ -375,3 +375,41 @@ def test_every_config_key_is_a_keyword_or_listed_as_not_one():
     assert config["model"] == {"code": 3}
     assert config["train"] == {"learning_rate": 0.5}
     assert config["corruption"] == {"kind": "masking", "level": 0.2}
+
+
+CONV_ENCODER = [{"conv": 4, "kernel": 3, "padding": 1}, {"pool": "max", "size": 2}, {"conv": 8, "kernel": 3, "stride": 2, "padding": 1}]
+
+
+def test_a_conv_model_on_4d_images_gives_the_clis_bytes_and_keeps_shapes(tmp_path):
+    x, _ = mnist(300)
+    images = x.reshape(-1, 1, 28, 28)
+    np.save(tmp_path / "x.npy", images)
+    config = tmp_path / "c.toml"
+    config.write_text(
+        "[model]\nencoder = [{ conv = 4, kernel = 3, padding = 1 }, { pool = \"max\", size = 2 }, "
+        "{ conv = 8, kernel = 3, stride = 2, padding = 1 }]\ncode = 8\nactivation = \"relu\"\n"
+        "[train]\nepochs = 2\nbatch_size = 50\nseed = 3\n"
+    )
+    run = tmp_path / "run"
+    cli_train(config, tmp_path / "x.npy", run)
+    ours = Autoencoder(encoder=CONV_ENCODER, code=8, activation="relu", epochs=2, batch_size=50, seed=3).fit(images)
+    assert_same_weights(Autoencoder.load(run), ours)
+    assert ours.transform(images).shape == (300, 8)
+    assert ours.reconstruct(images).shape == (300, 1, 28, 28)
+    assert ours.inverse_transform(ours.transform(images[:5])).shape == (5, 1, 28, 28)
+    # 2-D rows with input_shape: the same model
+    flat = Autoencoder(encoder=CONV_ENCODER, code=8, activation="relu", epochs=2, batch_size=50, seed=3,
+                       input_shape=[1, 28, 28]).fit(x)
+    assert_same_weights(flat, ours)
+    # without a dense code, the code is an image
+    img = Autoencoder(encoder=CONV_ENCODER, activation="relu", epochs=1, batch_size=50).fit(images)
+    assert img.transform(images[:3]).shape == (3, 8, 7, 7)
+    assert img.inverse_transform(img.transform(images[:3])).shape == (3, 1, 28, 28)
+
+
+def test_conv_config_mistakes_are_value_errors_naming_the_layer():
+    x, _ = mnist(100)
+    with pytest.raises(ValueError, match=r"model.encoder\[0\]"):
+        Autoencoder(encoder=[{"conv": 2, "kernel": 3}], epochs=1).fit(x)  # flat rows, no input_shape
+    with pytest.raises(ValueError, match=r"model.encoder\[1\].*kernel 9"):
+        Autoencoder(encoder=[{"pool": "max", "size": 4}, {"conv": 2, "kernel": 9}], epochs=1).fit(x.reshape(-1, 1, 28, 28))

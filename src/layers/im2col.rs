@@ -24,6 +24,7 @@
 //! for the GEMM's own threading); im2col, col2im and the layout copies run over whole rows
 //! through [`Backend::for_row_chunks`].
 
+use super::conv_direct as direct;
 use crate::linalg::backend::{Backend, Cpu};
 use crate::linalg::fastmath::simd_dispatch;
 use crate::linalg::gemm::View;
@@ -218,6 +219,37 @@ impl Geometry {
             self.feature_len(),
         );
         let g = self.group(rows);
+        if direct::serves(self) {
+            for first in (0..rows).step_by(g) {
+                let n = g.min(rows - first);
+                let z = &mut z[first * fl..(first + n) * fl];
+                self.in_parts(
+                    backend,
+                    n,
+                    scratch,
+                    z,
+                    fl,
+                    &mut [],
+                    0,
+                    &|f, _, sc, out, _| {
+                        for (e, ze) in out.chunks_exact_mut(fl).enumerate() {
+                            let xe = &x[(first + f + e) * il..(first + f + e + 1) * il];
+                            direct::conv(
+                                self,
+                                xe,
+                                weight,
+                                ze,
+                                &mut sc[..direct::scratch_floats(self)],
+                            );
+                            for (c, d) in ze.chunks_exact_mut(p).enumerate() {
+                                bias_activation(d, bias.map_or(0.0, |b| b[c]), act);
+                            }
+                        }
+                    },
+                );
+            }
+            return;
+        }
         for first in (0..rows).step_by(g) {
             let n = g.min(rows - first);
             let z = &mut z[first * fl..(first + n) * fl];
@@ -269,6 +301,38 @@ impl Geometry {
             self.feature_len(),
         );
         let g = self.group(rows);
+        if direct::serves(self) {
+            let plane = self.h * self.w;
+            for first in (0..rows).step_by(g) {
+                let n = g.min(rows - first);
+                let x = &mut x[first * il..(first + n) * il];
+                self.in_parts(
+                    backend,
+                    n,
+                    scratch,
+                    x,
+                    il,
+                    &mut [],
+                    0,
+                    &|f, _, sc, out, _| {
+                        for (e, xe) in out.chunks_exact_mut(il).enumerate() {
+                            let ze = &z[(first + f + e) * fl..(first + f + e + 1) * fl];
+                            direct::adjoint(
+                                self,
+                                ze,
+                                weight,
+                                xe,
+                                &mut sc[..direct::scratch_floats(self)],
+                            );
+                            for (c, d) in xe.chunks_exact_mut(plane).enumerate() {
+                                bias_activation(d, bias.map_or(0.0, |b| b[c]), act);
+                            }
+                        }
+                    },
+                );
+            }
+            return;
+        }
         for first in (0..rows).step_by(g) {
             let n = g.min(rows - first);
             let x = &mut x[first * il..(first + n) * il];
@@ -336,6 +400,49 @@ impl Geometry {
         let g = self.group(rows);
         let (scratch, partials) = scratch.split_at_mut(g * p * (k + self.co));
         let want_dx = dx.is_some();
+        if direct::serves(self) {
+            for first in (0..rows).step_by(g) {
+                let n = g.min(rows - first);
+                let out: &mut [f32] = match dx.as_deref_mut() {
+                    Some(dx) => &mut dx[first * il..(first + n) * il],
+                    None => &mut [],
+                };
+                let parts = self.in_parts(
+                    backend,
+                    n,
+                    scratch,
+                    out,
+                    il,
+                    partials,
+                    pl,
+                    &|f, m, sc, out, partial| {
+                        let sc = &mut sc[..direct::scratch_floats(self)];
+                        let (pw, pb) = partial.split_at_mut(wl);
+                        pw.fill(0.0);
+                        pb.fill(0.0);
+                        for e in 0..m {
+                            let xe = &x[(first + f + e) * il..(first + f + e + 1) * il];
+                            let dze = &dz[(first + f + e) * fl..(first + f + e + 1) * fl];
+                            direct::weight_grad(self, xe, dze, pw, sc);
+                            for (b, plane) in pb.iter_mut().zip(dze.chunks_exact(p)) {
+                                *b += sum(plane);
+                            }
+                            if want_dx {
+                                direct::adjoint(
+                                    self,
+                                    dze,
+                                    weight,
+                                    &mut out[e * il..(e + 1) * il],
+                                    sc,
+                                );
+                            }
+                        }
+                    },
+                );
+                self.add_partials(partials, parts, &mut grads);
+            }
+            return;
+        }
         for first in (0..rows).step_by(g) {
             let n = g.min(rows - first);
             let out: &mut [f32] = match dx.as_deref_mut() {
@@ -419,6 +526,43 @@ impl Geometry {
         let g = self.group(rows);
         let (scratch, partials) = scratch.split_at_mut(g * p * (k + self.co));
         let want_dz = dz.is_some();
+        if direct::serves(self) {
+            for first in (0..rows).step_by(g) {
+                let n = g.min(rows - first);
+                let out: &mut [f32] = match dz.as_deref_mut() {
+                    Some(dz) => &mut dz[first * fl..(first + n) * fl],
+                    None => &mut [],
+                };
+                let parts = self.in_parts(
+                    backend,
+                    n,
+                    scratch,
+                    out,
+                    fl,
+                    partials,
+                    pl,
+                    &|f, m, sc, out, partial| {
+                        let sc = &mut sc[..direct::scratch_floats(self)];
+                        let (pw, pb) = partial.split_at_mut(wl);
+                        pw.fill(0.0);
+                        pb.fill(0.0);
+                        for e in 0..m {
+                            let dxe = &dx[(first + f + e) * il..(first + f + e + 1) * il];
+                            let ze = &z[(first + f + e) * fl..(first + f + e + 1) * fl];
+                            direct::weight_grad(self, dxe, ze, pw, sc);
+                            for (b, ch) in pb.iter_mut().zip(dxe.chunks_exact(plane)) {
+                                *b += sum(ch);
+                            }
+                            if want_dz {
+                                direct::conv(self, dxe, weight, &mut out[e * fl..(e + 1) * fl], sc);
+                            }
+                        }
+                    },
+                );
+                self.add_partials(partials, parts, &mut grads);
+            }
+            return;
+        }
         for first in (0..rows).step_by(g) {
             let n = g.min(rows - first);
             let out: &mut [f32] = match dz.as_deref_mut() {

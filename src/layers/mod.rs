@@ -15,6 +15,7 @@ pub mod batch_norm;
 mod check;
 pub mod config;
 pub mod conv;
+mod conv_direct;
 pub mod conv_transpose;
 pub mod dense;
 pub mod dropout;
