@@ -159,3 +159,48 @@ fn tract_runs_the_fitted_input_transform_inside_the_graph() {
     .unwrap();
     assert!(export_with(&model, Part::Encoder, &[0.5; 8], Some(&narrow)).is_err());
 }
+
+/// A layered spec on 1×28×28 images from a `[model]` written as TOML.
+fn conv_spec(model: &str) -> AutoencoderSpec {
+    let text = format!("[model]\n{model}\ninput_shape = [1, 28, 28]\n");
+    autoencoder::config::RunConfig::parse(&text, std::path::Path::new("t.toml"))
+        .unwrap()
+        .spec(784)
+        .unwrap()
+}
+
+#[test]
+fn tract_runs_exported_conv_models_like_the_model() {
+    let x = common::mnist_train(12);
+    for model in [
+        // conv, max pool, stride-2 conv, a dense code; the mirror: dense, reshape,
+        // conv_transpose with output_padding, upsample (Resize), conv_transpose
+        "encoder = [{ conv = 4, kernel = 3, padding = 1 }, { pool = \"max\", size = 2 }, { conv = 6, kernel = 3, stride = 2, padding = 1 }]\ncode = 5\nactivation = \"relu\"",
+        // batch norm (running statistics), dropout (the identity), average pooling, an image code
+        "encoder = [{ conv = 4, kernel = 4, stride = 2, padding = 1 }, { batch_norm = true }, { dropout = 0.2 }, { pool = \"avg\", size = 2 }]\nactivation = \"tanh\"",
+        // a Gaussian code from a dense layer: the encoder part exports the means
+        "encoder = [{ conv = 3, kernel = 3, stride = 2, padding = 1 }, { dense = 16 }]\ncode = 4\ncode_distribution = \"gaussian\"\nactivation = \"sigmoid\"",
+    ] {
+        let mut m = Autoencoder::new(conv_spec(model), 5).unwrap();
+        // non-trivial running statistics, so inference-mode batch norm is checked
+        for t in m.tensors_mut() {
+            if t.name.ends_with("running_mean") {
+                t.data.iter_mut().enumerate().for_each(|(i, v)| *v = 0.1 * i as f32);
+            } else if t.name.ends_with("running_var") {
+                t.data.iter_mut().enumerate().for_each(|(i, v)| *v = 0.5 + 0.2 * i as f32);
+            }
+        }
+        let h = m.encode(&x).unwrap();
+        for (part, input, want) in [
+            (Part::Encoder, &x, h.clone()),
+            (Part::Decoder, &h, m.decode(&h).unwrap()),
+            (Part::Autoencoder, &x, m.reconstruct(&x).unwrap()),
+        ] {
+            let bytes = export(&m, part).unwrap();
+            let got = run_tract(&bytes, input);
+            assert_eq!((got.rows(), got.cols()), (want.rows(), want.cols()), "{model}");
+            let d = common::max_abs_diff(&got, &want);
+            assert!(d <= 1e-4, "{part:?} {model}: {d}");
+        }
+    }
+}

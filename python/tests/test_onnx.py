@@ -58,3 +58,31 @@ def test_cli_export_equals_python_export(tmp_path):
     r = subprocess.run([cli_binary(), "export", "--model", str(tmp_path / "m"), "--part", "hash", "--out", str(out)], capture_output=True, text=True)
     # a 4-unit code cannot be packed into bytes: a one-line error, exit code 2
     assert r.returncode == 2 and "multiple of 8" in r.stderr and r.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(encoder=[{"conv": 4, "kernel": 3, "padding": 1}, {"pool": "max", "size": 2}, {"conv": 6, "kernel": 3, "stride": 2, "padding": 1}], code=5, activation="relu"),
+        dict(encoder=[{"conv": 4, "kernel": 4, "stride": 2, "padding": 1}, {"batch_norm": True}, {"dropout": 0.2}, {"pool": "avg", "size": 2}], activation="tanh"),
+        dict(encoder=[{"conv": 3, "kernel": 3, "stride": 2, "padding": 1}, {"dense": 16}], code=4, code_distribution="gaussian"),
+    ],
+)
+def test_onnx_conv_parts_equal_our_outputs(params, tmp_path):
+    """Conv, ConvTranspose, MaxPool/AveragePool, Resize, BatchNormalization, Flatten/Reshape:
+    flat `N × width` inputs and outputs, as the dense graphs have, within 1e-4."""
+    x, _ = mnist(200)
+    images = x.reshape(-1, 1, 28, 28)
+    a = Autoencoder(epochs=1, batch_size=50, seed=0, **params).fit(images)
+    h = a.transform(images).reshape(len(x), -1)
+    for part, inp, want in [
+        ("encoder", x, h),
+        ("decoder", h, a.inverse_transform(h).reshape(len(x), -1)),
+        ("autoencoder", x, a.reconstruct(images).reshape(len(x), -1)),
+    ]:
+        path = a.export_onnx(tmp_path / f"{part}.onnx", part=part)
+        sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+        name = sess.get_inputs()[0].name
+        got = sess.run(None, {name: inp})[0]
+        assert got.shape == want.shape, (part, params)
+        assert np.max(np.abs(got - want)) <= 1e-4, (part, params)

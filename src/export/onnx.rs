@@ -24,6 +24,7 @@
 use crate::code::CodeDistribution;
 use crate::data::transform::{InputTransform, TransformKind};
 use crate::error::{Error, Result};
+use crate::layers::{AnyLayer, Layer, Shape};
 use crate::model::layers::LayerView;
 use crate::model::Autoencoder;
 use crate::nn::Activation;
@@ -111,16 +112,20 @@ pub struct NodeProto {
     pub attribute: Vec<AttributeProto>,
 }
 
-/// `onnx.AttributeProto` (integer and integer-list attributes only).
+/// `onnx.AttributeProto` (float, integer, string and integer-list attributes).
 #[derive(Clone, PartialEq, Message)]
 pub struct AttributeProto {
     #[prost(string, tag = "1")]
     pub name: String,
+    #[prost(float, tag = "2")]
+    pub f: f32,
     #[prost(int64, tag = "3")]
     pub i: i64,
+    #[prost(bytes = "vec", tag = "4")]
+    pub s: Vec<u8>,
     #[prost(int64, repeated, tag = "8")]
     pub ints: Vec<i64>,
-    /// `AttributeType`: 2 = INT, 7 = INTS.
+    /// `AttributeType`: 1 = FLOAT, 2 = INT, 3 = STRING, 7 = INTS.
     #[prost(int32, tag = "20")]
     pub r#type: i32,
 }
@@ -184,7 +189,9 @@ pub struct Dimension {
 const FLOAT: i32 = 1;
 const UINT8: i32 = 2;
 const INT64: i32 = 7;
+const ATTRIBUTE_FLOAT: i32 = 1;
 const ATTRIBUTE_INT: i32 = 2;
+const ATTRIBUTE_STRING: i32 = 3;
 const ATTRIBUTE_INTS: i32 = 7;
 
 fn batch_by(name: &str, width: usize) -> ValueInfoProto {
@@ -302,13 +309,244 @@ impl Builder {
                 name: "transB".into(),
                 i: trans_b,
                 ints: Vec::new(),
+                f: 0.0,
+                s: Vec::new(),
                 r#type: ATTRIBUTE_INT,
             }],
         );
     }
 }
 
+fn attr_ints(name: &str, ints: Vec<i64>) -> AttributeProto {
+    AttributeProto {
+        name: name.into(),
+        ints,
+        r#type: ATTRIBUTE_INTS,
+        ..AttributeProto::default()
+    }
+}
+
+fn attr_int(name: &str, i: i64) -> AttributeProto {
+    AttributeProto {
+        name: name.into(),
+        i,
+        r#type: ATTRIBUTE_INT,
+        ..AttributeProto::default()
+    }
+}
+
+fn attr_string(name: &str, value: &str) -> AttributeProto {
+    AttributeProto {
+        name: name.into(),
+        s: value.as_bytes().to_vec(),
+        r#type: ATTRIBUTE_STRING,
+        ..AttributeProto::default()
+    }
+}
+
+/// `[N, …shape]` as a `Reshape` target (`-1` for the batch).
+fn shape_dims(shape: Shape) -> Vec<i64> {
+    match shape {
+        Shape::Flat(d) => vec![-1, d as i64],
+        Shape::Image {
+            channels,
+            height,
+            width,
+        } => vec![-1, channels as i64, height as i64, width as i64],
+    }
+}
+
+impl Builder {
+    /// Reads the current value as `[N, …shape]`.
+    fn reshape(&mut self, shape: Shape) {
+        let name = format!("shape.{}", self.counter + 1);
+        self.graph
+            .initializer
+            .push(int64_tensor(name.clone(), &shape_dims(shape)));
+        let input = self.current.clone();
+        self.node("Reshape", vec![input, name], Vec::new());
+    }
+
+    /// Adds a parameter tensor of the model as an initializer under its own name.
+    fn param(&mut self, model: &Autoencoder, id: usize) -> String {
+        let t = &model.tensors()[id];
+        self.graph
+            .initializer
+            .push(tensor(t.name.clone(), &t.shape, &t.data));
+        t.name.clone()
+    }
+
+    /// Layers `range` of a layered model (conv, pool, …): one ONNX node each, the values kept
+    /// `[N, C, H, W]` between spatial layers and `[N, d]` around dense ones. `keep` limits the
+    /// last layer's outputs (a Gaussian code's means); `last_act` replaces its activation.
+    fn layers(
+        &mut self,
+        model: &Autoencoder,
+        layers: &[AnyLayer],
+        keep: Option<usize>,
+        last_act: Option<Activation>,
+    ) {
+        let mut shape: Option<Shape> = None; // None: the value is [N, width] as it came in
+        for (l, layer) in layers.iter().enumerate() {
+            let last = l + 1 == layers.len();
+            let input = layer.input_shape();
+            let image_in = matches!(input, Shape::Image { .. });
+            // spatial layers read [N, C, H, W]; dense ones [N, d]
+            let wants_image =
+                !matches!(layer, AnyLayer::Dense(_) | AnyLayer::Reshape(_)) && image_in;
+            let is_image = matches!(shape, Some(Shape::Image { .. }));
+            if wants_image && !is_image {
+                self.reshape(input);
+            } else if !wants_image && is_image {
+                let x = self.current.clone();
+                self.node("Flatten", vec![x], vec![attr_int("axis", 1)]);
+            }
+            let x = self.current.clone();
+            match layer {
+                AnyLayer::Dense(d) => {
+                    let rows = if last {
+                        keep.unwrap_or(d.outputs())
+                    } else {
+                        d.outputs()
+                    };
+                    let view = crate::model::LayerView {
+                        half: crate::model::Half::Encoder,
+                        index: l,
+                        weight: &model.tensors()[d.weight()].data,
+                        bias: &model.tensors()[d.bias()].data,
+                        inputs: d.inputs(),
+                        outputs: d.outputs(),
+                        activation: d.activation(),
+                        transposed_weight: d.transposed_weight(),
+                    };
+                    let name = model.tensors()[d.weight()]
+                        .name
+                        .trim_end_matches(".weight")
+                        .to_string();
+                    self.dense(&name, &view, rows);
+                }
+                AnyLayer::Conv(c) => {
+                    let (w, bias) = (self.param(model, c.weight()), self.param(model, c.bias()));
+                    let (k, st, p) = (
+                        c.kernel_size() as i64,
+                        c.stride() as i64,
+                        c.padding() as i64,
+                    );
+                    self.node(
+                        "Conv",
+                        vec![x, w, bias],
+                        vec![
+                            attr_ints("kernel_shape", vec![k, k]),
+                            attr_ints("strides", vec![st, st]),
+                            attr_ints("pads", vec![p, p, p, p]),
+                        ],
+                    );
+                }
+                AnyLayer::ConvTranspose(c) => {
+                    let (w, bias) = (self.param(model, c.weight()), self.param(model, c.bias()));
+                    let (k, st, p, op) = (
+                        c.kernel_size() as i64,
+                        c.stride() as i64,
+                        c.padding() as i64,
+                        c.output_padding() as i64,
+                    );
+                    self.node(
+                        "ConvTranspose",
+                        vec![x, w, bias],
+                        vec![
+                            attr_ints("kernel_shape", vec![k, k]),
+                            attr_ints("strides", vec![st, st]),
+                            attr_ints("pads", vec![p, p, p, p]),
+                            attr_ints("output_padding", vec![op, op]),
+                        ],
+                    );
+                }
+                AnyLayer::Pool(p) => {
+                    let op = match p.pool_kind() {
+                        crate::layers::PoolKind::Max => "MaxPool",
+                        crate::layers::PoolKind::Avg => "AveragePool",
+                    };
+                    let size = p.size() as i64;
+                    self.node(
+                        op,
+                        vec![x],
+                        vec![
+                            attr_ints("kernel_shape", vec![size, size]),
+                            attr_ints("strides", vec![size, size]),
+                        ],
+                    );
+                }
+                AnyLayer::Upsample(u) => {
+                    let f = u.factor() as f32;
+                    let scales = format!("scales.{}", self.counter + 1);
+                    self.graph
+                        .initializer
+                        .push(tensor(scales.clone(), &[4], &[1.0, 1.0, f, f]));
+                    self.node(
+                        "Resize",
+                        vec![x, String::new(), scales],
+                        vec![
+                            attr_string("mode", "nearest"),
+                            attr_string("coordinate_transformation_mode", "asymmetric"),
+                            attr_string("nearest_mode", "floor"),
+                        ],
+                    );
+                }
+                AnyLayer::BatchNorm(n) => {
+                    let names: Vec<String> =
+                        [n.weight(), n.bias(), n.running_mean(), n.running_var()]
+                            .into_iter()
+                            .map(|id| self.param(model, id))
+                            .collect();
+                    let mut inputs = vec![x];
+                    inputs.extend(names);
+                    self.node(
+                        "BatchNormalization",
+                        inputs,
+                        vec![AttributeProto {
+                            name: "epsilon".into(),
+                            f: n.eps(),
+                            r#type: ATTRIBUTE_FLOAT,
+                            ..AttributeProto::default()
+                        }],
+                    );
+                }
+                // the identity at inference
+                AnyLayer::Dropout(_) => {}
+                AnyLayer::Reshape(_) => self.reshape(layer.output_shape()),
+            }
+            shape = Some(layer.output_shape());
+            let act = if last {
+                last_act.unwrap_or(layer.activation())
+            } else {
+                layer.activation()
+            };
+            self.activation(act);
+        }
+        if matches!(shape, Some(Shape::Image { .. })) {
+            let x = self.current.clone();
+            self.node("Flatten", vec![x], vec![attr_int("axis", 1)]);
+        }
+    }
+}
+
 fn encoder_nodes(model: &Autoencoder, b: &mut Builder) {
+    if model.spec().is_layered() {
+        let spec = model.spec();
+        let gaussian = spec.code_distribution == CodeDistribution::Gaussian;
+        // a Gaussian code's means are the first half of the statistics (a dense code layer's
+        // first rows); its layer is linear
+        b.layers(
+            model,
+            model.encoder(),
+            gaussian.then_some(spec.code_size),
+            gaussian.then_some(Activation::Linear),
+        );
+        if spec.code_distribution == CodeDistribution::Binary {
+            b.activation(Activation::Sigmoid);
+        }
+        return;
+    }
     let code = model.code_layer();
     let last = model.encoder_len() - 1;
     for (l, layer) in model.encoder_layers().enumerate() {
@@ -334,6 +572,8 @@ fn transform_nodes(t: &InputTransform, b: &mut Builder) {
         name: name.into(),
         i,
         ints: Vec::new(),
+        f: 0.0,
+        s: Vec::new(),
         r#type: ATTRIBUTE_INT,
     };
     let x = b.current.clone();
@@ -389,6 +629,8 @@ fn hash_nodes(thresholds: &[f32], b: &mut Builder) {
         name: name.into(),
         i,
         ints: Vec::new(),
+        f: 0.0,
+        s: Vec::new(),
         r#type: ATTRIBUTE_INT,
     };
     b.graph
@@ -420,9 +662,13 @@ fn hash_nodes(thresholds: &[f32], b: &mut Builder) {
 }
 
 fn decoder_nodes(model: &Autoencoder, b: &mut Builder) {
-    for (l, layer) in model.decoder_layers().enumerate() {
-        b.dense(&format!("decoder.{l}"), &layer, layer.outputs);
-        b.activation(layer.activation);
+    if model.spec().is_layered() {
+        b.layers(model, model.decoder(), None, None);
+    } else {
+        for (l, layer) in model.decoder_layers().enumerate() {
+            b.dense(&format!("decoder.{l}"), &layer, layer.outputs);
+            b.activation(layer.activation);
+        }
     }
     b.activation(model.spec().output.mean_activation());
     if model.spec().output == crate::Likelihood::Multinomial {
@@ -435,6 +681,8 @@ fn decoder_nodes(model: &Autoencoder, b: &mut Builder) {
                 name: "axis".into(),
                 i: 1,
                 ints: Vec::new(),
+                f: 0.0,
+                s: Vec::new(),
                 r#type: ATTRIBUTE_INT,
             }],
         );
@@ -464,8 +712,19 @@ pub fn export_with(
     thresholds: &[f32],
     transform: Option<&InputTransform>,
 ) -> Result<Vec<u8>> {
-    model.require_dense("ONNX export")?;
     let spec = model.spec();
+    if spec.is_layered() {
+        // a Gaussian code read off an image (no dense code layer) would need a channel slice
+        if spec.code_distribution == CodeDistribution::Gaussian
+            && model.encoder().last().is_none_or(|l| l.kind() != "dense")
+        {
+            return Err(Error::Invalid(
+                "ONNX export of a Gaussian code needs a dense code layer (code = N)".into(),
+            ));
+        }
+    } else {
+        model.require_dense("ONNX export")?;
+    }
     if let Some(t) = transform {
         t.check_width(spec.input_size)?;
     }
