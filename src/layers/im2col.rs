@@ -634,10 +634,23 @@ impl Geometry {
                 let (c, i, j) = (tap / kk, tap % kk / g.k, tap % g.k);
                 let (ylo, yhi) = valid_range(g.h, g.ho, i, g.stride, g.pad);
                 let (xlo, xhi) = valid_range(g.w, g.wo, j, g.stride, g.pad);
+                // stride 1 with rows as wide as the input's ("same" padding): the tap's rows are
+                // one run of the input plane, so one copy, then zero the wrapped columns
+                let one_run = g.stride == 1 && g.w == g.wo && xlo < xhi && ylo < yhi;
                 for (e, dst) in row.chunks_exact_mut(p).enumerate() {
                     let src = &x[e * il + c * g.h * g.w..][..g.h * g.w];
                     dst[..ylo * g.wo].fill(0.0);
                     dst[yhi * g.wo..].fill(0.0);
+                    if one_run {
+                        let (start, end) = (ylo * g.wo + xlo, (yhi - 1) * g.wo + xhi);
+                        let from = (ylo + i - g.pad) * g.w + xlo + j - g.pad;
+                        dst[start..end].copy_from_slice(&src[from..from + end - start]);
+                        for y in ylo..yhi {
+                            dst[y * g.wo..y * g.wo + xlo].fill(0.0);
+                            dst[y * g.wo + xhi..(y + 1) * g.wo].fill(0.0);
+                        }
+                        continue;
+                    }
                     for y in ylo..yhi {
                         let iy = y * g.stride + i - g.pad;
                         let srow = &src[iy * g.w..(iy + 1) * g.w];
