@@ -668,3 +668,87 @@ pub fn layered(
     base.decoder = Some(dec);
     Ok(base)
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::RunConfig;
+    use crate::layers::{LayerConfig, Shape};
+    use crate::nn::Activation;
+
+    fn spec(model: &str, input: usize) -> crate::error::Result<super::AutoencoderSpec> {
+        RunConfig::parse(
+            &format!("[model]\n{model}\n"),
+            std::path::Path::new("t.toml"),
+        )?
+        .spec(input)
+    }
+
+    #[test]
+    fn layered_defaults_resolve_as_documented() {
+        // a written decoder that starts spatially after a dense code gets the dense layer and
+        // reshape back to the encoder's last shape; the last layer is linear
+        let s = spec(
+            "input_shape = [1, 8, 8]\nencoder = [{ conv = 2, kernel = 3, padding = 1 }, { pool = \"max\", size = 2 }]\ncode = 3\nactivation = \"tanh\"\ndecoder = [{ upsample = 2 }, { conv = 1, kernel = 3, padding = 1 }]",
+            64,
+        )
+        .unwrap();
+        let dec = s.decoder.clone().unwrap();
+        let kinds: Vec<_> = dec.iter().map(|l| l.kind()).collect();
+        assert_eq!(kinds, ["dense", "reshape", "upsample", "conv"]);
+        assert_eq!(dec[0].activation(), Activation::Tanh);
+        assert_eq!(dec[3].activation(), Activation::Linear);
+        assert_eq!(s.code_size, 3);
+        assert_eq!(s.code_shape(), Shape::Flat(3));
+        // the encoder's code layer is dense with the code activation
+        let enc = s.encoder.clone().unwrap();
+        assert!(
+            matches!(enc.last(), Some(LayerConfig::Dense(d)) if d.units == 3 && d.activation == Activation::Linear)
+        );
+
+        // a conv followed by batch norm defaults to linear, the batch norm takes the activation
+        let s = spec(
+            "input_shape = [1, 8, 8]\nencoder = [{ conv = 4, kernel = 3, padding = 1 }, { batch_norm = true }]\nactivation = \"relu\"",
+            64,
+        )
+        .unwrap();
+        let enc = s.encoder.clone().unwrap();
+        assert_eq!(enc[0].activation(), Activation::Linear);
+        // without `code`, the last encoder layer takes code_activation (linear by default)
+        assert_eq!(enc[1].activation(), Activation::Linear);
+        assert_eq!(s.code_size, 4 * 64);
+        assert_eq!(s.code_shape().to_string(), "4×8×8");
+
+        // a Gaussian code without a dense layer halves the channels
+        let s = spec(
+            "input_shape = [1, 8, 8]\nencoder = [{ conv = 4, kernel = 3, padding = 1 }]\ncode_distribution = \"gaussian\"",
+            64,
+        )
+        .unwrap();
+        assert_eq!(
+            (s.code_size, s.code_shape().to_string()),
+            (128, "2×8×8".to_string())
+        );
+        let odd = spec(
+            "input_shape = [1, 8, 8]\nencoder = [{ conv = 3, kernel = 3, padding = 1 }]\ncode_distribution = \"gaussian\"",
+            64,
+        );
+        assert!(odd
+            .unwrap_err()
+            .to_string()
+            .contains("even number of channels"));
+
+        // an all-dense encoder list on flat data is a plain MLP: parameter counts agree with
+        // the shorthand
+        let listed = spec(
+            "encoder = [{ dense = 5 }]\ncode = 2\nactivation = \"sigmoid\"",
+            10,
+        )
+        .unwrap();
+        let shorthand = spec("layers = [5]\ncode = 2\nactivation = \"sigmoid\"", 10).unwrap();
+        assert_eq!(listed.parameter_count(), shorthand.parameter_count());
+        assert_eq!(
+            listed.training_flops_per_example(),
+            shorthand.training_flops_per_example()
+        );
+    }
+}
