@@ -83,6 +83,29 @@ impl Canvas {
             }
         }
     }
+    /// An RGB image tile: `values` holds three `h × w` planes (red, green, blue; CHW), each
+    /// value in [0, 1].
+    #[allow(clippy::too_many_arguments)]
+    pub fn rgb_tile(&mut self, x: i64, y: i64, values: &[f32], w: usize, h: usize, scale: i64) {
+        let plane = w * h;
+        let byte = |v: f32| (v.clamp(0.0, 1.0) * 255.0).round() as u8;
+        for r in 0..h {
+            for c in 0..w {
+                let i = r * w + c;
+                self.fill_rect(
+                    x + c as i64 * scale,
+                    y + r as i64 * scale,
+                    scale,
+                    scale,
+                    [
+                        byte(values[i]),
+                        byte(values[plane + i]),
+                        byte(values[2 * plane + i]),
+                    ],
+                );
+            }
+        }
+    }
     /// Encodes as PNG and writes atomically.
     pub fn save_png(&self, path: &Path) -> Result<()> {
         let mut bytes = Vec::new();

@@ -270,6 +270,38 @@ pub fn reconstruction_grid(
     )
 }
 
+/// Originals and reconstructions of images of `channels × height × width` (1 = grey, 3 = RGB
+/// in colour), one pair a column.
+pub fn reconstruction_grid_images(
+    originals: &Matrix,
+    reconstructions: &Matrix,
+    count: usize,
+    (channels, height, width): (usize, usize, usize),
+    path: &Path,
+) -> Result<()> {
+    if !matches!(channels, 1 | 3) || channels * height * width != originals.cols() {
+        return Err(crate::Error::Invalid(format!(
+            "{}: images of {channels}×{height}×{width} need 1 or 3 channels and {} values a row",
+            path.display(),
+            originals.cols()
+        )));
+    }
+    let count = count.min(originals.rows());
+    let mut tiles = Vec::with_capacity(2 * count);
+    for m in [originals, reconstructions] {
+        for i in 0..count {
+            tiles.push(m.row(i).to_vec());
+        }
+    }
+    mosaic_of(
+        "Originals (top) and reconstructions (bottom)",
+        &tiles,
+        (channels, height, width),
+        count.max(1),
+        path,
+    )
+}
+
 /// Square images in a grid with `per_row` columns (samples, interpolations).
 pub fn image_grid(images: &Matrix, per_row: usize, path: &Path) -> Result<()> {
     let side = (images.cols() as f64).sqrt() as usize;
@@ -311,9 +343,47 @@ pub fn filters(
     mosaic(&title, &tiles, side, 10, path)
 }
 
+/// The first `count` kernels of a first conv layer's weight `[filters, channels, h, w]` (1 or
+/// 3 channels: grey or colour), each rescaled to its own min–max.
+pub fn kernels(
+    weight: &[f32],
+    filters: usize,
+    (channels, height, width): (usize, usize, usize),
+    count: usize,
+    path: &Path,
+) -> Result<()> {
+    let len = channels * height * width;
+    let count = count.min(filters);
+    let tiles: Vec<Vec<f32>> = weight
+        .chunks_exact(len)
+        .take(count)
+        .map(|w| {
+            let (lo, hi) = w
+                .iter()
+                .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), v| {
+                    (a.min(*v), b.max(*v))
+                });
+            let span = if hi > lo { hi - lo } else { 1.0 };
+            w.iter().map(|v| (v - lo) / span).collect()
+        })
+        .collect();
+    mosaic_of("", &tiles, (channels, height, width), 16, path)
+}
+
 /// Grey tiles (`side × side`, values in [0, 1]) at scale 2 in a grid of `per_row` columns,
 /// under an optional title; always PNG (an `.svg` path is refused).
 fn mosaic(title: &str, tiles: &[Vec<f32>], side: usize, per_row: usize, path: &Path) -> Result<()> {
+    mosaic_of(title, tiles, (1, side, side), per_row, path)
+}
+
+/// [`mosaic`] of `channels × height × width` tiles (1 channel grey, 3 in colour).
+fn mosaic_of(
+    title: &str,
+    tiles: &[Vec<f32>],
+    (channels, height, width): (usize, usize, usize),
+    per_row: usize,
+    path: &Path,
+) -> Result<()> {
     if is_svg(path) {
         return Err(Error::format(
             path,
@@ -321,20 +391,21 @@ fn mosaic(title: &str, tiles: &[Vec<f32>], side: usize, per_row: usize, path: &P
         ));
     }
     let scale = 2usize;
-    let tile = side * scale + 2;
+    let (tile_w, tile_h) = (width * scale + 2, height * scale + 2);
     let rows = tiles.len().div_ceil(per_row).max(1);
     let head = if title.is_empty() { 0 } else { 30 };
-    let width = (tile * per_row + 2).max(if title.is_empty() { 0 } else { 420 });
-    let mut canvas = Canvas::new(width, tile * rows + 2 + head);
+    let canvas_w = (tile_w * per_row + 2).max(if title.is_empty() { 0 } else { 420 });
+    let mut canvas = Canvas::new(canvas_w, tile_h * rows + 2 + head);
     for (i, values) in tiles.iter().enumerate() {
-        canvas.gray_tile(
-            (2 + tile * (i % per_row)) as i64,
-            (head + 2 + tile * (i / per_row)) as i64,
-            values,
-            side,
-            side,
-            scale as i64,
+        let (x, y) = (
+            (2 + tile_w * (i % per_row)) as i64,
+            (head + 2 + tile_h * (i / per_row)) as i64,
         );
+        if channels == 3 {
+            canvas.rgb_tile(x, y, values, width, height, scale as i64);
+        } else {
+            canvas.gray_tile(x, y, values, width, height, scale as i64);
+        }
     }
     if !title.is_empty() {
         register_font();

@@ -104,7 +104,46 @@ pub fn write_report(
     let sample = sample.slice_rows(0, n);
     let codes = model.encode(&sample)?;
     let side = (sample.cols() as f64).sqrt() as usize;
-    if side * side == sample.cols() && side >= 4 {
+    // images of a conv model: grey or colour, any aspect
+    if let crate::layers::Shape::Image {
+        channels: channels @ (1 | 3),
+        height,
+        width,
+    } = model.spec().input_shape()
+    {
+        // the first conv layer's kernels
+        let first = &model.tensors()[0];
+        if let [filters, c @ (1 | 3), kh, kw] = first.shape[..] {
+            super::plots::kernels(
+                &first.data,
+                filters,
+                (c, kh, kw),
+                100,
+                &report.join("filters.png"),
+            )?;
+        }
+        if !(channels == 1 && height == side && width == side) {
+            let recon = model.reconstruct(&sample)?;
+            super::plots::reconstruction_grid_images(
+                &sample,
+                &recon,
+                16,
+                (channels, height, width),
+                &report.join("reconstructions.png"),
+            )?;
+        }
+    }
+    // square grey images (flat rows or 1×side×side): reconstructions, dense filters,
+    // interpolations and samples as square tiles
+    let square = match model.spec().input_shape() {
+        crate::layers::Shape::Image {
+            channels,
+            height,
+            width,
+        } => channels == 1 && height == width,
+        crate::layers::Shape::Flat(_) => true,
+    };
+    if square && side * side == sample.cols() && side >= 4 {
         let recon = model.reconstruct(&sample)?;
         super::plots::reconstruction_grid(
             &sample,
@@ -116,7 +155,6 @@ pub fn write_report(
         let first = &model.tensors()[0];
         let tiles = match first.shape[..] {
             [units, pixels] => Some((units, pixels)),
-            [filters, 1, kh, kw] if kh == kw => Some((filters, kh * kw)),
             _ => None,
         };
         if let Some((units, pixels)) = tiles {

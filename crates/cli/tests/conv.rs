@@ -198,3 +198,39 @@ fn shape_mistakes_name_the_layer_and_both_shapes() {
     let out = train(&config, &csv, &dir.join("run"), &[]);
     assert_clean_error(&out, &["model.encoder[0]", "input_shape"]);
 }
+
+#[test]
+fn rgb_images_train_and_report_in_colour() {
+    let dir = tmp("conv-rgb");
+    // 3×6×10 images (not square): a coloured bar each
+    let n = 64;
+    let mut x = vec![0.05f32; n * 3 * 60];
+    for e in 0..n {
+        for r in 1..5 {
+            x[e * 180 + (e % 3) * 60 + r * 10 + e % 7] = 1.0;
+        }
+    }
+    let npy = dir.join("rgb.npy");
+    std::fs::write(
+        &npy,
+        autoencoder::data::npy::encode_f32_shape(&[n, 3, 6, 10], &x),
+    )
+    .unwrap();
+    let config = dir.join("c.toml");
+    std::fs::write(
+        &config,
+        "[model]\nencoder = [{ conv = 4, kernel = 3, padding = 1 }, { pool = \"avg\", size = 2 }]\ncode = 4\n[train]\nepochs = 1\nbatch_size = 16\n",
+    )
+    .unwrap();
+    let run = dir.join("run");
+    assert_success(&train(&config, &npy, &run, &[]));
+    let spec = std::fs::read_to_string(run.join("spec.json")).unwrap();
+    assert!(
+        spec.contains("\"channels\": 3") && spec.contains("\"width\": 10"),
+        "{spec}"
+    );
+    for f in ["reconstructions.png", "filters.png"] {
+        let bytes = std::fs::read(run.join("report").join(f)).unwrap();
+        assert!(bytes.starts_with(b"\x89PNG"), "{f}");
+    }
+}
