@@ -19,7 +19,32 @@
 
 use super::{GradSlots, Layer, Pass, Shape, TensorId};
 use crate::error::{Error, Result};
+use crate::linalg::fastmath::simd_dispatch;
 use crate::nn::Activation;
+
+/// `b` when strictly greater, else `a`: the first of equal maxima wins, as [`PoolLayer::argmax`]
+/// picks it.
+#[inline(always)]
+fn first_max(a: f32, b: f32) -> f32 {
+    if b > a {
+        b
+    } else {
+        a
+    }
+}
+
+simd_dispatch! {
+    /// One output row of a 2×2 max pool from input rows `r0`, `r1` (`2·out.len()` values read
+    /// of each): the maximum in row-major order with the first of equal values kept, so each
+    /// output equals the input at [`PoolLayer::argmax`] (the common case, vectorized).
+    fn max_pool2_row(r0: &[f32], r1: &[f32], out: &mut [f32]) {
+        for (j, o) in out.iter_mut().enumerate() {
+            let a = first_max(r0[2 * j], r0[2 * j + 1]);
+            let b = first_max(r1[2 * j], r1[2 * j + 1]);
+            *o = first_max(a, b);
+        }
+    }
+}
 
 /// The widest window a config may ask for.
 pub const MAX_POOL_SIZE: usize = 1024;
@@ -174,6 +199,16 @@ impl PoolLayer {
         for c in 0..channels {
             let plane = &x[c * height * width..(c + 1) * height * width];
             let out_plane = &mut out[c * oh * ow..(c + 1) * oh * ow];
+            if self.kind == PoolKind::Max && k == 2 {
+                for i in 0..oh {
+                    max_pool2_row(
+                        &plane[2 * i * width..][..2 * ow],
+                        &plane[(2 * i + 1) * width..][..2 * ow],
+                        &mut out_plane[i * ow..(i + 1) * ow],
+                    );
+                }
+                continue;
+            }
             for i in 0..oh {
                 for j in 0..ow {
                     out_plane[i * ow + j] = match self.kind {
@@ -204,6 +239,22 @@ impl PoolLayer {
             let plane = &x[c * height * width..(c + 1) * height * width];
             let grad_plane = &mut grad[c * height * width..(c + 1) * height * width];
             let delta_plane = &delta[c * oh * ow..(c + 1) * oh * ow];
+            if self.kind == PoolKind::Max && k == 2 {
+                // argmax unrolled for the common 2×2 window (same row-major first-max rule)
+                for i in 0..oh {
+                    for j in 0..ow {
+                        let top = 2 * i * width + 2 * j;
+                        let mut best = top;
+                        for p in [top + 1, top + width, top + width + 1] {
+                            if plane[p] > plane[best] {
+                                best = p;
+                            }
+                        }
+                        grad_plane[best] = delta_plane[i * ow + j];
+                    }
+                }
+                continue;
+            }
             for i in 0..oh {
                 for j in 0..ow {
                     let d = delta_plane[i * ow + j];
