@@ -219,19 +219,21 @@ impl Geometry {
             self.feature_len(),
         );
         let g = self.group(rows);
-        if direct::serves(self) {
-            for first in (0..rows).step_by(g) {
-                let n = g.min(rows - first);
-                let z = &mut z[first * fl..(first + n) * fl];
-                self.in_parts(
-                    backend,
-                    n,
-                    scratch,
-                    z,
-                    fl,
-                    &mut [],
-                    0,
-                    &|f, _, sc, out, _| {
+        // thin stride-1 layers: direct loops instead of im2col + GEMM
+        let direct = direct::serves(self);
+        for first in (0..rows).step_by(g) {
+            let n = g.min(rows - first);
+            let z = &mut z[first * fl..(first + n) * fl];
+            self.in_parts(
+                backend,
+                n,
+                scratch,
+                z,
+                fl,
+                &mut [],
+                0,
+                &|f, m, sc, out, _| {
+                    if direct {
                         for (e, ze) in out.chunks_exact_mut(fl).enumerate() {
                             let xe = &x[(first + f + e) * il..(first + f + e + 1) * il];
                             direct::conv(
@@ -245,23 +247,8 @@ impl Geometry {
                                 bias_activation(d, bias.map_or(0.0, |b| b[c]), act);
                             }
                         }
-                    },
-                );
-            }
-            return;
-        }
-        for first in (0..rows).step_by(g) {
-            let n = g.min(rows - first);
-            let z = &mut z[first * fl..(first + n) * fl];
-            self.in_parts(
-                backend,
-                n,
-                scratch,
-                z,
-                fl,
-                &mut [],
-                0,
-                &|f, m, sc, out, _| {
+                        return;
+                    }
                     let seq = Cpu::new(1);
                     let (cols, feat) = sc.split_at_mut(m * p * k);
                     self.im2col(&seq, &x[(first + f) * il..(first + f + m) * il], m, cols);
@@ -301,38 +288,8 @@ impl Geometry {
             self.feature_len(),
         );
         let g = self.group(rows);
-        if direct::serves(self) {
-            let plane = self.h * self.w;
-            for first in (0..rows).step_by(g) {
-                let n = g.min(rows - first);
-                let x = &mut x[first * il..(first + n) * il];
-                self.in_parts(
-                    backend,
-                    n,
-                    scratch,
-                    x,
-                    il,
-                    &mut [],
-                    0,
-                    &|f, _, sc, out, _| {
-                        for (e, xe) in out.chunks_exact_mut(il).enumerate() {
-                            let ze = &z[(first + f + e) * fl..(first + f + e + 1) * fl];
-                            direct::adjoint(
-                                self,
-                                ze,
-                                weight,
-                                xe,
-                                &mut sc[..direct::scratch_floats(self)],
-                            );
-                            for (c, d) in xe.chunks_exact_mut(plane).enumerate() {
-                                bias_activation(d, bias.map_or(0.0, |b| b[c]), act);
-                            }
-                        }
-                    },
-                );
-            }
-            return;
-        }
+        // thin stride-1 layers: direct loops instead of im2col + GEMM
+        let direct = direct::serves(self);
         for first in (0..rows).step_by(g) {
             let n = g.min(rows - first);
             let x = &mut x[first * il..(first + n) * il];
@@ -345,6 +302,22 @@ impl Geometry {
                 &mut [],
                 0,
                 &|f, m, sc, out, _| {
+                    if direct {
+                        for (e, xe) in out.chunks_exact_mut(il).enumerate() {
+                            let ze = &z[(first + f + e) * fl..(first + f + e + 1) * fl];
+                            direct::adjoint(
+                                self,
+                                ze,
+                                weight,
+                                xe,
+                                &mut sc[..direct::scratch_floats(self)],
+                            );
+                            for (c, d) in xe.chunks_exact_mut(self.h * self.w).enumerate() {
+                                bias_activation(d, bias.map_or(0.0, |b| b[c]), act);
+                            }
+                        }
+                        return;
+                    }
                     let seq = Cpu::new(1);
                     let (cols, feat) = sc.split_at_mut(m * p * k);
                     let z = &z[(first + f) * fl..(first + f + m) * fl];
@@ -398,24 +371,26 @@ impl Geometry {
         );
         let (wl, pl) = (self.co * k, self.partial_len());
         let g = self.group(rows);
+        // thin stride-1 layers: direct loops instead of im2col + GEMM
+        let direct = direct::serves(self);
         let (scratch, partials) = scratch.split_at_mut(g * p * (k + self.co));
         let want_dx = dx.is_some();
-        if direct::serves(self) {
-            for first in (0..rows).step_by(g) {
-                let n = g.min(rows - first);
-                let out: &mut [f32] = match dx.as_deref_mut() {
-                    Some(dx) => &mut dx[first * il..(first + n) * il],
-                    None => &mut [],
-                };
-                let parts = self.in_parts(
-                    backend,
-                    n,
-                    scratch,
-                    out,
-                    il,
-                    partials,
-                    pl,
-                    &|f, m, sc, out, partial| {
+        for first in (0..rows).step_by(g) {
+            let n = g.min(rows - first);
+            let out: &mut [f32] = match dx.as_deref_mut() {
+                Some(dx) => &mut dx[first * il..(first + n) * il],
+                None => &mut [],
+            };
+            let parts = self.in_parts(
+                backend,
+                n,
+                scratch,
+                out,
+                il,
+                partials,
+                pl,
+                &|f, m, sc, out, partial| {
+                    if direct {
                         let sc = &mut sc[..direct::scratch_floats(self)];
                         let (pw, pb) = partial.split_at_mut(wl);
                         pw.fill(0.0);
@@ -437,27 +412,8 @@ impl Geometry {
                                 );
                             }
                         }
-                    },
-                );
-                self.add_partials(partials, parts, &mut grads);
-            }
-            return;
-        }
-        for first in (0..rows).step_by(g) {
-            let n = g.min(rows - first);
-            let out: &mut [f32] = match dx.as_deref_mut() {
-                Some(dx) => &mut dx[first * il..(first + n) * il],
-                None => &mut [],
-            };
-            let parts = self.in_parts(
-                backend,
-                n,
-                scratch,
-                out,
-                il,
-                partials,
-                pl,
-                &|f, m, sc, out, partial| {
+                        return;
+                    }
                     let seq = Cpu::new(1);
                     let (cols, feat) = sc.split_at_mut(m * p * k);
                     self.im2col(&seq, &x[(first + f) * il..(first + f + m) * il], m, cols);
@@ -524,45 +480,10 @@ impl Geometry {
         );
         let (wl, pl, plane) = (self.co * k, self.partial_len(), self.h * self.w);
         let g = self.group(rows);
+        // thin stride-1 layers: direct loops instead of im2col + GEMM
+        let direct = direct::serves(self);
         let (scratch, partials) = scratch.split_at_mut(g * p * (k + self.co));
         let want_dz = dz.is_some();
-        if direct::serves(self) {
-            for first in (0..rows).step_by(g) {
-                let n = g.min(rows - first);
-                let out: &mut [f32] = match dz.as_deref_mut() {
-                    Some(dz) => &mut dz[first * fl..(first + n) * fl],
-                    None => &mut [],
-                };
-                let parts = self.in_parts(
-                    backend,
-                    n,
-                    scratch,
-                    out,
-                    fl,
-                    partials,
-                    pl,
-                    &|f, m, sc, out, partial| {
-                        let sc = &mut sc[..direct::scratch_floats(self)];
-                        let (pw, pb) = partial.split_at_mut(wl);
-                        pw.fill(0.0);
-                        pb.fill(0.0);
-                        for e in 0..m {
-                            let dxe = &dx[(first + f + e) * il..(first + f + e + 1) * il];
-                            let ze = &z[(first + f + e) * fl..(first + f + e + 1) * fl];
-                            direct::weight_grad(self, dxe, ze, pw, sc);
-                            for (b, ch) in pb.iter_mut().zip(dxe.chunks_exact(plane)) {
-                                *b += sum(ch);
-                            }
-                            if want_dz {
-                                direct::conv(self, dxe, weight, &mut out[e * fl..(e + 1) * fl], sc);
-                            }
-                        }
-                    },
-                );
-                self.add_partials(partials, parts, &mut grads);
-            }
-            return;
-        }
         for first in (0..rows).step_by(g) {
             let n = g.min(rows - first);
             let out: &mut [f32] = match dz.as_deref_mut() {
@@ -578,6 +499,24 @@ impl Geometry {
                 partials,
                 pl,
                 &|f, m, sc, out, partial| {
+                    if direct {
+                        let sc = &mut sc[..direct::scratch_floats(self)];
+                        let (pw, pb) = partial.split_at_mut(wl);
+                        pw.fill(0.0);
+                        pb.fill(0.0);
+                        for e in 0..m {
+                            let dxe = &dx[(first + f + e) * il..(first + f + e + 1) * il];
+                            let ze = &z[(first + f + e) * fl..(first + f + e + 1) * fl];
+                            direct::weight_grad(self, dxe, ze, pw, sc);
+                            for (b, ch) in pb.iter_mut().zip(dxe.chunks_exact(plane)) {
+                                *b += sum(ch);
+                            }
+                            if want_dz {
+                                direct::conv(self, dxe, weight, &mut out[e * fl..(e + 1) * fl], sc);
+                            }
+                        }
+                        return;
+                    }
                     let seq = Cpu::new(1);
                     let (cols, feat) = sc.split_at_mut(m * p * k);
                     let dx = &dx[(first + f) * il..(first + f + m) * il];
