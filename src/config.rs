@@ -290,8 +290,8 @@ pub struct RunConfig {
     pub report: Option<ReportSection>,
 }
 
-/// `[report]`: how the run report draws what it draws.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+/// `[report]`: how the run report draws what it draws, and whether TensorBoard logs it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ReportSection {
     /// The method that maps codes wider than 2 to the report's 2-D code map (a 2-D code is its
@@ -299,6 +299,28 @@ pub struct ReportSection {
     pub map: crate::report::run::MapMethod,
     /// `png` (default) or `svg`: how the loss curves and the code map are written.
     pub format: crate::report::run::PlotFormat,
+    /// TensorBoard event files in the run folder's `tensorboard/` (`train --tensorboard DIR`
+    /// puts them in `DIR/<run name>` instead).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub tensorboard: bool,
+    /// With TensorBoard logs: the training loss every this many steps (0: per epoch only).
+    #[serde(skip_serializing_if = "is_default_every")]
+    pub tensorboard_every: usize,
+}
+
+fn is_default_every(every: &usize) -> bool {
+    *every == 10
+}
+
+impl Default for ReportSection {
+    fn default() -> Self {
+        ReportSection {
+            map: Default::default(),
+            format: Default::default(),
+            tensorboard: false,
+            tensorboard_every: 10,
+        }
+    }
 }
 
 fn default_activation() -> Activation {

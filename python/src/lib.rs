@@ -18,6 +18,7 @@ use autoencoder::data::transform::{InputTransform, TransformKind};
 use autoencoder::model::persist;
 use autoencoder::objective::regularizer::split_nested_key;
 use autoencoder::rbm::Rbm;
+use autoencoder::report::tensorboard::TensorBoard;
 use autoencoder::run::{self, RunObserver, Start};
 use autoencoder::train::{self, EpochMetrics, Observer, TrainState};
 use autoencoder::{Autoencoder, Error, Matrix};
@@ -105,7 +106,8 @@ fn parse_config(config_json: &str) -> PyResult<RunConfig> {
 }
 
 /// Training's link to Python: per-epoch history, progress (a tqdm bar when tqdm is installed,
-/// else one line per epoch on `sys.stderr`), and the Ctrl-C flag.
+/// else one line per epoch on `sys.stderr`), the Ctrl-C flag, the user's callbacks and the
+/// TensorBoard log.
 struct PyObserver<'a> {
     verbose: bool,
     stop: &'a AtomicBool,
@@ -115,6 +117,13 @@ struct PyObserver<'a> {
     epochs: usize,
     /// The tqdm bar of the current stage, created at its first epoch.
     bar: Option<Py<PyAny>>,
+    /// Called after each epoch of the fit with its metrics dict; `True` stops the fit.
+    callbacks: Vec<Py<PyAny>>,
+    /// A callback asked to stop after this epoch.
+    requested: bool,
+    /// What a callback raised (training stops; `fit` raises it).
+    raised: Option<PyErr>,
+    tensorboard: Option<TensorBoard>,
 }
 
 impl PyObserver<'_> {
@@ -153,11 +162,9 @@ impl PyObserver<'_> {
     }
 }
 
-impl<M> Observer<M> for PyObserver<'_> {
-    fn epoch(&mut self, m: &EpochMetrics, _: &M, _: &TrainState) -> autoencoder::Result<()> {
-        if !self.pretraining {
-            self.history.push(m.clone());
-        }
+impl PyObserver<'_> {
+    /// Progress of an epoch of either stage.
+    fn show(&mut self, m: &EpochMetrics) {
         if self.verbose && Python::attach(|py| self.tqdm_epoch(py, m)).is_none() {
             let what = if self.pretraining { "pretrain " } else { "" };
             let val = m
@@ -175,6 +182,69 @@ impl<M> Observer<M> for PyObserver<'_> {
                 }
             });
         }
+    }
+
+    /// Each callback with the epoch's `metrics.jsonl` row as a dict; the first exception
+    /// stops training (kept for `fit` to raise).
+    fn call_back(&mut self, m: &EpochMetrics) -> autoencoder::Result<()> {
+        if self.callbacks.is_empty() {
+            return Ok(());
+        }
+        let row = serde_json::to_string(m).unwrap_or_default();
+        let outcome = Python::attach(|py| -> PyResult<bool> {
+            let mut stop = false;
+            for callback in &self.callbacks {
+                let metrics = py.import("json")?.call_method1("loads", (row.as_str(),))?;
+                stop |= callback.bind(py).call1((metrics,))?.is_truthy()?;
+            }
+            Ok(stop)
+        });
+        match outcome {
+            Ok(stop) => {
+                self.requested |= stop;
+                Ok(())
+            }
+            Err(e) => {
+                self.raised = Some(e);
+                Err(Error::Invalid("a callback raised an exception".into()))
+            }
+        }
+    }
+}
+
+impl Observer<Autoencoder> for PyObserver<'_> {
+    fn batch(&mut self, epoch: usize, batch: usize, batches: usize, loss: f64) {
+        if let (false, Some(tb)) = (self.pretraining, self.tensorboard.as_mut()) {
+            tb.step(epoch, batch, batches, loss);
+        }
+    }
+    fn epoch(
+        &mut self,
+        m: &EpochMetrics,
+        model: &Autoencoder,
+        s: &TrainState,
+    ) -> autoencoder::Result<()> {
+        self.show(m);
+        if self.pretraining {
+            return Ok(());
+        }
+        self.history.push(m.clone());
+        if let Some(tb) = self.tensorboard.as_mut() {
+            Observer::epoch(tb, m, model, s)?;
+        }
+        self.call_back(m)
+    }
+    fn interrupted(&mut self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+    fn stop_requested(&mut self) -> bool {
+        self.requested
+    }
+}
+
+impl Observer<Rbm> for PyObserver<'_> {
+    fn epoch(&mut self, m: &EpochMetrics, _: &Rbm, _: &TrainState) -> autoencoder::Result<()> {
+        self.show(m);
         Ok(())
     }
     fn interrupted(&mut self) -> bool {
@@ -187,6 +257,35 @@ impl RunObserver for PyObserver<'_> {
         self.close_bar();
         self.pretraining = false;
         Ok(())
+    }
+}
+
+/// The TensorBoard projector's files for the rows a fit validated on: `x_val`, or the held-out
+/// split as [`run::fit_checked`] drew it, or without validation the first rows of `rows`.
+fn projector(
+    tb: &TensorBoard,
+    model: &Autoencoder,
+    checked: &autoencoder::config::CheckedRun,
+    rows: &dyn Rows,
+    x_val: Option<&Matrix>,
+    labels: Option<&[String]>,
+) -> autoencoder::Result<()> {
+    use autoencoder::data::rows::{read_range, Subset};
+    use autoencoder::report::tensorboard::PROJECTOR_ROWS;
+    if let Some(v) = x_val {
+        return tb.projector(model, v, None);
+    }
+    let n = rows.rows();
+    match train::split_indices(n, checked.train.validation_fraction, checked.train.seed) {
+        Some((_, mut held_out)) => {
+            held_out.truncate(PROJECTOR_ROWS);
+            let names: Option<Vec<String>> =
+                labels.map(|l| held_out.iter().map(|&i| l[i].clone()).collect());
+            let subset = Subset::new(rows, held_out)?;
+            let x = read_range(&subset, 0, subset.rows())?;
+            tb.projector(model, &x, names.as_deref())
+        }
+        None => tb.projector(model, &read_range(rows, 0, n.min(PROJECTOR_ROWS))?, labels),
     }
 }
 
@@ -242,13 +341,18 @@ impl NativeModel {
     /// `stopped` being `None`, `"interrupted"` (Ctrl-C; the model of the last whole epoch) or
     /// the message of a non-finite loss (the last good model).
     #[staticmethod]
-    #[pyo3(signature = (config_json, x, x_val=None, verbose=false))]
+    #[pyo3(signature = (config_json, x, x_val=None, verbose=false, callbacks=Vec::new(), tensorboard_dir=None, tensorboard_every=10, labels=None))]
+    #[allow(clippy::too_many_arguments)]
     fn fit(
         py: Python<'_>,
         config_json: &str,
         x: PyReadonlyArray2<'_, f32>,
         x_val: Option<PyReadonlyArray2<'_, f32>>,
         verbose: bool,
+        callbacks: Vec<Py<PyAny>>,
+        tensorboard_dir: Option<PathBuf>,
+        tensorboard_every: usize,
+        labels: Option<Vec<String>>,
     ) -> PyResult<(NativeModel, String, Option<String>)> {
         let config = parse_config(config_json)?;
         // numpy's buffer is read where it lies (a np.memmap stays on disk) when it is
@@ -299,6 +403,26 @@ impl NativeModel {
                 )));
             }
         }
+        if let Some(l) = &labels {
+            if l.len() != n {
+                return Err(PyValueError::new_err(format!(
+                    "y: {} labels for {n} rows of X",
+                    l.len()
+                )));
+            }
+        }
+        let tensorboard = match &tensorboard_dir {
+            Some(dir) => {
+                let first = autoencoder::data::rows::read_range(
+                    rows,
+                    0,
+                    n.min(autoencoder::report::tensorboard::SAMPLE_ROWS),
+                )
+                .map_err(value_error)?;
+                Some(TensorBoard::new(dir, tensorboard_every, &first).map_err(value_error)?)
+            }
+            None => None,
+        };
         let stop = AtomicBool::new(false);
         let finished = AtomicBool::new(false);
         let outcome = py.detach(|| {
@@ -311,6 +435,10 @@ impl NativeModel {
                         pretraining: true,
                         epochs: checked.train.epochs,
                         bar: None,
+                        callbacks,
+                        requested: false,
+                        raised: None,
+                        tensorboard,
                     };
                     let result = run::fit_checked(
                         &checked,
@@ -322,7 +450,14 @@ impl NativeModel {
                     .map(|f| (f.model, f.fit));
                     finished.store(true, Ordering::Release);
                     observer.close_bar();
-                    (result, observer.history)
+                    // the projector's points: the validation rows, as the fit held them out
+                    let projected = match (&result, observer.tensorboard.as_ref()) {
+                        (Ok((model, Ok(_))), Some(tb)) => {
+                            projector(tb, model, &checked, rows, x_val.as_ref(), labels.as_deref())
+                        }
+                        _ => Ok(()),
+                    };
+                    (result, observer.history, observer.raised, projected)
                 });
                 // Python runs signal handlers on the main thread only: look every 50 ms.
                 while !finished.load(Ordering::Acquire) {
@@ -334,9 +469,13 @@ impl NativeModel {
                 worker.join()
             })
         });
-        let (result, history) =
+        let (result, history, raised, projected) =
             outcome.map_err(|_| PyValueError::new_err("training stopped on an internal error"))?;
+        if let Some(e) = raised {
+            return Err(e);
+        }
         let (model, fitted) = result.map_err(value_error)?;
+        projected.map_err(value_error)?;
         let stopped = match fitted {
             Ok(_) => None,
             Err(Error::Interrupted { .. }) => Some("interrupted".to_string()),

@@ -106,20 +106,22 @@ impl Canvas {
             }
         }
     }
-    /// Encodes as PNG and writes atomically.
-    pub fn save_png(&self, path: &Path) -> Result<()> {
+    /// The image encoded as PNG.
+    pub fn png_bytes(&self) -> std::result::Result<Vec<u8>, png::EncodingError> {
         let mut bytes = Vec::new();
         {
             let mut enc = png::Encoder::new(&mut bytes, self.width as u32, self.height as u32);
             enc.set_color(png::ColorType::Rgb);
             enc.set_depth(png::BitDepth::Eight);
-            let mut writer = enc
-                .write_header()
-                .map_err(|e| Error::format(path, e.to_string()))?;
-            writer
-                .write_image_data(&self.pixels)
-                .map_err(|e| Error::format(path, e.to_string()))?;
+            enc.write_header()?.write_image_data(&self.pixels)?;
         }
+        Ok(bytes)
+    }
+    /// Encodes as PNG and writes atomically.
+    pub fn save_png(&self, path: &Path) -> Result<()> {
+        let bytes = self
+            .png_bytes()
+            .map_err(|e| Error::format(path, e.to_string()))?;
         crate::fsutil::atomic_write(path, &bytes)
     }
 }

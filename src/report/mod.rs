@@ -5,3 +5,4 @@ pub mod plots;
 pub mod run;
 
 pub use canvas::Canvas;
+pub mod tensorboard;

@@ -376,6 +376,37 @@ fn mosaic(title: &str, tiles: &[Vec<f32>], side: usize, per_row: usize, path: &P
     mosaic_of(title, tiles, (1, side, side), per_row, path)
 }
 
+/// Tiles of `channels × height × width` values in [0, 1] (1 channel grey, 3 in colour) at
+/// scale 2, `per_row` a row, below `head` blank pixels, at least `min_width` wide.
+pub fn tiles_canvas(
+    tiles: &[Vec<f32>],
+    (channels, height, width): (usize, usize, usize),
+    per_row: usize,
+    head: usize,
+    min_width: usize,
+) -> Canvas {
+    let scale = 2usize;
+    let per_row = per_row.max(1);
+    let (tile_w, tile_h) = (width * scale + 2, height * scale + 2);
+    let rows = tiles.len().div_ceil(per_row).max(1);
+    let mut canvas = Canvas::new(
+        (tile_w * per_row + 2).max(min_width),
+        tile_h * rows + 2 + head,
+    );
+    for (i, values) in tiles.iter().enumerate() {
+        let (x, y) = (
+            (2 + tile_w * (i % per_row)) as i64,
+            (head + 2 + tile_h * (i / per_row)) as i64,
+        );
+        if channels == 3 {
+            canvas.rgb_tile(x, y, values, width, height, scale as i64);
+        } else {
+            canvas.gray_tile(x, y, values, width, height, scale as i64);
+        }
+    }
+    canvas
+}
+
 /// [`mosaic`] of `channels × height × width` tiles (1 channel grey, 3 in colour).
 fn mosaic_of(
     title: &str,
@@ -390,23 +421,8 @@ fn mosaic_of(
             "image mosaics are raster images: write them as .png",
         ));
     }
-    let scale = 2usize;
-    let (tile_w, tile_h) = (width * scale + 2, height * scale + 2);
-    let rows = tiles.len().div_ceil(per_row).max(1);
-    let head = if title.is_empty() { 0 } else { 30 };
-    let canvas_w = (tile_w * per_row + 2).max(if title.is_empty() { 0 } else { 420 });
-    let mut canvas = Canvas::new(canvas_w, tile_h * rows + 2 + head);
-    for (i, values) in tiles.iter().enumerate() {
-        let (x, y) = (
-            (2 + tile_w * (i % per_row)) as i64,
-            (head + 2 + tile_h * (i / per_row)) as i64,
-        );
-        if channels == 3 {
-            canvas.rgb_tile(x, y, values, width, height, scale as i64);
-        } else {
-            canvas.gray_tile(x, y, values, width, height, scale as i64);
-        }
-    }
+    let (head, min_width) = if title.is_empty() { (0, 0) } else { (30, 420) };
+    let mut canvas = tiles_canvas(tiles, (channels, height, width), per_row, head, min_width);
     if !title.is_empty() {
         register_font();
         let size = (canvas.width() as u32, canvas.height() as u32);

@@ -256,6 +256,11 @@ pub trait Observer<M: ?Sized = Autoencoder>: Send {
     fn interrupted(&mut self) -> bool {
         false
     }
+    /// Asked after [`Self::epoch`]: `true` ends training after this epoch, as early stopping
+    /// does (the best validation epoch's parameters are the result when selection keeps them).
+    fn stop_requested(&mut self) -> bool {
+        false
+    }
 }
 
 /// An observer that does nothing.
@@ -270,6 +275,8 @@ pub enum StopReason {
     Completed,
     /// Validation loss stopped improving.
     EarlyStopped,
+    /// The observer asked to stop (a Python callback returned `True`).
+    Requested,
 }
 
 /// With averaging and validation data: the selection the same run made among its unaveraged
@@ -659,6 +666,10 @@ fn run_on_pool<L: Learner>(
         observer.epoch(&metrics, learner.model(), &state)?;
         if stop_now {
             stop = StopReason::EarlyStopped;
+            break;
+        }
+        if observer.stop_requested() {
+            stop = StopReason::Requested;
             break;
         }
     }

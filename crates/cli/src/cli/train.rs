@@ -9,6 +9,7 @@ use autoencoder::rbm::config::CheckedRbm;
 use autoencoder::rbm::contrastive_divergence::RbmLearner;
 use autoencoder::rbm::{Rbm, Units};
 use autoencoder::report::run::write_report;
+use autoencoder::report::tensorboard::{self, TensorBoard};
 use autoencoder::run::{self, RunObserver, Start};
 use autoencoder::train::Examples;
 use autoencoder::train::{self, EpochMetrics, Observer, TrainState};
@@ -50,19 +51,30 @@ pub struct Args {
     /// No progress output.
     #[arg(long)]
     quiet: bool,
+    /// Write TensorBoard logs to DIR/<run folder name> (as `[report] tensorboard = true` does
+    /// to the run folder's `tensorboard/`).
+    #[arg(long, value_name = "DIR")]
+    tensorboard: Option<PathBuf>,
 }
 
 struct CheckpointingObserver {
     out: PathBuf,
     progress: Progress,
+    tensorboard: Option<TensorBoard>,
 }
 
 impl Observer for CheckpointingObserver {
     fn batch(&mut self, epoch: usize, batch: usize, batches: usize, loss: f64) {
         self.progress.batch(epoch, batch, batches, loss);
+        if let Some(tb) = self.tensorboard.as_mut() {
+            tb.step(epoch, batch, batches, loss);
+        }
     }
     fn epoch(&mut self, m: &EpochMetrics, model: &Autoencoder, state: &TrainState) -> Result<()> {
         save_checkpoint(&self.out, model, state)?;
+        if let Some(tb) = self.tensorboard.as_mut() {
+            Observer::epoch(tb, m, model, state)?;
+        }
         let val = match (m.validation_loss, m.validation_squared_error) {
             (Some(l), Some(se)) => format!("  val loss {l:.4}  val sq.err {se:.4}"),
             _ => String::new(),
@@ -274,6 +286,22 @@ pub fn run(args: Args) -> Result<()> {
     } else {
         Start::Fresh
     };
+    let report_section = config.report.clone().unwrap_or_default();
+    let tensorboard = match tensorboard_dir(&args, &out, report_section.tensorboard) {
+        Some(dir) => {
+            let sample = rows::read_range(
+                data.rows(),
+                0,
+                data.rows().rows().min(tensorboard::SAMPLE_ROWS),
+            )?;
+            Some(TensorBoard::new(
+                &dir,
+                report_section.tensorboard_every,
+                &sample,
+            )?)
+        }
+        None => None,
+    };
     let mut observer = TrainLines {
         pretraining: !matches!(start, Start::Resume(..)),
         pretrain: PretrainLines {
@@ -283,6 +311,7 @@ pub fn run(args: Args) -> Result<()> {
         fit: CheckpointingObserver {
             out: out.clone(),
             progress: Progress::new(args.quiet, train_config.epochs),
+            tensorboard,
         },
         config_toml: &config_toml,
         transform: &transform,
@@ -313,13 +342,62 @@ pub fn run(args: Args) -> Result<()> {
         &report.history,
         &sample,
         data.labels.as_deref(),
-        config.report.clone().unwrap_or_default().map,
-        config.report.clone().unwrap_or_default().format,
+        report_section.map,
+        report_section.format,
     )?;
+    if let Some(tb) = &observer.fit.tensorboard {
+        let (rows, labels) = projected_rows(&checked, &data, val_file.as_ref())?;
+        let names: Option<Vec<String>> = labels.map(|l| l.iter().map(|v| v.to_string()).collect());
+        tb.projector(&model, &rows, names.as_deref())?;
+        if !args.quiet {
+            eprintln!("TensorBoard: tensorboard --logdir {}", tb.dir().display());
+        }
+    }
     if !args.quiet {
         eprintln!("wrote {} ({:?})", out.display(), report.stop);
     }
     Ok(())
+}
+
+/// Where the run's TensorBoard logs go: `--tensorboard DIR` → `DIR/<run folder name>`, else
+/// with `[report] tensorboard = true` the run folder's `tensorboard/`.
+fn tensorboard_dir(args: &Args, out: &std::path::Path, enabled: bool) -> Option<PathBuf> {
+    match &args.tensorboard {
+        Some(dir) => Some(dir.join(out.file_name().unwrap_or(std::ffi::OsStr::new("run")))),
+        None => enabled.then(|| out.join("tensorboard")),
+    }
+}
+
+/// The rows (and labels) the projector shows: the validation rows — the `--val` file, or the
+/// held-out split as the fit drew it — or, without validation, the first training rows.
+fn projected_rows(
+    checked: &autoencoder::config::CheckedRun,
+    data: &Source,
+    val_file: Option<&Source>,
+) -> Result<(autoencoder::Matrix, Option<Vec<i64>>)> {
+    let cap = tensorboard::PROJECTOR_ROWS;
+    if let Some(v) = val_file {
+        let n = v.rows().rows().min(cap);
+        return Ok((rows::read_range(v.rows(), 0, n)?, v.labels.clone()));
+    }
+    let n = data.rows().rows();
+    match train::split_indices(n, checked.train.validation_fraction, checked.train.seed) {
+        Some((_, mut held_out)) => {
+            held_out.truncate(cap);
+            let labels = data
+                .labels
+                .as_ref()
+                .filter(|l| l.len() == n)
+                .map(|l| held_out.iter().map(|&i| l[i]).collect());
+            let subset = rows::Subset::new(data.rows(), held_out)?;
+            let k = subset.rows();
+            Ok((rows::read_range(&subset, 0, k)?, labels))
+        }
+        None => Ok((
+            rows::read_range(data.rows(), 0, n.min(cap))?,
+            data.labels.clone(),
+        )),
+    }
 }
 
 /// Progress and metrics of an RBM run: reconstruction error (train, validation) and the
