@@ -12,6 +12,7 @@ mod plot;
 mod probe;
 mod progress;
 mod retrieval;
+mod runs;
 mod sample;
 mod score;
 mod search;
@@ -72,6 +73,9 @@ enum Command {
     Embed(embed::Args),
     /// Plot one metric per epoch of several runs on shared axes (PNG).
     Plot(plot::Args),
+    /// Many run folders in one table: the config keys that differ, epochs, seconds, final and
+    /// best validation metrics (--json: a JSON array; --plot KEY: their curves together).
+    Runs(runs::Args),
     /// Lasso codes for a given dictionary by FISTA or ISTA (sparse coding, §14.8).
     SparseEncode(sparse_encode::Args),
     /// Toy data with known answers: 2-D densities (true score) or manifolds (true tangents).
@@ -112,6 +116,7 @@ pub fn run() -> i32 {
         Command::EmbeddingQuality(a) => embedding_quality::run(a),
         Command::Embed(a) => embed::run(a),
         Command::Plot(a) => plot::run(a),
+        Command::Runs(a) => runs::run(a),
         Command::Export(a) => export::run(a),
         Command::Toy(a) => toy::run(a),
         Command::SparseEncode(a) => sparse_encode::run(a),

@@ -31,6 +31,20 @@ pub struct Args {
     out: PathBuf,
 }
 
+/// The non-empty lines of a JSON-lines file (`text`, read from `file`), each parsed, with its
+/// line number from 1; a malformed line is an error naming the file and the line.
+pub(super) fn json_lines(file: &Path, text: &str) -> Result<Vec<(usize, serde_json::Value)>> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(n, line)| {
+            serde_json::from_str(line)
+                .map(|v| (n + 1, v))
+                .map_err(|e| Error::format(file, format!("line {}: {e}", n + 1)))
+        })
+        .collect()
+}
+
 fn read_series(path: &Path, key: &str) -> Result<Vec<f64>> {
     let file = if path.is_dir() {
         path.join("metrics.jsonl")
@@ -39,13 +53,7 @@ fn read_series(path: &Path, key: &str) -> Result<Vec<f64>> {
     };
     let text = std::fs::read_to_string(&file).map_err(|e| Error::io(&file, e))?;
     let mut values = Vec::new();
-    for (n, line) in text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-    {
-        let v: serde_json::Value = serde_json::from_str(line)
-            .map_err(|e| Error::format(&file, format!("line {}: {e}", n + 1)))?;
+    for (n, v) in json_lines(&file, &text)? {
         match v.get(key) {
             Some(serde_json::Value::Number(x)) => values.push(x.as_f64().unwrap_or(f64::NAN)),
             // a metric missing from an epoch (e.g. no validation that epoch) breaks the line
@@ -53,7 +61,7 @@ fn read_series(path: &Path, key: &str) -> Result<Vec<f64>> {
             Some(other) => {
                 return Err(Error::format(
                     &file,
-                    format!("line {}: {key} is {other}, not a number", n + 1),
+                    format!("line {n}: {key} is {other}, not a number"),
                 ))
             }
         }
@@ -131,39 +139,49 @@ pub fn run(args: Args) -> Result<()> {
             args.metrics.len()
         )));
     }
-    let series: Vec<(String, Vec<f64>)> = args
+    let runs: Vec<(String, &Path)> = args
         .metrics
         .iter()
         .enumerate()
         .map(|(i, p)| {
-            let name = args.label.get(i).cloned().unwrap_or_else(|| {
-                let base = if p.is_dir() {
-                    p.as_path()
-                } else {
-                    p.parent().unwrap_or(p)
-                };
-                base.file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_else(|| p.display().to_string())
-            });
-            Ok((name, read_series(p, &args.key)?))
+            let name = args.label.get(i).cloned().unwrap_or_else(|| run_name(p));
+            (name, p.as_path())
         })
-        .collect::<Result<_>>()?;
-    let borrowed: Vec<(&str, &[f64])> = series
-        .iter()
-        .map(|(n, v)| (n.as_str(), v.as_slice()))
         .collect();
-    let title = args
-        .title
-        .clone()
-        .unwrap_or_else(|| args.key.replace('_', " "));
+    draw_curves(&runs, &args.key, args.title.as_deref(), &args.out)
+}
+
+/// A run's default curve name: its folder's name (of a metrics file, its parent folder's).
+pub(super) fn run_name(p: &Path) -> String {
+    let base = if p.is_dir() {
+        p
+    } else {
+        p.parent().unwrap_or(p)
+    };
+    base.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| p.display().to_string())
+}
+
+/// Draws `key` of each named run (a folder or a metrics.jsonl file) as one curve on shared
+/// axes, into `out` (.png or .svg); the title defaults to the key. Shared by `plot --metrics`
+/// and `runs --plot`, so both draw the same figure and refuse the same input.
+pub(super) fn draw_curves(
+    runs: &[(String, &Path)],
+    key: &str,
+    title: Option<&str>,
+    out: &Path,
+) -> Result<()> {
+    let series: Vec<(&str, Vec<f64>)> = runs
+        .iter()
+        .map(|(name, p)| Ok((name.as_str(), read_series(p, key)?)))
+        .collect::<Result<_>>()?;
+    let borrowed: Vec<(&str, &[f64])> = series.iter().map(|(n, v)| (*n, v.as_slice())).collect();
+    let title = title.map_or_else(|| key.replace('_', " "), str::to_string);
     autoencoder::report::plots::curves_on(
         &title,
-        autoencoder::report::plots::Axes {
-            x: "epoch",
-            y: &args.key,
-        },
+        autoencoder::report::plots::Axes { x: "epoch", y: key },
         &borrowed,
-        &args.out,
+        out,
     )
 }
