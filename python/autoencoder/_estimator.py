@@ -122,8 +122,14 @@ class Autoencoder(*_BASES):
     `threshold_` from the training scores; `decision_function` is higher for more abnormal
     samples and `predict` gives 0 (inlier) or 1 (outlier).
 
+    Watching a fit: `fit(X, callbacks=[...])` calls each callable with every epoch's metrics
+    dict (returning `True` stops); `tensorboard_dir` writes TensorBoard logs there (scalars
+    per epoch, the training loss every `tensorboard_every` steps, histograms, images, and the
+    projector's codes at the end).
+
     Fitted attributes: `model_` (the engine's model), `n_features_in_`, `history_` (one dict
-    per epoch), `decision_scores_` and `threshold_` (training data).
+    per epoch), `stop_reason_` (`"completed"`, `"early_stopped"`, `"requested"`, …),
+    `decision_scores_` and `threshold_` (training data).
     """
 
     def __init__(
@@ -175,6 +181,8 @@ class Autoencoder(*_BASES):
         data_transform=None,
         contamination=0.1,
         threshold_percentile=None,
+        tensorboard_dir=None,
+        tensorboard_every=None,
         verbose=False,
     ):
         # scikit-learn's convention: store every keyword as it was given, nothing else
@@ -237,19 +245,42 @@ class Autoencoder(*_BASES):
 
     # --- fitting ---------------------------------------------------------------------------
 
-    def fit(self, X, y=None, X_val=None):
-        """Trains on `X` (n_samples × n_features), validating on `X_val` or on the config's
-        held-out fraction. `y` is ignored. Ctrl-C stops between batches and keeps the model
-        of the last whole epoch (then re-raises KeyboardInterrupt)."""
+    def fit(self, X, y=None, X_val=None, callbacks=None):
+        """Trains on `X` (n_samples × n_features, or images), validating on `X_val` or on the
+        config's held-out fraction. `y` does not train anything; with `tensorboard_dir` it
+        labels the projector's points. Ctrl-C stops between batches and keeps the model of the
+        last whole epoch (then re-raises KeyboardInterrupt).
+
+        `callbacks`: callables, each called after every epoch with that epoch's metrics dict
+        (the row `metrics.jsonl` gets: `epoch`, `train_loss`, `validation_loss`, …). One that
+        returns `True` stops training after that epoch, keeping the best model as early
+        stopping does (`stop_reason_` is then `"requested"`); an exception in one stops
+        training and propagates."""
         _check_feature_names(self, X, reset=True)
         X, image_shape = _flatten_images(X)
         X = _as_float32_2d(X)
         X_val = None if X_val is None else _as_float32_2d(_flatten_images(X_val, "X_val")[0], "X_val")
         self._check_anomaly_params()
-        model, history, stopped = _native.NativeModel.fit(
-            json.dumps(self._config(image_shape)), X, X_val, bool(self.verbose)
+        callbacks = [] if callbacks is None else list(callbacks)
+        for c in callbacks:
+            if not callable(c):
+                raise ValueError(f"callbacks: {c!r} is not callable")
+        labels = None
+        if y is not None and self.tensorboard_dir is not None:
+            y = np.asarray(y)
+            if y.ndim != 1 or y.shape[0] != X.shape[0]:
+                raise ValueError(f"y: expected {X.shape[0]} labels (one per row of X), got shape {y.shape}")
+            labels = [str(v) for v in y.tolist()]
+        every = 10 if self.tensorboard_every is None else int(self.tensorboard_every)
+        if every < 0:
+            raise ValueError(f"tensorboard_every = {self.tensorboard_every}: must be 0 (per epoch only) or more")
+        tb_dir = None if self.tensorboard_dir is None else os.fspath(self.tensorboard_dir)
+        model, history, stopped, reason = _native.NativeModel.fit(
+            json.dumps(self._config(image_shape)), X, X_val, bool(self.verbose),
+            callbacks, tb_dir, every, labels,
         )
         self.model_ = model
+        self.stop_reason_ = reason
         self.n_features_in_ = X.shape[1]
         self.history_ = json.loads(history)
         self._set_threshold(X)

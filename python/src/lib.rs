@@ -260,6 +260,15 @@ impl RunObserver for PyObserver<'_> {
     }
 }
 
+/// [`train::StopReason`] as Python sees it.
+fn stop_name(stop: train::StopReason) -> &'static str {
+    match stop {
+        train::StopReason::Completed => "completed",
+        train::StopReason::EarlyStopped => "early_stopped",
+        train::StopReason::Requested => "requested",
+    }
+}
+
 /// The TensorBoard projector's files for the rows a fit validated on: `x_val`, or the held-out
 /// split as [`run::fit_checked`] drew it, or without validation the first rows of `rows`.
 fn projector(
@@ -337,9 +346,12 @@ fn transform_kind(config: &RunConfig) -> TransformKind {
 #[pymethods]
 impl NativeModel {
     /// Trains a model from a config (the TOML config's sections as JSON) on `x`, validating on
-    /// `x_val` or on the config's held-out fraction. Returns `(model, history_json, stopped)`,
-    /// `stopped` being `None`, `"interrupted"` (Ctrl-C; the model of the last whole epoch) or
-    /// the message of a non-finite loss (the last good model).
+    /// `x_val` or on the config's held-out fraction. Returns `(model, history_json, stopped,
+    /// reason)`, `stopped` being `None`, `"interrupted"` (Ctrl-C; the model of the last whole
+    /// epoch) or the message of a non-finite loss (the last good model), and `reason` why the
+    /// fit ended (`completed`, `early_stopped`, `requested` by a callback, `interrupted`,
+    /// `non_finite`). `callbacks` are called with each epoch's metrics dict; with
+    /// `tensorboard_dir` the run is logged there (`labels`: the projector's, one per row).
     #[staticmethod]
     #[pyo3(signature = (config_json, x, x_val=None, verbose=false, callbacks=Vec::new(), tensorboard_dir=None, tensorboard_every=10, labels=None))]
     #[allow(clippy::too_many_arguments)]
@@ -353,7 +365,7 @@ impl NativeModel {
         tensorboard_dir: Option<PathBuf>,
         tensorboard_every: usize,
         labels: Option<Vec<String>>,
-    ) -> PyResult<(NativeModel, String, Option<String>)> {
+    ) -> PyResult<(NativeModel, String, Option<String>, &'static str)> {
         let config = parse_config(config_json)?;
         // numpy's buffer is read where it lies (a np.memmap stays on disk) when it is
         // C-contiguous, as the Python side makes it; any other layout is copied once
@@ -476,10 +488,10 @@ impl NativeModel {
         }
         let (model, fitted) = result.map_err(value_error)?;
         projected.map_err(value_error)?;
-        let stopped = match fitted {
-            Ok(_) => None,
-            Err(Error::Interrupted { .. }) => Some("interrupted".to_string()),
-            Err(e @ Error::NonFinite(_)) => Some(e.to_string()),
+        let (stopped, reason) = match fitted {
+            Ok(report) => (None, stop_name(report.stop)),
+            Err(Error::Interrupted { .. }) => (Some("interrupted".to_string()), "interrupted"),
+            Err(e @ Error::NonFinite(_)) => (Some(e.to_string()), "non_finite"),
             Err(e) => return Err(value_error(e)),
         };
         let history = serde_json::to_string(&history)
@@ -488,6 +500,7 @@ impl NativeModel {
             NativeModel::new(model, None, Some(transform)),
             history,
             stopped,
+            reason,
         ))
     }
 

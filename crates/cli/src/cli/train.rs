@@ -368,6 +368,24 @@ fn tensorboard_dir(args: &Args, out: &std::path::Path, enabled: bool) -> Option<
     }
 }
 
+/// The TensorBoard log of an RBM or PSD run, if asked for: its scalars.
+fn scalar_log(
+    args: &Args,
+    config: &RunConfig,
+    out: &std::path::Path,
+) -> Result<Option<TensorBoard>> {
+    let section = config.report.clone().unwrap_or_default();
+    tensorboard_dir(args, out, section.tensorboard)
+        .map(|dir| {
+            TensorBoard::new(
+                &dir,
+                section.tensorboard_every,
+                &autoencoder::Matrix::zeros(0, 0),
+            )
+        })
+        .transpose()
+}
+
 /// The rows (and labels) the projector shows: the validation rows — the `--val` file, or the
 /// held-out split as the fit drew it — or, without validation, the first training rows.
 fn projected_rows(
@@ -404,13 +422,21 @@ fn projected_rows(
 /// validation free energy per epoch.
 struct RbmLines {
     progress: Progress,
+    /// Scalars only (the TensorBoard images and histograms are an autoencoder's).
+    tensorboard: Option<TensorBoard>,
 }
 
 impl Observer<Rbm> for RbmLines {
     fn batch(&mut self, epoch: usize, batch: usize, batches: usize, loss: f64) {
         self.progress.batch(epoch, batch, batches, loss);
+        if let Some(tb) = self.tensorboard.as_mut() {
+            tb.step(epoch, batch, batches, loss);
+        }
     }
     fn epoch(&mut self, m: &EpochMetrics, _: &Rbm, _: &TrainState) -> Result<()> {
+        if let Some(tb) = self.tensorboard.as_mut() {
+            tb.metrics(m)?;
+        }
         let val = match (m.validation_squared_error, m.validation_free_energy) {
             (Some(e), Some(f)) => format!("  val recon err {e:.4}  val free energy {f:.4}"),
             _ => String::new(),
@@ -473,6 +499,7 @@ fn run_rbm(
     autoencoder::fsutil::atomic_write(&out.join("config.toml"), config.to_toml()?.as_bytes())?;
     let mut observer = RbmLines {
         progress: Progress::new(args.quiet, tc.epochs),
+        tensorboard: scalar_log(args, config, out)?,
     };
     let result = {
         let mut learner = RbmLearner::new(&mut rbm, cd).map_err(|e| prefix(config_path, e))?;
@@ -503,6 +530,8 @@ fn run_rbm(
 
 struct PsdLines {
     progress: Progress,
+    /// Scalars only.
+    tensorboard: Option<TensorBoard>,
     /// Up to 1,000 held-out rows (training rows without a validation set) on which each epoch
     /// compares the predictor's codes with FISTA's.
     probe: Option<autoencoder::Matrix>,
@@ -550,6 +579,9 @@ const PSD_PROBE_ROWS: usize = 1000;
 impl Observer<autoencoder::psd::Psd> for PsdLines {
     fn batch(&mut self, epoch: usize, batch: usize, batches: usize, loss: f64) {
         self.progress.batch(epoch, batch, batches, loss);
+        if let Some(tb) = self.tensorboard.as_mut() {
+            tb.step(epoch, batch, batches, loss);
+        }
     }
     fn epoch(
         &mut self,
@@ -557,6 +589,9 @@ impl Observer<autoencoder::psd::Psd> for PsdLines {
         psd: &autoencoder::psd::Psd,
         state: &TrainState,
     ) -> Result<()> {
+        if let Some(tb) = self.tensorboard.as_mut() {
+            tb.metrics(m)?;
+        }
         use autoencoder::sparse_coding::{objective, Solver};
         let val = m
             .validation_loss
@@ -726,6 +761,7 @@ fn run_psd(
     });
     let mut observer = PsdLines {
         progress: Progress::new(args.quiet, tc.epochs),
+        tensorboard: scalar_log(args, config, out)?,
         probe,
         gap,
         out: out.to_path_buf(),
