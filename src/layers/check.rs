@@ -3,7 +3,7 @@
 //! in each parameter and input entry and compared with what `backward` writes from
 //! `delta = c`. Test-only.
 
-use super::{GradSlots, Layer, Pass, Tensor};
+use super::{GradSlots, Grads, Layer, Pass, Tensor};
 use crate::linalg::{Cpu, Rng};
 
 /// The step seed of every checked pass (the same dropout mask forward and backward).
@@ -86,7 +86,7 @@ pub(crate) fn worst_gradient_error_in(
     };
     let mut scratch = vec![0.0f32; layer.scratch_floats(rows)];
     const PRIOR: f32 = 0.5;
-    let mut bufs: Vec<Vec<f32>> = params.iter().map(|t| vec![PRIOR; t.data.len()]).collect();
+    let mut bufs = Grads::filled(params.iter().map(|t| t.data.len()), PRIOR);
     let mut written = vec![true; params.len()];
     let mut delta = c.clone();
     let mut input_grad = vec![0.0f32; n_in];
@@ -149,7 +149,7 @@ pub(crate) fn run_passes(
     let mut out = vec![0.0f32; rows * layer.output_shape().len()];
     let mut scratch = vec![0.0f32; layer.scratch_floats(rows)];
     layer.forward(&pass, x, &mut out, layer.activation(), &mut scratch);
-    let mut bufs: Vec<Vec<f32>> = params.iter().map(|t| vec![0.0; t.data.len()]).collect();
+    let mut bufs = Grads::zeros(params.iter().map(|t| t.data.len()));
     let mut written = vec![false; params.len()];
     let mut delta = delta.to_vec();
     let mut input_grad = vec![0.0f32; x.len()];
@@ -165,6 +165,7 @@ pub(crate) fn run_passes(
         Some(&mut input_grad),
         &mut scratch,
     );
+    let bufs = (0..bufs.tensors()).map(|t| bufs[t].to_vec()).collect();
     (out, input_grad, bufs)
 }
 

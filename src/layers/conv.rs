@@ -384,7 +384,7 @@ pub(crate) mod tests {
         let out = run_forward(layer, params, backend, x, rows);
         let pass = Pass::inference(backend, params, rows);
         let mut scratch = vec![0.0; layer.scratch_floats(rows)];
-        let mut bufs: Vec<Vec<f32>> = params.iter().map(|t| vec![0.0; t.data.len()]).collect();
+        let mut bufs = crate::layers::grads::Grads::zeros(params.iter().map(|t| t.data.len()));
         let mut written = vec![false; params.len()];
         let mut delta = c.to_vec();
         let mut input_grad = vec![0.0; x.len()];
@@ -401,7 +401,7 @@ pub(crate) mod tests {
             &mut scratch,
         );
         let [w, b] = [layer.tensors()[0], layer.tensors()[1]];
-        vec![out, bufs[w].clone(), bufs[b].clone(), input_grad]
+        vec![out, bufs[w].to_vec(), bufs[b].to_vec(), input_grad]
     }
 
     #[test]

@@ -601,7 +601,7 @@ mod tests {
                 let pass = Pass::inference(&backend, &tensors, rows);
                 let mut out = vec![0.0; c.len()];
                 let mut scratch = vec![0.0; layer.scratch_floats(rows)];
-                let mut bufs: Vec<Vec<f32>> = tensors.iter().map(|t| vec![0.0; t.data.len()]).collect();
+                let mut bufs = crate::layers::grads::Grads::zeros(tensors.iter().map(|t| t.data.len()));
                 let mut written = vec![false; tensors.len()];
                 let mut ig = vec![0.0; x.len()];
                 let (mut tf, mut tb) = (vec![], vec![]);

@@ -2,11 +2,90 @@
 //! step has written. Terms attached to parameters (Ω(θ): weight decay, the contractive penalty)
 //! write first; the backward pass then adds to a written buffer and overwrites an unwritten one,
 //! which saves zero-filling every buffer and a pass over its memory each step.
+//!
+//! The buffers are slices of one flat `f32` buffer ([`Grads`]), so a data-parallel step
+//! averages a whole gradient across workers in one all-reduce, without copies.
 
-/// Borrowed gradient buffers and their written flags (same length).
+use std::ops::{Index, IndexMut, Range};
+
+/// Every parameter tensor's gradient in one flat buffer: tensor `t`'s is
+/// `flat[offsets[t]..offsets[t + 1]]`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Grads {
+    flat: Vec<f32>,
+    offsets: Vec<usize>,
+}
+
+impl Grads {
+    /// Buffers of `lengths` (one a tensor), each filled with `value`.
+    pub fn filled(lengths: impl IntoIterator<Item = usize>, value: f32) -> Self {
+        let mut offsets = vec![0];
+        for len in lengths {
+            offsets.push(offsets[offsets.len() - 1] + len);
+        }
+        Grads {
+            flat: vec![value; offsets[offsets.len() - 1]],
+            offsets,
+        }
+    }
+
+    /// Zeroed buffers of `lengths`.
+    pub fn zeros(lengths: impl IntoIterator<Item = usize>) -> Self {
+        Self::filled(lengths, 0.0)
+    }
+
+    /// How many tensors.
+    pub fn tensors(&self) -> usize {
+        self.offsets.len() - 1
+    }
+
+    /// Where tensor `t`'s gradient lies in [`Self::as_slice`].
+    pub fn range(&self, t: usize) -> Range<usize> {
+        self.offsets[t]..self.offsets[t + 1]
+    }
+
+    /// Every gradient, tensor after tensor.
+    pub fn as_slice(&self) -> &[f32] {
+        &self.flat
+    }
+
+    /// The same, mutable (an all-reduce averages it in place).
+    pub fn as_mut_slice(&mut self) -> &mut [f32] {
+        &mut self.flat
+    }
+
+    /// Tensors `a` and `b` (different) mutable at once.
+    fn two_mut(&mut self, a: usize, b: usize) -> (&mut [f32], &mut [f32]) {
+        assert_ne!(a, b, "a weight and a bias are two tensors");
+        let (ra, rb) = (self.range(a), self.range(b));
+        if a < b {
+            let (x, y) = self.flat.split_at_mut(rb.start);
+            (&mut x[ra], &mut y[..rb.len()])
+        } else {
+            let (x, y) = self.flat.split_at_mut(ra.start);
+            (&mut y[..ra.len()], &mut x[rb])
+        }
+    }
+}
+
+impl Index<usize> for Grads {
+    type Output = [f32];
+    fn index(&self, t: usize) -> &[f32] {
+        &self.flat[self.range(t)]
+    }
+}
+
+impl IndexMut<usize> for Grads {
+    fn index_mut(&mut self, t: usize) -> &mut [f32] {
+        let r = self.range(t);
+        &mut self.flat[r]
+    }
+}
+
+/// Borrowed gradient buffers and their written flags (one a tensor).
 pub struct GradSlots<'a> {
     /// One gradient buffer per parameter tensor.
-    pub bufs: &'a mut [Vec<f32>],
+    pub bufs: &'a mut Grads,
     /// Whether this step has written each buffer yet.
     pub written: &'a mut [bool],
 }
@@ -45,19 +124,8 @@ impl GradSlots<'_> {
         let (aw, ab) = (self.written[weight], self.written[bias]);
         self.written[weight] = true;
         self.written[bias] = true;
-        let (w, b) = two_mut(self.bufs, weight, bias);
+        let (w, b) = self.bufs.two_mut(weight, bias);
         (w, b, aw, ab)
-    }
-}
-
-fn two_mut(v: &mut [Vec<f32>], a: usize, b: usize) -> (&mut [f32], &mut [f32]) {
-    assert_ne!(a, b, "a weight and a bias are two tensors");
-    if a < b {
-        let (x, y) = v.split_at_mut(b);
-        (&mut x[a], &mut y[0])
-    } else {
-        let (x, y) = v.split_at_mut(a);
-        (&mut y[0], &mut x[b])
     }
 }
 
@@ -67,7 +135,7 @@ mod tests {
 
     #[test]
     fn terms_add_in_order_and_the_first_one_overwrites() {
-        let mut bufs = vec![vec![9.0f32; 2], vec![9.0f32; 2]];
+        let mut bufs = Grads::filled([2, 2], 9.0);
         let mut written = vec![true, true];
         let mut g = GradSlots {
             bufs: &mut bufs,
@@ -85,5 +153,8 @@ mod tests {
         g.reset();
         let (_, _, aw, ab) = g.layer(1, 0);
         assert!(!aw && !ab);
+        // the two tensors lie one after the other in the flat buffer
+        assert_eq!(bufs.as_slice(), [1.5, 1.25, 2.0, 3.0]);
+        assert_eq!((bufs.range(1), &bufs[1]), (2..4, &[2.0f32, 3.0][..]));
     }
 }

@@ -33,7 +33,7 @@ pub use conv::{ConvConfig, ConvLayer, Padding};
 pub use conv_transpose::{ConvTransposeConfig, ConvTransposeLayer};
 pub use dense::{DenseConfig, DenseLayer};
 pub use dropout::{DropoutConfig, DropoutLayer};
-pub use grads::GradSlots;
+pub use grads::{GradSlots, Grads};
 pub use pool::{PoolConfig, PoolKind, PoolLayer};
 pub use shape::Shape;
 pub use upsample::{UpsampleConfig, UpsampleLayer};

@@ -18,7 +18,7 @@ use super::autoencoder::Autoencoder;
 use super::parameter_penalties::PenaltyScratch;
 use crate::code::CodeBuffers;
 use crate::error::{Error, Result};
-use crate::layers::{GradSlots, Pass};
+use crate::layers::{GradSlots, Grads, Pass};
 use crate::linalg::{Backend, Cpu, Matrix, Rng};
 use crate::nn::Optimizer;
 use crate::objective::Objective;
@@ -34,8 +34,9 @@ pub struct Workspace {
     delta_b: Vec<f32>,
     /// The layers' own scratch (the largest any layer needs).
     scratch: Vec<f32>,
-    /// Gradient of each parameter tensor after [`Autoencoder::train_step`].
-    pub grads: Vec<Vec<f32>>,
+    /// Gradient of each parameter tensor after [`Autoencoder::train_step`], in one flat
+    /// buffer.
+    pub grads: Grads,
     grad_started: Vec<bool>,
     row_loss: Vec<f32>,
     /// The code layer's buffers (sampled codes, their noise, importance weights).
@@ -89,11 +90,7 @@ impl Autoencoder {
             delta_a: vec![0.0; max_len],
             delta_b: vec![0.0; max_len],
             scratch: vec![0.0; scratch],
-            grads: self
-                .tensors
-                .iter()
-                .map(|t| vec![0.0; t.data.len()])
-                .collect(),
+            grads: Grads::zeros(self.tensors.iter().map(|t| t.data.len())),
             grad_started: vec![false; self.tensors.len()],
             row_loss: vec![0.0; dec_rows],
             code: code.buffers(max_rows, self.spec.code_size, samples),
