@@ -32,7 +32,7 @@ fn check_with(
     objective: &Objective,
     rows: usize,
     threads: usize,
-    tamper: impl Fn(&mut [Vec<f32>]),
+    tamper: impl Fn(&mut autoencoder::layers::Grads),
 ) -> f64 {
     // ReLU has kinks: a smaller step keeps the difference on one side of them
     check_with_step(spec, objective, rows, threads, 1e-2, tamper)
@@ -47,7 +47,7 @@ fn check_with_step(
     rows: usize,
     threads: usize,
     step: f32,
-    tamper: impl Fn(&mut [Vec<f32>]),
+    tamper: impl Fn(&mut autoencoder::layers::Grads),
 ) -> f64 {
     let x = batch(rows, spec.input_size, 11);
     // ReLU is not differentiable at 0: check at a point whose pre-activations are all clear of it
