@@ -188,6 +188,8 @@ pub struct TrainSection {
     /// Worker threads; 0 = all cores.
     pub threads: usize,
     pub drop_last: bool,
+    /// Shuffle the rows every epoch (false: every epoch in the rows' order).
+    pub shuffle: bool,
     /// Weight of the KL term of a Gaussian code.
     pub beta: f32,
     /// Importance samples k for a Gaussian code: 1 = ELBO, k > 1 = IWAE bound.
@@ -251,6 +253,7 @@ impl Default for TrainSection {
             stage_decay: 0.719_685_7,
             threads: t.threads,
             drop_last: t.drop_last,
+            shuffle: t.shuffle,
             beta: t.objective.beta,
             importance_samples: t.objective.importance_samples,
             kl_warmup_epochs: t.kl_warmup_epochs,
@@ -767,6 +770,7 @@ impl RunConfig {
             patience: (t.patience > 0).then_some(t.patience),
             threads: t.threads,
             drop_last: t.drop_last,
+            shuffle: t.shuffle,
             objective,
             dynamic_binarization,
             kl_warmup_epochs: t.kl_warmup_epochs,

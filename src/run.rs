@@ -28,6 +28,8 @@ pub trait RunObserver: Observer<Autoencoder> + Observer<Rbm> {
     }
 }
 
+impl RunObserver for crate::train::Silent {}
+
 /// Where a run starts.
 pub enum Start {
     /// A new model from the run's seed, pretrained as the config asks.
@@ -56,6 +58,27 @@ pub fn fit_checked<O: RunObserver>(
     start: Start,
     observer: &mut O,
 ) -> Result<Fitted> {
+    fit_checked_reduced(run, rows, validation, start, observer, None)
+}
+
+/// [`fit_checked`] as one worker of a data-parallel fit ([`train::reducer`]): `rows` (and
+/// `validation`) are this worker's; each worker holds out its own fraction. Pretraining,
+/// which would fit each worker's layers to its own rows, is refused.
+pub fn fit_checked_reduced<O: RunObserver>(
+    run: &CheckedRun,
+    rows: &dyn Rows,
+    validation: Option<&dyn Rows>,
+    start: Start,
+    observer: &mut O,
+    reducer: Option<&dyn train::reducer::Reducer>,
+) -> Result<Fitted> {
+    if reducer.is_some() && run.pretrain.is_some() && matches!(start, Start::Fresh) {
+        return Err(crate::Error::config(
+            "pretrain",
+            "pretraining is not data-parallel yet: pretrain in one process, then fit the \
+             pretrained model with a reducer",
+        ));
+    }
     let split = match validation {
         Some(_) => None,
         None => train::split_indices(rows.rows(), run.train.validation_fraction, run.train.seed),
@@ -86,7 +109,9 @@ pub fn fit_checked<O: RunObserver>(
             (model, state)
         }
     };
-    let fit = train::fit_rows(&mut model, train_x, val_x, &run.train, state, observer);
+    let fit = train::fit_rows_reduced(
+        &mut model, train_x, val_x, &run.train, state, observer, reducer,
+    );
     Ok(Fitted { model, fit })
 }
 

@@ -9,7 +9,8 @@
 use std::ops::{Index, IndexMut, Range};
 
 /// Every parameter tensor's gradient in one flat buffer: tensor `t`'s is
-/// `flat[offsets[t]..offsets[t + 1]]`.
+/// `flat[offsets[t]..offsets[t + 1]]`, optionally followed by a few values that travel with
+/// the gradient (a data-parallel step's loss).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Grads {
     flat: Vec<f32>,
@@ -19,14 +20,30 @@ pub struct Grads {
 impl Grads {
     /// Buffers of `lengths` (one a tensor), each filled with `value`.
     pub fn filled(lengths: impl IntoIterator<Item = usize>, value: f32) -> Self {
+        Self::with_tail(lengths, 0, value)
+    }
+
+    /// Buffers of `lengths` filled with `value`, then `tail` more values.
+    pub fn with_tail(lengths: impl IntoIterator<Item = usize>, tail: usize, value: f32) -> Self {
         let mut offsets = vec![0];
         for len in lengths {
             offsets.push(offsets[offsets.len() - 1] + len);
         }
         Grads {
-            flat: vec![value; offsets[offsets.len() - 1]],
+            flat: vec![value; offsets[offsets.len() - 1] + tail],
             offsets,
         }
+    }
+
+    /// The values after the last tensor's.
+    pub fn tail(&self) -> &[f32] {
+        &self.flat[self.offsets[self.offsets.len() - 1]..]
+    }
+
+    /// The same, mutable.
+    pub fn tail_mut(&mut self) -> &mut [f32] {
+        let at = self.offsets[self.offsets.len() - 1];
+        &mut self.flat[at..]
     }
 
     /// Zeroed buffers of `lengths`.
@@ -44,7 +61,7 @@ impl Grads {
         self.offsets[t]..self.offsets[t + 1]
     }
 
-    /// Every gradient, tensor after tensor.
+    /// Every gradient, tensor after tensor, then the tail.
     pub fn as_slice(&self) -> &[f32] {
         &self.flat
     }

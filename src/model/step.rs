@@ -90,7 +90,8 @@ impl Autoencoder {
             delta_a: vec![0.0; max_len],
             delta_b: vec![0.0; max_len],
             scratch: vec![0.0; scratch],
-            grads: Grads::zeros(self.tensors.iter().map(|t| t.data.len())),
+            // the tail carries a data-parallel step's loss in the gradient's all-reduce
+            grads: Grads::with_tail(self.tensors.iter().map(|t| t.data.len()), 1, 0.0),
             grad_started: vec![false; self.tensors.len()],
             row_loss: vec![0.0; dec_rows],
             code: code.buffers(max_rows, self.spec.code_size, samples),
@@ -122,7 +123,71 @@ impl Autoencoder {
         batch: &Matrix,
         objective: &Objective,
         rng: &mut Rng,
+        update: Option<(&mut Optimizer, f32)>,
+    ) -> Result<f64> {
+        let training = update.is_some();
+        self.step(backend, ws, batch, objective, rng, update, training)
+    }
+
+    /// A training step that stops at the gradients: forward (running statistics updated, as
+    /// in training), objective and backward, the gradients in `ws.grads`, the parameters
+    /// unchanged. A data-parallel step averages the gradients across workers, then applies
+    /// them with [`Self::apply_gradients`].
+    pub fn gradient_step(
+        &mut self,
+        backend: &dyn Backend,
+        ws: &mut Workspace,
+        batch: &Matrix,
+        objective: &Objective,
+        rng: &mut Rng,
+    ) -> Result<f64> {
+        self.step(backend, ws, batch, objective, rng, None, true)
+    }
+
+    /// Updates every trainable tensor from `grads` with `optimizer`, in the order (and with
+    /// the thread count) of [`Self::train_step`]'s fused updates.
+    pub fn apply_gradients(
+        &mut self,
+        backend: &dyn Backend,
+        grads: &Grads,
+        optimizer: &mut Optimizer,
+        learning_rate: f32,
+    ) {
+        let threads = backend.threads();
+        optimizer.begin_step();
+        for l in (0..self.layers.len()).rev() {
+            for &t in self.layers[l].tensors() {
+                if self.is_last_backward_use(l, t) {
+                    optimizer.update(
+                        t,
+                        &mut self.tensors[t].data,
+                        &grads[t],
+                        learning_rate,
+                        threads,
+                    );
+                }
+            }
+        }
+    }
+
+    /// Indices of the tensors no layer trains (running statistics).
+    pub fn buffer_tensors(&self) -> Vec<usize> {
+        (0..self.tensors.len())
+            .filter(|t| self.layers.iter().all(|l| !l.tensors().contains(t)))
+            .collect()
+    }
+
+    /// [`Self::train_step`]; `training` updates the layers' running statistics.
+    #[allow(clippy::too_many_arguments)]
+    fn step(
+        &mut self,
+        backend: &dyn Backend,
+        ws: &mut Workspace,
+        batch: &Matrix,
+        objective: &Objective,
+        rng: &mut Rng,
         mut update: Option<(&mut Optimizer, f32)>,
+        training: bool,
     ) -> Result<f64> {
         self.check_width(batch, self.spec.input_size, "batch")?;
         let rows = batch.rows();
@@ -164,7 +229,6 @@ impl Autoencoder {
         } else {
             0
         };
-        let training = update.is_some();
 
         // forward: h = f(x̃) (sampled by a sampled code layer), z = pre-activation of g(h)
         let mut code_term = 0.0f64;

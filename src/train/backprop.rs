@@ -3,8 +3,9 @@
 //! KL warm-up of a Gaussian code.
 
 use super::learner::{Batch, Examples, Learner, Validation};
+use super::reducer::Reducer;
 use super::{warmed_up_beta, TrainConfig};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::linalg::Matrix;
 use crate::linalg::{Cpu, Rng};
 use crate::model::{Autoencoder, Workspace};
@@ -28,6 +29,8 @@ pub struct AutoencoderLearner<'a> {
     graph: Option<FuzzyGraph>,
     /// With a UMAP term: the validation rows as a fixed draw of its own graph's edges.
     validation_order: Option<Vec<usize>>,
+    /// In a data-parallel fit: what averages each step's gradient across the workers.
+    reducer: Option<&'a dyn Reducer>,
 }
 
 impl<'a> AutoencoderLearner<'a> {
@@ -41,7 +44,15 @@ impl<'a> AutoencoderLearner<'a> {
             dynamic_binarization: config.dynamic_binarization,
             graph: None,
             validation_order: None,
+            reducer: None,
         }
+    }
+
+    /// The same learner as one worker of a data-parallel fit: each step's gradient (and loss)
+    /// is averaged through `reducer` before the optimizer applies it.
+    pub fn with_reducer(mut self, reducer: Option<&'a dyn Reducer>) -> Self {
+        self.reducer = reducer;
+        self
     }
 
     /// Builds what a UMAP term needs before the first epoch: the fuzzy graph of the clean
@@ -146,14 +157,41 @@ impl Learner for AutoencoderLearner<'_> {
             // drawn from the loop's stream before the corruption's draws
             corruption::binarize_in_place(batch.x.as_mut_slice(), rng);
         }
-        self.model.train_step(
-            backend,
-            ws,
-            batch.x,
-            &self.objective,
-            rng,
-            Some((optimizer, learning_rate)),
-        )
+        let Some(reducer) = self.reducer else {
+            return self.model.train_step(
+                backend,
+                ws,
+                batch.x,
+                &self.objective,
+                rng,
+                Some((optimizer, learning_rate)),
+            );
+        };
+        // a worker whose loss went non-finite still joins the all-reduce (the others would
+        // wait for it); the mean loss then stops every worker alike
+        let loss = match self
+            .model
+            .gradient_step(backend, ws, batch.x, &self.objective, rng)
+        {
+            Ok(loss) => loss,
+            Err(Error::NonFinite(_)) => f64::NAN,
+            Err(e) => return Err(e),
+        };
+        ws.grads.tail_mut()[0] = loss as f32;
+        reducer.all_reduce_mean(ws.grads.as_mut_slice())?;
+        let mean = ws.grads.tail()[0] as f64;
+        if !mean.is_finite() {
+            return Err(Error::NonFinite(format!(
+                "the workers' mean loss is {mean}"
+            )));
+        }
+        self.model
+            .apply_gradients(backend, &ws.grads, optimizer, learning_rate);
+        Ok(mean)
+    }
+
+    fn buffers(&self) -> Vec<usize> {
+        self.model.buffer_tensors()
     }
 
     fn validate(&self, data: &Examples<'_>) -> Result<Validation> {

@@ -85,6 +85,11 @@ pub trait Learner {
     fn parameters(&self) -> Vec<&[f32]>;
     /// The same buffers, mutable (restoring a snapshot, averaging).
     fn parameters_mut(&mut self) -> Vec<&mut [f32]>;
+    /// Indices into [`Self::parameters`] of buffers that no gradient trains (running
+    /// statistics): a data-parallel fit averages them across workers after each epoch.
+    fn buffers(&self) -> Vec<usize> {
+        Vec::new()
+    }
     /// Called before each epoch (`epochs_done` of `epochs` done): per-epoch knobs such as a
     /// KL warm-up.
     fn begin_epoch(&mut self, _epochs_done: usize, _epochs: usize) {}

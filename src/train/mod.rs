@@ -11,6 +11,7 @@ pub mod learner;
 pub mod pretrain;
 pub mod rbm_stack;
 pub mod recirculation;
+pub mod reducer;
 pub mod schedule;
 
 pub use checkpoint::{
@@ -51,6 +52,9 @@ pub struct TrainConfig {
     pub threads: usize,
     /// Drop the last partial batch of each epoch.
     pub drop_last: bool,
+    /// Shuffle the rows every epoch (false: the rows' order every epoch).
+    #[serde(default = "yes")]
+    pub shuffle: bool,
     /// Corruption and penalties: the objective's parts beyond the likelihood.
     pub objective: Objective,
     /// Resample each example as Bernoulli pixels (`x̃ ~ Bernoulli(x)`) every time it is used
@@ -61,6 +65,10 @@ pub struct TrainConfig {
     /// The learning rule.
     #[serde(default)]
     pub rule: Rule,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// How an autoencoder's parameters are updated from a minibatch.
@@ -90,6 +98,7 @@ impl Default for TrainConfig {
             patience: Some(5),
             threads: 0,
             drop_last: false,
+            shuffle: true,
             objective: Objective::plain(),
             dynamic_binarization: false,
             kl_warmup_epochs: 0,
@@ -128,7 +137,11 @@ impl TrainConfig {
             schedule: self.schedule,
             threads: self.threads,
             drop_last: self.drop_last,
-            shuffle: Shuffle::FromIdentity,
+            shuffle: if self.shuffle {
+                Shuffle::FromIdentity
+            } else {
+                Shuffle::Never
+            },
             selection: SelectionRule {
                 window: 1,
                 keep_best: self.patience.is_some(),
@@ -147,6 +160,9 @@ pub enum Shuffle {
     /// The previous epoch's order, shuffled again (the probes' classifiers have always drawn
     /// their orders this way; kept so their results stay the same).
     Continued,
+    /// The rows in their order, every epoch (`[train] shuffle = false`: ordered, reproducible
+    /// runs, e.g. to compare a data-parallel fit with one process).
+    Never,
 }
 
 /// How validation picks the parameters a run returns.
@@ -372,6 +388,20 @@ pub fn fit_rows(
     state: TrainState,
     observer: &mut dyn Observer,
 ) -> Result<TrainReport> {
+    fit_rows_reduced(model, train, validation, config, state, observer, None)
+}
+
+/// [`fit_rows`] as one worker of a data-parallel fit ([`reducer`]): `train` (and
+/// `validation`) are this worker's rows. Backprop only: other rules refuse a reducer.
+pub fn fit_rows_reduced(
+    model: &mut Autoencoder,
+    train: &dyn Rows,
+    validation: Option<&dyn Rows>,
+    config: &TrainConfig,
+    state: TrainState,
+    observer: &mut dyn Observer,
+    reducer: Option<&dyn reducer::Reducer>,
+) -> Result<TrainReport> {
     config.validate()?;
     let (train, validation) = (
         Examples::unlabelled(train),
@@ -380,7 +410,8 @@ pub fn fit_rows(
     let loop_config = config.loop_config();
     match config.rule {
         Rule::Backprop => {
-            let mut learner = backprop::AutoencoderLearner::new(model, config);
+            let mut learner =
+                backprop::AutoencoderLearner::new(model, config).with_reducer(reducer);
             if config
                 .objective
                 .code_penalties
@@ -398,15 +429,20 @@ pub fn fit_rows(
                         learner.prepare_map_graphs(&*train.matrix()?, v.as_deref())
                     })?;
             }
-            run(
+            run_reduced(
                 &mut learner,
                 train,
                 validation,
                 &loop_config,
                 state,
                 observer,
+                reducer,
             )
         }
+        Rule::Recirculation { .. } if reducer.is_some() => Err(Error::config(
+            "train.rule",
+            "recirculation cannot be trained data-parallel yet: use backprop with a reducer",
+        )),
         Rule::Recirculation { lambda } => {
             if config.dynamic_binarization || config.kl_warmup_epochs > 0 {
                 return Err(Error::config(
@@ -438,6 +474,21 @@ pub fn run<L: Learner + Send>(
     state: TrainState,
     observer: &mut dyn Observer<L::Model>,
 ) -> Result<TrainReport> {
+    run_reduced(learner, train, validation, config, state, observer, None)
+}
+
+/// [`run`] as one worker of a data-parallel fit ([`reducer`]): the learner averages its
+/// gradients through `reducer` (it must have been given it), and the loop agrees with the other
+/// workers on batches per epoch (the smallest shard's), validation scores and stopping.
+pub fn run_reduced<L: Learner + Send>(
+    learner: &mut L,
+    train: Examples<'_>,
+    validation: Option<Examples<'_>>,
+    config: &LoopConfig,
+    state: TrainState,
+    observer: &mut dyn Observer<L::Model>,
+    reducer: Option<&dyn reducer::Reducer>,
+) -> Result<TrainReport> {
     if train.x.cols() != learner.input_width() {
         return Err(Error::Shape(format!(
             "training data has {} columns, the model expects {}",
@@ -463,7 +514,52 @@ pub fn run<L: Learner + Send>(
         .num_threads(config.threads)
         .build()
         .map_err(|e| Error::Invalid(format!("cannot start worker threads: {e}")))?;
-    pool.install(|| run_on_pool(learner, train, validation, config, state, observer))
+    if reducer.is_some() && config.weight_average > 0.0 {
+        return Err(Error::Invalid(
+            "weight averaging is not supported in a data-parallel fit".into(),
+        ));
+    }
+    pool.install(|| run_on_pool(learner, train, validation, config, state, observer, reducer))
+}
+
+/// The validation scores averaged over the workers, weighted by their validation rows.
+fn averaged_validation(
+    reducer: &dyn reducer::Reducer,
+    v: Validation,
+    rows: usize,
+) -> Result<Validation> {
+    let n = rows as f64;
+    let parts = [
+        Some(v.score),
+        v.loss,
+        v.squared_error,
+        v.error_rate,
+        v.free_energy,
+    ];
+    let mut sums: Vec<f64> = parts.iter().map(|p| p.unwrap_or(0.0) * n).collect();
+    sums.push(n);
+    reducer.all_reduce_f64(&mut sums, reducer::ReduceOp::Sum)?;
+    let total = sums[5].max(1.0);
+    let mean = |i: usize| parts[i].map(|_| sums[i] / total);
+    Ok(Validation {
+        score: sums[0] / total,
+        loss: mean(1),
+        squared_error: mean(2),
+        error_rate: mean(3),
+        free_energy: mean(4),
+    })
+}
+
+/// Stops every worker when their parameters differ.
+fn check_same(reducer: &dyn reducer::Reducer, same: bool, when: &str) -> Result<()> {
+    if same {
+        return Ok(());
+    }
+    Err(Error::Invalid(format!(
+        "rank {}: the workers' parameters differ {when}; start every worker with the same \
+         config, seed and model (and the same library version)",
+        reducer.rank()
+    )))
 }
 
 /// Model selection on a curve of validation scores (see [`SelectionRule`]).
@@ -514,7 +610,23 @@ fn run_on_pool<L: Learner>(
     config: &LoopConfig,
     mut state: TrainState,
     observer: &mut dyn Observer<L::Model>,
+    reducer: Option<&dyn reducer::Reducer>,
 ) -> Result<TrainReport> {
+    if let Some(r) = reducer {
+        // every worker validates, or none does (the collectives must match)
+        let mut flags = [validation.is_some() as u8 as f64];
+        let mut extra = flags;
+        let same = reducer::same_everywhere(r, &learner.parameters(), &mut extra)?;
+        flags[0] = extra[0];
+        check_same(r, same, "at the start")?;
+        if flags[0] != 0.0 && flags[0] != r.world_size() as f64 {
+            return Err(Error::Invalid(format!(
+                "rank {}: some workers have validation rows and others none",
+                r.rank()
+            )));
+        }
+    }
+    let mut steps_done = 0usize;
     let n = train.x.rows();
     let batch_size = config.batch_size.clamp(1, n);
     let mut ws = learner.workspace(batch_size)?;
@@ -553,18 +665,37 @@ fn run_on_pool<L: Learner>(
         learner.begin_epoch(state.epochs_done, config.epochs);
         let last_good = snapshot(learner);
         let start = Instant::now();
+        // a worker's epoch draws from its own stream, seeded from one draw of the shared one
+        let shared_rng = reducer.map(|r| {
+            let draw = state.rng.next_u64();
+            std::mem::replace(
+                &mut state.rng,
+                Rng::new(reducer::epoch_seed(draw, r.rank())),
+            )
+        });
         if !learner.draw_order(n, &mut state.rng, &mut order) {
-            if config.shuffle == Shuffle::FromIdentity || order.len() != n {
+            if config.shuffle != Shuffle::Continued || order.len() != n {
                 order.clear();
                 order.extend(0..n);
             }
-            state.rng.shuffle(&mut order);
+            if config.shuffle != Shuffle::Never {
+                state.rng.shuffle(&mut order);
+            }
         }
         let m = order.len();
         let batches = if config.drop_last {
             m / batch_size
         } else {
             m.div_ceil(batch_size)
+        };
+        // every worker takes as many steps as the one with the fewest
+        let batches = match reducer {
+            Some(r) => {
+                let mut fewest = [-(batches as f64)];
+                r.all_reduce_f64(&mut fewest, reducer::ReduceOp::Max)?;
+                (-fewest[0]) as usize
+            }
+            None => batches,
         };
         let mut total = 0.0f64;
         for b in 0..batches {
@@ -600,12 +731,27 @@ fn run_on_pool<L: Learner>(
                 }
             }
             total += loss;
+            steps_done += 1;
+            if let Some(r) = reducer.filter(|_| steps_done.is_multiple_of(reducer::CHECK_EVERY)) {
+                let same = reducer::same_everywhere(r, &learner.parameters(), &mut [])?;
+                check_same(r, same, &format!("in epoch {epoch}"))?;
+            }
             observer.batch(epoch, b + 1, batches, loss);
             if observer.interrupted() {
                 restore(learner, &last_good);
                 return Err(Error::Interrupted {
                     epochs_done: state.epochs_done,
                 });
+            }
+        }
+        if let Some(shared) = shared_rng {
+            state.rng = shared;
+        }
+        if let Some(r) = reducer {
+            // running statistics are each worker's own: their mean on every worker, before
+            // validation scores (and selection keeps) them
+            for i in learner.buffers() {
+                r.all_reduce_mean(learner.parameters_mut()[i])?;
             }
         }
         let seconds = start.elapsed().as_secs_f64();
@@ -636,6 +782,10 @@ fn run_on_pool<L: Learner>(
             (Some(v), None) => Some(learner.validate(v)?),
             (None, _) => None,
         };
+        let checked = match (checked, reducer, validation.as_ref()) {
+            (Some(c), Some(r), Some(v)) => Some(averaged_validation(r, c, v.x.rows())?),
+            (c, _, _) => c,
+        };
         let metrics = EpochMetrics {
             epoch,
             train_loss: total / batches.max(1) as f64,
@@ -664,11 +814,19 @@ fn run_on_pool<L: Learner>(
             }
         }
         observer.epoch(&metrics, learner.model(), &state)?;
+        // a callback's stop counts once any worker's asks
+        let mut requested = observer.stop_requested();
+        if let Some(r) = reducer {
+            let mut asked = [requested as u8 as f64];
+            let same = reducer::same_everywhere(r, &learner.parameters(), &mut asked)?;
+            check_same(r, same, &format!("after epoch {epoch}"))?;
+            requested = asked[0] > 0.0;
+        }
         if stop_now {
             stop = StopReason::EarlyStopped;
             break;
         }
-        if observer.stop_requested() {
+        if requested {
             stop = StopReason::Requested;
             break;
         }
