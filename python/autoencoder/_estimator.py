@@ -167,6 +167,7 @@ class Autoencoder(*_BASES):
         stage_decay=None,
         threads=None,
         drop_last=None,
+        shuffle=None,
         beta=None,
         importance_samples=None,
         kl_warmup_epochs=None,
@@ -245,7 +246,7 @@ class Autoencoder(*_BASES):
 
     # --- fitting ---------------------------------------------------------------------------
 
-    def fit(self, X, y=None, X_val=None, callbacks=None):
+    def fit(self, X, y=None, X_val=None, callbacks=None, reducer=None):
         """Trains on `X` (n_samples × n_features, or images), validating on `X_val` or on the
         config's held-out fraction. `y` does not train anything; with `tensorboard_dir` it
         labels the projector's points. Ctrl-C stops between batches and keeps the model of the
@@ -255,7 +256,11 @@ class Autoencoder(*_BASES):
         (the row `metrics.jsonl` gets: `epoch`, `train_loss`, `validation_loss`, …). One that
         returns `True` stops training after that epoch, keeping the best model as early
         stopping does (`stop_reason_` is then `"requested"`); an exception in one stops
-        training and propagates."""
+        training and propagates.
+
+        `reducer` (`autoencoder.distributed.MpiReducer()`, `TorchReducer()`, …): this process
+        is one worker of a data-parallel fit and `X` holds its rows; every step's gradient is
+        averaged across the workers (see `autoencoder.distributed`)."""
         _check_feature_names(self, X, reset=True)
         X, image_shape = _flatten_images(X)
         X = _as_float32_2d(X)
@@ -277,7 +282,7 @@ class Autoencoder(*_BASES):
         tb_dir = None if self.tensorboard_dir is None else os.fspath(self.tensorboard_dir)
         model, history, stopped, reason = _native.NativeModel.fit(
             json.dumps(self._config(image_shape)), X, X_val, bool(self.verbose),
-            callbacks, tb_dir, every, labels,
+            callbacks, tb_dir, every, labels, reducer,
         )
         self.model_ = model
         self.stop_reason_ = reason

@@ -9,6 +9,7 @@
 //! calling thread wakes every 50 ms to let Python see Ctrl-C, which stops training between
 //! batches.
 
+mod distributed;
 mod hashing;
 
 use autoencoder::code::CodeDistribution;
@@ -20,6 +21,7 @@ use autoencoder::objective::regularizer::split_nested_key;
 use autoencoder::rbm::Rbm;
 use autoencoder::report::tensorboard::TensorBoard;
 use autoencoder::run::{self, RunObserver, Start};
+use autoencoder::train::reducer::Reducer;
 use autoencoder::train::{self, EpochMetrics, Observer, TrainState};
 use autoencoder::{Autoencoder, Error, Matrix};
 use numpy::ndarray::Array2;
@@ -353,7 +355,7 @@ impl NativeModel {
     /// `non_finite`). `callbacks` are called with each epoch's metrics dict; with
     /// `tensorboard_dir` the run is logged there (`labels`: the projector's, one per row).
     #[staticmethod]
-    #[pyo3(signature = (config_json, x, x_val=None, verbose=false, callbacks=Vec::new(), tensorboard_dir=None, tensorboard_every=10, labels=None))]
+    #[pyo3(signature = (config_json, x, x_val=None, verbose=false, callbacks=Vec::new(), tensorboard_dir=None, tensorboard_every=10, labels=None, reducer=None))]
     #[allow(clippy::too_many_arguments)]
     fn fit(
         py: Python<'_>,
@@ -365,7 +367,14 @@ impl NativeModel {
         tensorboard_dir: Option<PathBuf>,
         tensorboard_every: usize,
         labels: Option<Vec<String>>,
+        reducer: Option<Py<PyAny>>,
     ) -> PyResult<(NativeModel, String, Option<String>, &'static str)> {
+        let reducer = reducer
+            .map(|r| distributed::PyReducer::new(py, r))
+            .transpose()?;
+        // the run's files (TensorBoard logs) are rank 0's to write
+        let tensorboard_dir =
+            tensorboard_dir.filter(|_| reducer.as_ref().is_none_or(|r| r.rank() == 0));
         let config = parse_config(config_json)?;
         // numpy's buffer is read where it lies (a np.memmap stays on disk) when it is
         // C-contiguous, as the Python side makes it; any other layout is copied once
@@ -452,12 +461,13 @@ impl NativeModel {
                         raised: None,
                         tensorboard,
                     };
-                    let result = run::fit_checked(
+                    let result = run::fit_checked_reduced(
                         &checked,
                         rows,
                         x_val.as_ref().map(|v| v as &dyn Rows),
                         Start::Fresh,
                         &mut observer,
+                        reducer.as_ref().map(|r| r as &dyn Reducer),
                     )
                     .map(|f| (f.model, f.fit));
                     finished.store(true, Ordering::Release);
@@ -484,6 +494,13 @@ impl NativeModel {
         let (result, history, raised, projected) =
             outcome.map_err(|_| PyValueError::new_err("training stopped on an internal error"))?;
         if let Some(e) = raised {
+            return Err(e);
+        }
+        // what the reducer raised (a timeout naming a rank, an MPI error), as it was raised
+        if let Some(e) = reducer
+            .as_ref()
+            .and_then(|r| r.raised.lock().ok().and_then(|mut slot| slot.take()))
+        {
             return Err(e);
         }
         let (model, fitted) = result.map_err(value_error)?;

@@ -1,0 +1,144 @@
+"""Data-parallel fits: a Python reducer's protocol in one process, then two MPI ranks on
+loopback (mpi4py + the MPICH wheel) and two torch.distributed (gloo) processes where those are
+installed, against one process fitting the same global batches; and a killed rank."""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from autoencoder import Autoencoder
+
+from test_autoencoder import mnist, weights
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+WORKER = os.path.join(HERE, "dist_worker.py")
+PARAMS = dict(layers=[64], code=8, activation="tanh", epochs=3, learning_rate=3e-3,
+              shuffle=False, validation_fraction=0.0, threads=1, seed=1)
+
+
+class OneWorker:
+    """A world of one: averages are the values themselves; counts the calls."""
+
+    rank, world_size = 0, 1
+
+    def __init__(self):
+        self.mean_calls = self.f64_calls = 0
+        self.kept = None
+
+    def allreduce_mean(self, buf):
+        assert buf.dtype == np.float32 and buf.flags.writeable
+        self.mean_calls += 1
+
+    def allreduce(self, buf, op):
+        assert buf.dtype == np.float64 and op in ("sum", "max")
+        self.f64_calls += 1
+
+
+def test_a_world_of_one_is_the_plain_fit_and_averages_once_a_step():
+    x, _ = mnist(200)
+    r = OneWorker()
+    with_reducer = Autoencoder(batch_size=20, **PARAMS).fit(x, reducer=r)
+    plain = Autoencoder(batch_size=20, **PARAMS).fit(x)
+    for name, w in weights(plain).items():
+        np.testing.assert_array_equal(w, weights(with_reducer)[name], err_msg=name)
+    assert r.mean_calls == 3 * 10  # 3 epochs of 10 steps
+    assert r.f64_calls > 0
+
+
+def test_reducer_errors_are_clear_and_propagate_as_raised():
+    x, _ = mnist(100)
+
+    class Kept(OneWorker):
+        def allreduce_mean(self, buf):
+            self.kept = buf
+
+    with pytest.raises(ValueError, match="kept a reference to the gradient buffer"):
+        Autoencoder(**PARAMS).fit(x, reducer=Kept())
+
+    class Broken(OneWorker):
+        def allreduce_mean(self, buf):
+            raise ConnectionError("peer went away")
+
+    with pytest.raises(ConnectionError, match="peer went away"):
+        Autoencoder(**PARAMS).fit(x, reducer=Broken())
+
+    class NoMethods:
+        rank, world_size = 0, 1
+
+    with pytest.raises(ValueError, match="has no allreduce_mean"):
+        Autoencoder(**PARAMS).fit(x, reducer=NoMethods())
+
+    class BadRank(OneWorker):
+        rank, world_size = 2, 2
+
+    with pytest.raises(ValueError, match="rank 2 is not below world_size 2"):
+        Autoencoder(**PARAMS).fit(x, reducer=BadRank())
+    with pytest.raises(ValueError, match="train.rule"):
+        Autoencoder(rule="recirculation", **PARAMS).fit(x, reducer=OneWorker())
+
+
+def _single_process_reference():
+    """One process, batch 20, whose batch k is rank 0's batch k (10 rows) then rank 1's."""
+    x, _ = mnist(200)
+    halves = [x[:100], x[100:]]
+    arranged = np.concatenate([h[k * 10:(k + 1) * 10] for k in range(10) for h in halves])
+    return Autoencoder(batch_size=20, **PARAMS).fit(arranged)
+
+
+def _check_ranks_against_one_process(out):
+    ranks = [np.load(os.path.join(out, f"rank{r}.npz")) for r in range(2)]
+    names = [k for k in ranks[0].files if k != "history"]
+    for k in names:
+        np.testing.assert_array_equal(ranks[0][k], ranks[1][k], err_msg=f"ranks differ in {k}")
+    one = _single_process_reference()
+    w = weights(one)
+    worst = max(float(np.abs(w[k] - ranks[0][k]).max()) for k in names)
+    assert worst < 1e-4, worst
+    history = json.loads(str(ranks[0]["history"]))
+    assert [m["epoch"] for m in history] == [1, 2, 3]
+    np.testing.assert_allclose([m["train_loss"] for m in history], [m["train_loss"] for m in one.history_], rtol=1e-5)
+
+
+def _mpirun():
+    pytest.importorskip("mpi4py")
+    path = os.path.join(os.path.dirname(sys.executable), "mpirun")
+    return path if os.path.exists(path) else shutil.which("mpirun") or pytest.skip("no mpirun")
+
+
+def test_two_mpi_ranks_fit_what_one_process_fits(tmp_path):
+    subprocess.run([_mpirun(), "-np", "2", sys.executable, WORKER, "mpi", "fit", str(tmp_path)],
+                   check=True, timeout=120)
+    _check_ranks_against_one_process(tmp_path)
+
+
+def test_a_killed_mpi_rank_is_named_by_the_survivor_within_the_timeout(tmp_path):
+    mpirun = _mpirun()
+    if "hydra" not in subprocess.run([mpirun, "--version"], capture_output=True, text=True).stdout.lower():
+        pytest.skip("needs MPICH's mpirun (-disable-auto-cleanup)")
+    env = dict(os.environ, REDUCER_TIMEOUT="4")
+    subprocess.run([mpirun, "-np", "2", "-disable-auto-cleanup", sys.executable, WORKER, "mpi", "kill", str(tmp_path)],
+                   timeout=120, env=env)
+    seconds, message = (tmp_path / "rank0.txt").read_text().splitlines()
+    assert message.startswith("TimeoutError: rank 0:") and "rank(s) 1 did not answer" in message, message
+    # the timeout (4 s) plus the pings (at most 4 s more), not a hang
+    assert float(seconds) < 15.0, seconds
+
+
+def test_two_torch_gloo_processes_fit_what_one_process_fits(tmp_path):
+    pytest.importorskip("torch.distributed")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    procs = []
+    for rank in range(2):
+        env = dict(os.environ, RANK=str(rank), WORLD_SIZE="2", MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+        procs.append(subprocess.Popen([sys.executable, WORKER, "torch", "fit", str(tmp_path)], env=env))
+    for p in procs:
+        assert p.wait(timeout=120) == 0
+    _check_ranks_against_one_process(tmp_path)
