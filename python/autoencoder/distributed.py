@@ -33,6 +33,36 @@ __all__ = ["MpiReducer", "TorchReducer"]
 _PING, _PONG = 31_337, 31_338
 
 
+class _Stats:
+    """What the gradient all-reduces cost this worker: `calls`, `bytes` (of gradient sent,
+    each call's buffer) and `seconds` (wall time inside them, waiting for slower workers
+    included)."""
+
+    def __init__(self):
+        self.calls, self.bytes, self.seconds = 0, 0, 0.0
+
+    def timed(self, nbytes):
+        # holds the size, not the buffer: nothing may keep the engine's buffer past the call
+        return _Timer(self, nbytes)
+
+    def __repr__(self):
+        per = self.seconds / max(self.calls, 1) * 1e3
+        return f"{self.calls} all-reduces, {self.bytes / max(self.calls, 1) / 1e6:.2f} MB each, {per:.2f} ms each"
+
+
+class _Timer:
+    def __init__(self, stats, nbytes):
+        self.stats, self.nbytes = stats, nbytes
+
+    def __enter__(self):
+        self.start = time.perf_counter()
+
+    def __exit__(self, *exc):
+        self.stats.calls += 1
+        self.stats.bytes += self.nbytes
+        self.stats.seconds += time.perf_counter() - self.start
+
+
 class MpiReducer:
     """Averages gradients over an MPI communicator (mpi4py), with a timeout on every
     collective: a rank that does not join within `timeout` seconds is named in a
@@ -49,10 +79,12 @@ class MpiReducer:
         if not timeout > 0:
             raise ValueError(f"timeout = {timeout}: must be positive (seconds)")
         self.timeout = float(timeout)
+        self.stats = _Stats()
 
     def allreduce_mean(self, buf):
-        self._wait(self.comm.Iallreduce(self._MPI.IN_PLACE, buf, op=self._MPI.SUM), "allreduce_mean")
-        buf /= np.float32(self.world_size)
+        with self.stats.timed(buf.nbytes):
+            self._wait(self.comm.Iallreduce(self._MPI.IN_PLACE, buf, op=self._MPI.SUM), "allreduce_mean")
+            buf /= np.float32(self.world_size)
 
     def allreduce(self, buf, op):
         mpi_op = {"sum": self._MPI.SUM, "max": self._MPI.MAX}[op]
@@ -118,6 +150,7 @@ class TorchReducer:
         self._torch, self._dist, self.group = torch, dist, group
         self.rank = dist.get_rank(group)
         self.world_size = dist.get_world_size(group)
+        self.stats = _Stats()
 
     def _all_reduce(self, buf, op, what):
         base = sys.getrefcount(buf)
@@ -139,8 +172,9 @@ class TorchReducer:
             time.sleep(0)
 
     def allreduce_mean(self, buf):
-        self._all_reduce(buf, self._dist.ReduceOp.SUM, "allreduce_mean")
-        buf /= np.float32(self.world_size)
+        with self.stats.timed(buf.nbytes):
+            self._all_reduce(buf, self._dist.ReduceOp.SUM, "allreduce_mean")
+            buf /= np.float32(self.world_size)
 
     def allreduce(self, buf, op):
         ops = {"sum": self._dist.ReduceOp.SUM, "max": self._dist.ReduceOp.MAX}
