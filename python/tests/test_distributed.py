@@ -142,3 +142,41 @@ def test_two_torch_gloo_processes_fit_what_one_process_fits(tmp_path):
     for p in procs:
         assert p.wait(timeout=120) == 0
     _check_ranks_against_one_process(tmp_path)
+
+
+def _ray_worker(config):
+    """A Ray Train worker: this rank's half of the rows, fitted with TorchReducer."""
+    import sys
+
+    sys.path.insert(0, config["here"])
+    from test_autoencoder import mnist as rows
+
+    from autoencoder.distributed import TorchReducer
+
+    reducer = TorchReducer()
+    x, _ = rows(200)
+    mine = x[reducer.rank * 100:(reducer.rank + 1) * 100]
+    ae = Autoencoder(batch_size=10, **PARAMS).fit(mine, reducer=reducer)
+    np.savez(os.path.join(config["out"], f"rank{reducer.rank}.npz"), history=json.dumps(ae.history_),
+             **{name: np.asarray(t) for name, t in ae.model_.tensors()})
+
+
+def test_ray_train_workers_fit_what_one_process_fits(tmp_path):
+    ray = pytest.importorskip("ray")
+    pytest.importorskip("ray.train.torch")
+    pytest.importorskip("torch.distributed")
+    from ray.train import ScalingConfig
+    from ray.train.torch import TorchTrainer
+
+    # the workers import this module (where the worker function lives) from here
+    path = os.pathsep.join([HERE, os.environ.get("PYTHONPATH", "")])
+    ray.init(num_cpus=2, include_dashboard=False, runtime_env={"env_vars": {"PYTHONPATH": path}})
+    try:
+        TorchTrainer(
+            _ray_worker,
+            train_loop_config={"out": str(tmp_path), "here": HERE},
+            scaling_config=ScalingConfig(num_workers=2, use_gpu=False),
+        ).fit()
+    finally:
+        ray.shutdown()
+    _check_ranks_against_one_process(tmp_path)
