@@ -125,7 +125,10 @@ class Autoencoder(*_BASES):
     Watching a fit: `fit(X, callbacks=[...])` calls each callable with every epoch's metrics
     dict (returning `True` stops); `tensorboard_dir` writes TensorBoard logs there (scalars
     per epoch, the training loss every `tensorboard_every` steps, histograms, images, and the
-    projector's codes at the end).
+    projector's codes at the end). `checkpoint_dir`: a run folder written after every epoch
+    (model, optimizer state, `metrics.jsonl`; rank 0 in a data-parallel fit); when it already
+    holds a checkpoint, `fit` continues from it (same config and world size) — a restart after
+    a crash resumes at the last whole epoch.
 
     Fitted attributes: `model_` (the engine's model), `n_features_in_`, `history_` (one dict
     per epoch), `stop_reason_` (`"completed"`, `"early_stopped"`, `"requested"`, …),
@@ -184,6 +187,7 @@ class Autoencoder(*_BASES):
         threshold_percentile=None,
         tensorboard_dir=None,
         tensorboard_every=None,
+        checkpoint_dir=None,
         verbose=False,
     ):
         # scikit-learn's convention: store every keyword as it was given, nothing else
@@ -280,9 +284,10 @@ class Autoencoder(*_BASES):
         if every < 0:
             raise ValueError(f"tensorboard_every = {self.tensorboard_every}: must be 0 (per epoch only) or more")
         tb_dir = None if self.tensorboard_dir is None else os.fspath(self.tensorboard_dir)
+        ck_dir = None if self.checkpoint_dir is None else os.fspath(self.checkpoint_dir)
         model, history, stopped, reason = _native.NativeModel.fit(
             json.dumps(self._config(image_shape)), X, X_val, bool(self.verbose),
-            callbacks, tb_dir, every, labels, reducer,
+            callbacks, tb_dir, every, labels, reducer, ck_dir,
         )
         self.model_ = model
         self.stop_reason_ = reason

@@ -126,6 +126,8 @@ struct PyObserver<'a> {
     /// What a callback raised (training stops; `fit` raises it).
     raised: Option<PyErr>,
     tensorboard: Option<TensorBoard>,
+    /// A run folder to checkpoint after every epoch of the fit (rank 0's to write).
+    checkpoint: Option<PathBuf>,
 }
 
 impl PyObserver<'_> {
@@ -231,6 +233,9 @@ impl Observer<Autoencoder> for PyObserver<'_> {
             return Ok(());
         }
         self.history.push(m.clone());
+        if let Some(dir) = &self.checkpoint {
+            train::save_checkpoint(dir, model, s)?;
+        }
         if let Some(tb) = self.tensorboard.as_mut() {
             Observer::epoch(tb, m, model, s)?;
         }
@@ -355,7 +360,7 @@ impl NativeModel {
     /// `non_finite`). `callbacks` are called with each epoch's metrics dict; with
     /// `tensorboard_dir` the run is logged there (`labels`: the projector's, one per row).
     #[staticmethod]
-    #[pyo3(signature = (config_json, x, x_val=None, verbose=false, callbacks=Vec::new(), tensorboard_dir=None, tensorboard_every=10, labels=None, reducer=None))]
+    #[pyo3(signature = (config_json, x, x_val=None, verbose=false, callbacks=Vec::new(), tensorboard_dir=None, tensorboard_every=10, labels=None, reducer=None, checkpoint_dir=None))]
     #[allow(clippy::too_many_arguments)]
     fn fit(
         py: Python<'_>,
@@ -368,6 +373,7 @@ impl NativeModel {
         tensorboard_every: usize,
         labels: Option<Vec<String>>,
         reducer: Option<Py<PyAny>>,
+        checkpoint_dir: Option<PathBuf>,
     ) -> PyResult<(NativeModel, String, Option<String>, &'static str)> {
         let reducer = reducer
             .map(|r| distributed::PyReducer::new(py, r))
@@ -444,6 +450,30 @@ impl NativeModel {
             }
             None => None,
         };
+        // checkpoint_dir: continue from its checkpoint when it holds one (every worker reads
+        // rank 0's), and write one after every epoch (rank 0)
+        let start = match &checkpoint_dir {
+            Some(dir) if dir.join(train::CHECKPOINT_FILE).exists() => {
+                let (mut model, state) = train::load_checkpoint(dir).map_err(value_error)?;
+                if !model.adopt_spec(&checked.spec) {
+                    return Err(PyValueError::new_err(format!(
+                        "checkpoint_dir: the checkpoint in {} is of another model than this config's",
+                        dir.display()
+                    )));
+                }
+                Start::Resume(Box::new((model, state)))
+            }
+            _ => Start::Fresh,
+        };
+        let writer = reducer.as_ref().is_none_or(|r| r.rank() == 0);
+        // a resumed fit has no pretraining stage: its epochs are the fit's from the first
+        let pretraining = matches!(start, Start::Fresh);
+        if let (Some(dir), true) = (&checkpoint_dir, writer) {
+            autoencoder::fsutil::create_dir(dir).map_err(value_error)?;
+            if !transform.is_identity() {
+                transform.save(dir).map_err(value_error)?;
+            }
+        }
         let stop = AtomicBool::new(false);
         let finished = AtomicBool::new(false);
         let outcome = py.detach(|| {
@@ -453,19 +483,20 @@ impl NativeModel {
                         verbose,
                         stop: &stop,
                         history: Vec::new(),
-                        pretraining: true,
+                        pretraining,
                         epochs: checked.train.epochs,
                         bar: None,
                         callbacks,
                         requested: false,
                         raised: None,
                         tensorboard,
+                        checkpoint: checkpoint_dir.filter(|_| writer),
                     };
                     let result = run::fit_checked_reduced(
                         &checked,
                         rows,
                         x_val.as_ref().map(|v| v as &dyn Rows),
-                        Start::Fresh,
+                        start,
                         &mut observer,
                         reducer.as_ref().map(|r| r as &dyn Reducer),
                     )

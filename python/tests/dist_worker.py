@@ -7,6 +7,7 @@
 `fit`: each rank fits its half of the first 200 shipped MNIST training images (unshuffled,
 batch 10) and saves its weights and history to OUT/rank{r}.npz. `kill`: rank 1 exits abruptly
 after its first epoch; rank 0 writes the error it got (and how long it waited) to OUT/rank0.txt.
+With CHECKPOINT_DIR set, rank 0 checkpoints there every epoch and a fit continues from it.
 """
 
 import json
@@ -43,8 +44,9 @@ def main():
     x, _ = mnist(200)
     r, n = reducer.rank, reducer.world_size
     mine = x[r * 200 // n:(r + 1) * 200 // n]
+    checkpoint = os.environ.get("CHECKPOINT_DIR")
     if task == "fit":
-        ae = Autoencoder(**PARAMS).fit(mine, reducer=reducer)
+        ae = Autoencoder(checkpoint_dir=checkpoint, **PARAMS).fit(mine, reducer=reducer)
         np.savez(os.path.join(out, f"rank{r}.npz"), history=json.dumps(ae.history_),
                  **{name: np.asarray(t) for name, t in ae.model_.tensors()})
     elif task == "kill":
@@ -54,7 +56,7 @@ def main():
 
         start = time.monotonic()
         try:
-            Autoencoder(**dict(PARAMS, epochs=5)).fit(mine, callbacks=[die], reducer=reducer)
+            Autoencoder(checkpoint_dir=checkpoint, **PARAMS).fit(mine, callbacks=[die], reducer=reducer)
             message = "no error"
         except Exception as e:  # the test reads what it was
             message = f"{type(e).__name__}: {e}"

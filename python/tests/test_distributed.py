@@ -117,17 +117,37 @@ def test_two_mpi_ranks_fit_what_one_process_fits(tmp_path):
     _check_ranks_against_one_process(tmp_path)
 
 
-def test_a_killed_mpi_rank_is_named_by_the_survivor_within_the_timeout(tmp_path):
+def test_a_killed_mpi_rank_is_named_and_a_restart_continues_from_the_last_epoch(tmp_path):
     mpirun = _mpirun()
     if "hydra" not in subprocess.run([mpirun, "--version"], capture_output=True, text=True).stdout.lower():
         pytest.skip("needs MPICH's mpirun (-disable-auto-cleanup)")
-    env = dict(os.environ, REDUCER_TIMEOUT="4")
-    subprocess.run([mpirun, "-np", "2", "-disable-auto-cleanup", sys.executable, WORKER, "mpi", "kill", str(tmp_path)],
+    checkpoint = tmp_path / "run"
+    env = dict(os.environ, REDUCER_TIMEOUT="4", CHECKPOINT_DIR=str(checkpoint))
+    killed = tmp_path / "killed"
+    killed.mkdir()
+    subprocess.run([mpirun, "-np", "2", "-disable-auto-cleanup", sys.executable, WORKER, "mpi", "kill", str(killed)],
                    timeout=120, env=env)
-    seconds, message = (tmp_path / "rank0.txt").read_text().splitlines()
+    seconds, message = (killed / "rank0.txt").read_text().splitlines()
     assert message.startswith("TimeoutError: rank 0:") and "rank(s) 1 did not answer" in message, message
     # the timeout (4 s) plus the pings (at most 4 s more), not a hang
     assert float(seconds) < 15.0, seconds
+    # the run folder holds the last whole epoch (the first), and loads
+    assert len((checkpoint / "metrics.jsonl").read_text().splitlines()) == 1
+    assert Autoencoder.load(checkpoint).transform(mnist(10)[0]).shape == (10, 8)
+    # a restart on the same world size continues from it and ends where an uninterrupted run does
+    resumed = tmp_path / "resumed"
+    resumed.mkdir()
+    subprocess.run([mpirun, "-np", "2", sys.executable, WORKER, "mpi", "fit", str(resumed)],
+                   check=True, timeout=120, env=env)
+    assert len((checkpoint / "metrics.jsonl").read_text().splitlines()) == 3
+    whole = tmp_path / "whole"
+    whole.mkdir()
+    env.pop("CHECKPOINT_DIR")
+    subprocess.run([mpirun, "-np", "2", sys.executable, WORKER, "mpi", "fit", str(whole)],
+                   check=True, timeout=120, env=env)
+    a, b = np.load(resumed / "rank0.npz"), np.load(whole / "rank0.npz")
+    for k in (k for k in a.files if k != "history"):
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
 
 
 def test_two_torch_gloo_processes_fit_what_one_process_fits(tmp_path):
@@ -180,3 +200,17 @@ def test_ray_train_workers_fit_what_one_process_fits(tmp_path):
     finally:
         ray.shutdown()
     _check_ranks_against_one_process(tmp_path)
+
+
+def test_checkpoint_dir_continues_a_single_process_fit_exactly(tmp_path):
+    x, _ = mnist(200)
+    params = dict(PARAMS, batch_size=20, shuffle=True, validation_fraction=0.2)
+    first = Autoencoder(checkpoint_dir=tmp_path / "run", **dict(params, epochs=2)).fit(x)
+    assert [m["epoch"] for m in first.history_] == [1, 2]
+    more = Autoencoder(checkpoint_dir=tmp_path / "run", **dict(params, epochs=4)).fit(x)
+    assert [m["epoch"] for m in more.history_] == [3, 4]
+    whole = Autoencoder(**dict(params, epochs=4)).fit(x)
+    for name, w in weights(whole).items():
+        np.testing.assert_array_equal(w, weights(more)[name], err_msg=name)
+    with pytest.raises(ValueError, match="checkpoint_dir: the checkpoint .* is of another model"):
+        Autoencoder(checkpoint_dir=tmp_path / "run", **dict(params, code=4)).fit(x)
