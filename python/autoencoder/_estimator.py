@@ -61,6 +61,18 @@ def _flatten_images(X, name="X"):
     return X, None
 
 
+def _npy_files(X):
+    """`X` as a list of `.npy` paths (data streamed from disk, as `train --stream` reads it),
+    or `None` when it is an array."""
+    if isinstance(X, (list, tuple)) and X and all(isinstance(p, (str, os.PathLike)) for p in X):
+        paths = [os.fspath(p) for p in X]
+        for p in paths:
+            if not p.lower().endswith(".npy"):
+                raise ValueError(f"X: {p}: a list of files must hold .npy files")
+        return paths
+    return None
+
+
 def _check_feature_names(est, X, reset):
     """`feature_names_in_` as scikit-learn keeps it (DataFrame column names: set by fit, checked
     with a warning or error by the other methods); nothing without scikit-learn."""
@@ -265,9 +277,13 @@ class Autoencoder(*_BASES):
         `reducer` (`autoencoder.distributed.MpiReducer()`, `TorchReducer()`, …): this process
         is one worker of a data-parallel fit and `X` holds its rows; every step's gradient is
         averaged across the workers (see `autoencoder.distributed`)."""
-        _check_feature_names(self, X, reset=True)
-        X, image_shape = _flatten_images(X)
-        X = _as_float32_2d(X)
+        files = _npy_files(X)
+        if files is None:
+            _check_feature_names(self, X, reset=True)
+            X, image_shape = _flatten_images(X)
+            X = _as_float32_2d(X)
+        else:
+            X, image_shape = files, None
         X_val = None if X_val is None else _as_float32_2d(_flatten_images(X_val, "X_val")[0], "X_val")
         self._check_anomaly_params()
         callbacks = [] if callbacks is None else list(callbacks)
@@ -277,6 +293,8 @@ class Autoencoder(*_BASES):
         labels = None
         if y is not None and self.tensorboard_dir is not None:
             y = np.asarray(y)
+            if files is not None:
+                raise ValueError("y: labels go with an array X, not with a list of .npy files")
             if y.ndim != 1 or y.shape[0] != X.shape[0]:
                 raise ValueError(f"y: expected {X.shape[0]} labels (one per row of X), got shape {y.shape}")
             labels = [str(v) for v in y.tolist()]
@@ -291,9 +309,15 @@ class Autoencoder(*_BASES):
         )
         self.model_ = model
         self.stop_reason_ = reason
-        self.n_features_in_ = X.shape[1]
         self.history_ = json.loads(history)
-        self._set_threshold(X)
+        if files is None:
+            self.n_features_in_ = X.shape[1]
+            self._set_threshold(X)
+        else:
+            # scored a file at a time (memory-mapped), as the fit read them
+            parts = [np.load(f, mmap_mode="r") for f in files]
+            self.n_features_in_ = int(np.prod(parts[0].shape[1:]))
+            self._set_threshold_from(np.concatenate([self.decision_function(np.asarray(p, np.float32).reshape(p.shape[0], -1)) for p in parts]))
         if stopped == "interrupted":
             raise KeyboardInterrupt("training interrupted; the model of the last whole epoch is kept")
         if stopped is not None:
@@ -327,7 +351,10 @@ class Autoencoder(*_BASES):
             raise ValueError(f"contamination = {self.contamination}: must be in (0, 0.5]")
 
     def _set_threshold(self, X):
-        self.decision_scores_ = self.decision_function(X)
+        self._set_threshold_from(self.decision_function(X))
+
+    def _set_threshold_from(self, scores):
+        self.decision_scores_ = scores
         pct = self.threshold_percentile if self.threshold_percentile is not None else 100.0 * (1.0 - float(self.contamination))
         self.threshold_ = float(np.percentile(self.decision_scores_, pct))
 

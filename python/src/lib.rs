@@ -365,7 +365,7 @@ impl NativeModel {
     fn fit(
         py: Python<'_>,
         config_json: &str,
-        x: PyReadonlyArray2<'_, f32>,
+        x: &Bound<'_, PyAny>,
         x_val: Option<PyReadonlyArray2<'_, f32>>,
         verbose: bool,
         callbacks: Vec<Py<PyAny>>,
@@ -382,25 +382,55 @@ impl NativeModel {
         let tensorboard_dir =
             tensorboard_dir.filter(|_| reducer.as_ref().is_none_or(|r| r.rank() == 0));
         let config = parse_config(config_json)?;
+        // X: a float32 array, or a list of .npy files streamed from disk as `train --stream`
+        // reads them
+        let files: Option<Vec<PathBuf>> =
+            if x.is_instance_of::<pyo3::types::PyList>()
+                || x.is_instance_of::<pyo3::types::PyTuple>()
+            {
+                Some(x.extract().map_err(|_| {
+                    PyValueError::new_err("X: a list of X must hold .npy file paths")
+                })?)
+            } else {
+                None
+            };
+        let array: Option<PyReadonlyArray2<'_, f32>> = match files {
+            Some(_) => None,
+            None => Some(x.extract()?),
+        };
         // numpy's buffer is read where it lies (a np.memmap stays on disk) when it is
         // C-contiguous, as the Python side makes it; any other layout is copied once
-        let copied = match x.as_slice() {
-            Ok(_) => None,
-            Err(_) => Some(to_matrix(&x, "X")?),
+        let copied = match &array {
+            Some(a) if a.as_slice().is_err() => Some(to_matrix(a, "X")?),
+            _ => None,
         };
-        let (n, d) = (x.shape()[0], x.shape()[1]);
-        let data = match &copied {
-            Some(m) => m.as_slice(),
-            None => x.as_slice().expect("checked C-contiguous above"),
+        let rows: Box<dyn Rows + '_> = match (&files, &array, &copied) {
+            (Some(paths), _, _) => {
+                let (concat, _) = autoencoder::data::open_npy_files(paths).map_err(value_error)?;
+                // every file read once before training, so bad data stops the fit first
+                autoencoder::data::rows::for_each_chunk(&concat, 4096, |_, _| Ok(()))
+                    .map_err(value_error)?;
+                Box::new(concat)
+            }
+            (None, _, Some(m)) => {
+                Box::new(SliceRows::new(m.as_slice(), m.rows(), m.cols()).map_err(value_error)?)
+            }
+            (None, Some(a), None) => {
+                let (n, d) = (a.shape()[0], a.shape()[1]);
+                let data = a.as_slice().expect("checked C-contiguous above");
+                let rows = SliceRows::new(data, n, d).map_err(value_error)?;
+                if let Some((r, c)) = rows.first_non_finite() {
+                    return Err(PyValueError::new_err(format!(
+                        "Input X contains NaN or infinity (row {}, column {})",
+                        r + 1,
+                        c + 1
+                    )));
+                }
+                Box::new(rows)
+            }
+            (None, None, None) => unreachable!("an array when there are no files"),
         };
-        let rows = SliceRows::new(data, n, d).map_err(value_error)?;
-        if let Some((r, c)) = rows.first_non_finite() {
-            return Err(PyValueError::new_err(format!(
-                "Input X contains NaN or infinity (row {}, column {})",
-                r + 1,
-                c + 1
-            )));
-        }
+        let (n, d) = (rows.rows(), rows.cols());
         let mut x_val = x_val.map(|v| to_matrix(&v, "X_val")).transpose()?;
         if n == 0 {
             return Err(PyValueError::new_err("X has no rows"));
@@ -414,10 +444,11 @@ impl NativeModel {
                 .apply(v)
                 .map_err(|e| PyValueError::new_err(format!("X_val: {e}")))?;
         }
-        let transformed = Transformed::new(rows, transform.clone()).map_err(value_error)?;
+        let transformed;
         let rows: &dyn Rows = if transform.is_identity() {
-            &rows
+            &*rows
         } else {
+            transformed = Transformed::new(rows, transform.clone()).map_err(value_error)?;
             &transformed
         };
         let checked = config.check(d).map_err(value_error)?;

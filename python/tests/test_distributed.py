@@ -214,3 +214,19 @@ def test_checkpoint_dir_continues_a_single_process_fit_exactly(tmp_path):
         np.testing.assert_array_equal(w, weights(more)[name], err_msg=name)
     with pytest.raises(ValueError, match="checkpoint_dir: the checkpoint .* is of another model"):
         Autoencoder(checkpoint_dir=tmp_path / "run", **dict(params, code=4)).fit(x)
+
+
+def test_a_list_of_npy_files_fits_the_model_their_rows_give(tmp_path):
+    x, _ = mnist(300)
+    paths = []
+    for i, part in enumerate(np.array_split(x, 3)):
+        paths.append(tmp_path / f"part{i}.npy")
+        np.save(paths[-1], part)
+    streamed = Autoencoder(batch_size=25, **dict(PARAMS, shuffle=True)).fit([str(p) for p in paths])
+    loaded = Autoencoder(batch_size=25, **dict(PARAMS, shuffle=True)).fit(x)
+    for name, w in weights(loaded).items():
+        np.testing.assert_array_equal(w, weights(streamed)[name], err_msg=name)
+    np.testing.assert_array_equal(streamed.decision_scores_, loaded.decision_scores_)
+    assert streamed.n_features_in_ == 784
+    with pytest.raises(ValueError, match="must hold .npy files"):
+        Autoencoder(**PARAMS).fit([str(tmp_path / "rows.csv")])
