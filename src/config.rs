@@ -371,6 +371,17 @@ impl RunConfig {
         })
     }
 
+    /// A config from its sections as JSON (the Python package's keywords, or
+    /// [`crate::defaults::choose`]'s); errors name the key.
+    pub fn from_json(sections: &serde_json::Value) -> Result<RunConfig> {
+        serde_path_to_error::deserialize(sections).map_err(|err| {
+            let at = err.path().to_string();
+            let message = err.into_inner().to_string();
+            let (key, message) = split_nested_key(&at, &message);
+            Error::config(key, message)
+        })
+    }
+
     /// Reads and parses a config file.
     pub fn load(path: &Path) -> Result<RunConfig> {
         let bytes = crate::fsutil::read(path)?;

@@ -15,6 +15,7 @@ pub mod classifier;
 pub mod code;
 pub mod config;
 pub mod data;
+pub mod defaults;
 pub mod error;
 pub mod export;
 pub mod folder;

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import math
 import os
 import warnings
 
@@ -59,6 +60,53 @@ def _flatten_images(X, name="X"):
             raise ValueError(f"{name}: Found array with shape {X.shape}; images need at least 1 sample and 1 pixel")
         return X.reshape(X.shape[0], -1), tuple(int(v) for v in shape)
     return X, None
+
+
+def _binom_cdf(k, n, p):
+    """P(Binomial(n, p) ≤ k) for an array of `p`: the regularized incomplete beta function
+    I_{1−p}(n − k, k + 1), by its continued fraction (Numerical Recipes' betacf), so that
+    scipy is not needed."""
+    p = np.asarray(p, dtype=np.float64)
+    if k < 0:
+        return np.zeros_like(p)
+    if k >= n:
+        return np.ones_like(p)
+    return _betainc(float(n - k), float(k + 1), 1.0 - p)
+
+
+def _betainc(a, b, x):
+    x = np.clip(np.asarray(x, dtype=np.float64), 0.0, 1.0)
+    out = np.empty_like(x)
+    direct = x < (a + 1.0) / (a + b + 2.0)
+    out[direct] = _betainc_cf(a, b, x[direct])
+    out[~direct] = 1.0 - _betainc_cf(b, a, 1.0 - x[~direct])
+    return out
+
+
+def _betainc_cf(a, b, x):
+    tiny = 1e-300
+    inside = (x > 0.0) & (x < 1.0)
+    xs = np.where(inside, x, 0.5)
+    log_front = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * np.log(xs) + b * np.log1p(-xs)
+    qab, qap, qam = a + b, a + 1.0, a - 1.0
+    c = np.ones_like(xs)
+    d = 1.0 - qab * xs / qap
+    d = 1.0 / np.where(np.abs(d) < tiny, tiny, d)
+    h = d.copy()
+    # about √max(a, b) terms for convergence; n up to millions of training rows
+    for m in range(1, 20_000):
+        m2 = 2 * m
+        for aa in (m * (b - m) * xs / ((qam + m2) * (a + m2)), -(a + m) * (qab + m) * xs / ((a + m2) * (qap + m2))):
+            d = 1.0 + aa * d
+            d = 1.0 / np.where(np.abs(d) < tiny, tiny, d)
+            c = 1.0 + aa / c
+            c = np.where(np.abs(c) < tiny, tiny, c)
+            delta = d * c
+            h = h * delta
+        if np.all(np.abs(delta - 1.0) < 1e-12):
+            break
+    value = np.exp(log_front) * h / a
+    return np.where(inside, value, np.where(x >= 1.0, 1.0, 0.0))
 
 
 def _npy_files(X):
@@ -127,7 +175,7 @@ class Autoencoder(*_BASES):
     optimizer, learning_rate, …, threads, rule); `corruption` (e.g. "masking") with
     `corruption_level`; `regularizers`, a list of dicts such as
     `{"kind": "contractive", "weight": 0.1}`; `pretrain`, a dict such as `{"kind": "rbm"}`;
-    `data_transform` (`[data] transform`: "tfidf", "log1p" or "binary"), fitted on the
+    `data_transform` (`[data] transform`: "tfidf", "log1p", "binary" or "standardize"), fitted on the
     training data by `fit`, saved with the model and applied to every input (raw counts in).
 
     Anomaly detection follows PyOD: `contamination` (or `threshold_percentile`) sets
@@ -144,7 +192,14 @@ class Autoencoder(*_BASES):
 
     Fitted attributes: `model_` (the engine's model), `n_features_in_`, `history_` (one dict
     per epoch), `stop_reason_` (`"completed"`, `"early_stopped"`, `"requested"`, …),
-    `decision_scores_` and `threshold_` (training data).
+    `defaults_` (the settings chosen from the data when no architecture was given: key →
+    value and why), and PyOD's `decision_scores_`, `threshold_` and `labels_` (training data);
+    `predict_proba(X, method="linear" | "unify")` and `predict_confidence(X)` as PyOD has them.
+
+    `Autoencoder()` with no architecture (no `layers`, `code` or `encoder`) chooses its settings
+    from the data: the output and an input transform from the value range ([0, 1] → Bernoulli;
+    counts → log1p; other tables → standardized columns, Gaussian), the code from the width,
+    batches, epochs and early stopping from the row count; keywords given still win.
     """
 
     def __init__(
@@ -303,12 +358,13 @@ class Autoencoder(*_BASES):
             raise ValueError(f"tensorboard_every = {self.tensorboard_every}: must be 0 (per epoch only) or more")
         tb_dir = None if self.tensorboard_dir is None else os.fspath(self.tensorboard_dir)
         ck_dir = None if self.checkpoint_dir is None else os.fspath(self.checkpoint_dir)
-        model, history, stopped, reason = _native.NativeModel.fit(
+        model, history, stopped, reason, chosen = _native.NativeModel.fit(
             json.dumps(self._config(image_shape)), X, X_val, bool(self.verbose),
             callbacks, tb_dir, every, labels, reducer, ck_dir,
         )
         self.model_ = model
         self.stop_reason_ = reason
+        self.defaults_ = {c["key"]: {"value": c["value"], "why": c["why"]} for c in json.loads(chosen)}
         self.history_ = json.loads(history)
         if files is None:
             self.n_features_in_ = X.shape[1]
@@ -357,6 +413,8 @@ class Autoencoder(*_BASES):
         self.decision_scores_ = scores
         pct = self.threshold_percentile if self.threshold_percentile is not None else 100.0 * (1.0 - float(self.contamination))
         self.threshold_ = float(np.percentile(self.decision_scores_, pct))
+        # PyOD's fitted labels of the training rows: 1 = outlier
+        self.labels_ = (self.decision_scores_ > self.threshold_).astype(np.int64)
 
     def _check_fitted(self):
         if not hasattr(self, "model_"):
@@ -439,6 +497,43 @@ class Autoencoder(*_BASES):
         """1 for outliers (decision function above `threshold_`), 0 for inliers."""
         self._check_fitted()
         return (self.decision_function(X) > self.threshold_).astype(np.int64)
+
+    def predict_proba(self, X, method="linear"):
+        """Outlier probability as PyOD gives it, `(n, 2)`: column 1 is P(outlier). `"linear"`:
+        the score min–max scaled by the training scores' range, clipped to [0, 1]; `"unify"`
+        (Kriegel et al. 2011): `erf((score − μ) / (σ√2))` of the training scores' mean and
+        deviation, clipped to [0, 1]."""
+        self._check_fitted()
+        scores = np.asarray(self.decision_function(X), dtype=np.float64)
+        train = np.asarray(self.decision_scores_, dtype=np.float64)
+        if method == "linear":
+            lo, hi = train.min(), train.max()
+            p = (scores - lo) / (hi - lo if hi > lo else 1.0)
+        elif method == "unify":
+            sigma = train.std()
+            z = (scores - train.mean()) / ((sigma if sigma > 0 else 1.0) * np.sqrt(2.0))
+            p = np.vectorize(math.erf, otypes=[np.float64])(z)
+        else:
+            raise ValueError(f"method = {method!r}: must be 'linear' or 'unify'")
+        p = np.clip(p, 0.0, 1.0)
+        return np.column_stack([1.0 - p, p])
+
+    def predict_confidence(self, X):
+        """PyOD's confidence in each `predict` label (ExCeeD, Perini et al. 2020): with `k` of
+        the `n` training scores at or below a score, `p = (1 + k) / (2 + n)` and the
+        confidence that it is an outlier `1 − BinomCDF(n − ⌊n·contamination⌋; n, p)`;
+        for an inlier prediction, one minus that."""
+        self._check_fitted()
+        scores = np.asarray(self.decision_function(X), dtype=np.float64)
+        train = np.sort(np.asarray(self.decision_scores_, dtype=np.float64))
+        n = train.size
+        below = np.searchsorted(train, scores, side="right")
+        p = (1.0 + below) / (2.0 + n)
+        contamination = float(self.contamination) if self.threshold_percentile is None else 1.0 - float(self.threshold_percentile) / 100.0
+        k = n - int(n * contamination)
+        confidence = 1.0 - _binom_cdf(k, n, p)
+        outlier = scores > self.threshold_
+        return np.where(outlier, confidence, 1.0 - confidence)
 
     def sample(self, n, seed=0):
         """`n` draws of a Gaussian-code model (decoder means of prior codes)."""

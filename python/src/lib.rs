@@ -357,7 +357,8 @@ impl NativeModel {
     /// reason)`, `stopped` being `None`, `"interrupted"` (Ctrl-C; the model of the last whole
     /// epoch) or the message of a non-finite loss (the last good model), and `reason` why the
     /// fit ended (`completed`, `early_stopped`, `requested` by a callback, `interrupted`,
-    /// `non_finite`). `callbacks` are called with each epoch's metrics dict; with
+    /// `non_finite`), and the settings chosen from the data (JSON; `[]` when the config names
+    /// an architecture). `callbacks` are called with each epoch's metrics dict; with
     /// `tensorboard_dir` the run is logged there (`labels`: the projector's, one per row).
     #[staticmethod]
     #[pyo3(signature = (config_json, x, x_val=None, verbose=false, callbacks=Vec::new(), tensorboard_dir=None, tensorboard_every=10, labels=None, reducer=None, checkpoint_dir=None))]
@@ -374,14 +375,13 @@ impl NativeModel {
         labels: Option<Vec<String>>,
         reducer: Option<Py<PyAny>>,
         checkpoint_dir: Option<PathBuf>,
-    ) -> PyResult<(NativeModel, String, Option<String>, &'static str)> {
+    ) -> PyResult<(NativeModel, String, Option<String>, &'static str, String)> {
         let reducer = reducer
             .map(|r| distributed::PyReducer::new(py, r))
             .transpose()?;
         // the run's files (TensorBoard logs) are rank 0's to write
         let tensorboard_dir =
             tensorboard_dir.filter(|_| reducer.as_ref().is_none_or(|r| r.rank() == 0));
-        let config = parse_config(config_json)?;
         // X: a float32 array, or a list of .npy files streamed from disk as `train --stream`
         // reads them
         let files: Option<Vec<PathBuf>> =
@@ -431,6 +431,18 @@ impl NativeModel {
             (None, None, None) => unreachable!("an array when there are no files"),
         };
         let (n, d) = (rows.rows(), rows.cols());
+        // no architecture named: settings chosen from the data (autoencoder::defaults)
+        let mut sections: serde_json::Value = serde_json::from_str(config_json)
+            .map_err(|e| PyValueError::new_err(format!("config: {e}")))?;
+        let chosen = if autoencoder::defaults::wants_defaults(&sections) {
+            let summary = autoencoder::defaults::DataSummary::of(&*rows).map_err(value_error)?;
+            autoencoder::defaults::choose(&mut sections, &summary)
+        } else {
+            Vec::new()
+        };
+        let config = parse_config(&sections.to_string())?;
+        let chosen = serde_json::to_string(&chosen)
+            .map_err(|e| PyValueError::new_err(format!("defaults: {e}")))?;
         let mut x_val = x_val.map(|v| to_matrix(&v, "X_val")).transpose()?;
         if n == 0 {
             return Err(PyValueError::new_err("X has no rows"));
@@ -580,6 +592,7 @@ impl NativeModel {
             history,
             stopped,
             reason,
+            chosen,
         ))
     }
 

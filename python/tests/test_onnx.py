@@ -86,3 +86,15 @@ def test_onnx_conv_parts_equal_our_outputs(params, tmp_path):
         got = sess.run(None, {name: inp})[0]
         assert got.shape == want.shape, (part, params)
         assert np.max(np.abs(got - want)) <= 1e-4, (part, params)
+
+
+def test_onnx_standardize_transform_is_in_the_graph(tmp_path):
+    rng = np.random.default_rng(0)
+    x = (rng.normal(size=(300, 12)) * np.arange(1, 13) * 50 + 7).astype(np.float32)
+    # no architecture: standardize and a Gaussian output chosen from the data
+    a = Autoencoder(epochs=2, seed=0).fit(x)
+    assert a.defaults_["data.transform"]["value"] == "standardize"
+    path = a.export_onnx(tmp_path / "encoder.onnx", part="encoder")
+    sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    got = sess.run(None, {"x": x})[0]
+    assert np.max(np.abs(got - a.transform(x))) <= 1e-4

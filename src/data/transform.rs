@@ -6,6 +6,8 @@
 //!   feature `j` is nonzero);
 //! - `log1p`: `x ← ln(1 + x)`;
 //! - `binary`: `x ← 1[x > 0]`;
+//! - `standardize`: `x_j ← (x_j − mean_j) / std_j`, the training rows' mean and (population)
+//!   standard deviation of each column (a constant column is only centred);
 //! - `none`.
 
 use super::sparse::CsrMatrix;
@@ -27,6 +29,8 @@ pub enum TransformKind {
     Log1p,
     /// `1[x > 0]`.
     Binary,
+    /// Each column to zero mean and unit variance (the training rows').
+    Standardize,
 }
 
 /// A fitted transform; saved as `transform.json` in the run folder.
@@ -38,14 +42,24 @@ pub struct InputTransform {
     /// `tfidf`: one weight per feature; empty otherwise.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub idf: Vec<f32>,
+    /// `standardize`: each column's mean; empty otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mean: Vec<f32>,
+    /// `standardize`: each column's `1 / std` (1 for a constant column); empty otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scale: Vec<f32>,
 }
 
 /// The file name in a run folder.
 pub const FILE: &str = "transform.json";
 
 impl InputTransform {
-    /// Fits `kind` on `x` (only TF-IDF learns anything: the document frequencies).
+    /// Fits `kind` on `x` (TF-IDF learns the document frequencies, standardize each column's
+    /// mean and spread).
     pub fn fit(kind: TransformKind, x: &Matrix) -> Result<InputTransform> {
+        if kind == TransformKind::Standardize {
+            return Self::fit_rows(kind, x);
+        }
         let idf = if kind == TransformKind::Tfidf {
             if x.as_slice().iter().any(|v| *v < 0.0) {
                 return Err(Error::Invalid(
@@ -62,11 +76,49 @@ impl InputTransform {
         } else {
             Vec::new()
         };
-        Ok(InputTransform { kind, idf })
+        Ok(InputTransform {
+            kind,
+            idf,
+            mean: Vec::new(),
+            scale: Vec::new(),
+        })
     }
 
     /// [`Self::fit`] on rows read in chunks (a streamed file or a sparse corpus, never whole).
     pub fn fit_rows(kind: TransformKind, x: &dyn super::rows::Rows) -> Result<InputTransform> {
+        if kind == TransformKind::Standardize {
+            // two f64 sums a column: exact enough for any data set that fits a disk
+            let (mut sum, mut squares) = (vec![0f64; x.cols()], vec![0f64; x.cols()]);
+            super::rows::for_each_chunk(x, 4096, |_, chunk| {
+                for r in 0..chunk.rows() {
+                    for ((s, q), &v) in sum.iter_mut().zip(squares.iter_mut()).zip(chunk.row(r)) {
+                        *s += v as f64;
+                        *q += v as f64 * v as f64;
+                    }
+                }
+                Ok(())
+            })?;
+            let n = x.rows().max(1) as f64;
+            let mean: Vec<f32> = sum.iter().map(|s| (s / n) as f32).collect();
+            let scale = sum
+                .iter()
+                .zip(&squares)
+                .map(|(s, q)| {
+                    let var = (q / n - (s / n).powi(2)).max(0.0);
+                    if var > 1e-12 {
+                        (1.0 / var.sqrt()) as f32
+                    } else {
+                        1.0
+                    }
+                })
+                .collect();
+            return Ok(InputTransform {
+                kind,
+                idf: Vec::new(),
+                mean,
+                scale,
+            });
+        }
         if let Some(m) = x.as_matrix() {
             return Self::fit(kind, m);
         }
@@ -74,6 +126,8 @@ impl InputTransform {
             return Ok(InputTransform {
                 kind,
                 idf: Vec::new(),
+                mean: Vec::new(),
+                scale: Vec::new(),
             });
         }
         let mut df = vec![0usize; x.cols()];
@@ -93,6 +147,8 @@ impl InputTransform {
         Ok(InputTransform {
             kind,
             idf: idf_of(&df, x.rows()),
+            mean: Vec::new(),
+            scale: Vec::new(),
         })
     }
 
@@ -108,6 +164,8 @@ impl InputTransform {
         InputTransform {
             kind: TransformKind::Tfidf,
             idf: idf_of(&df, x.rows()),
+            mean: Vec::new(),
+            scale: Vec::new(),
         }
     }
 
@@ -129,6 +187,13 @@ impl InputTransform {
     /// every kind).
     pub fn apply_sparse(&self, x: &mut CsrMatrix) -> Result<()> {
         self.check_width(x.cols())?;
+        if self.kind == TransformKind::Standardize {
+            return Err(Error::Invalid(
+                "standardize centres every column, so sparse rows would become dense: use \
+                 tfidf, log1p or binary on sparse data"
+                    .into(),
+            ));
+        }
         for r in 0..x.rows() {
             let (idx, val) = x.row_mut(r);
             match self.kind {
@@ -146,10 +211,15 @@ impl InputTransform {
 
     /// TF-IDF's weights are per column: the data must have as many.
     pub(crate) fn check_width(&self, cols: usize) -> Result<()> {
-        if self.kind == TransformKind::Tfidf && cols != self.idf.len() {
+        let fitted = match self.kind {
+            TransformKind::Tfidf => self.idf.len(),
+            TransformKind::Standardize => self.mean.len(),
+            _ => return Ok(()),
+        };
+        if cols != fitted {
             return Err(Error::Shape(format!(
-                "data has {cols} columns, the fitted tfidf transform {}",
-                self.idf.len()
+                "data has {cols} columns, the fitted {:?} transform {fitted}",
+                self.kind
             )));
         }
         Ok(())
@@ -159,7 +229,7 @@ impl InputTransform {
         match self.kind {
             TransformKind::Log1p => v.ln_1p(),
             TransformKind::Binary => (v > 0.0) as u8 as f32,
-            TransformKind::None | TransformKind::Tfidf => v,
+            TransformKind::None | TransformKind::Tfidf | TransformKind::Standardize => v,
         }
     }
 
@@ -170,6 +240,10 @@ impl InputTransform {
                 row.iter_mut().zip(&self.idf).for_each(|(v, w)| *v *= w);
                 normalize(row);
             }
+            TransformKind::Standardize => row
+                .iter_mut()
+                .zip(self.mean.iter().zip(&self.scale))
+                .for_each(|(v, (m, s))| *v = (*v - m) * s),
             _ => row.iter_mut().for_each(|v| *v = self.scalar(*v)),
         }
     }
@@ -194,6 +268,16 @@ impl InputTransform {
             || t.idf.iter().any(|v| !v.is_finite())
         {
             return Err(Error::format(&path, "idf weights are missing or damaged"));
+        }
+        let standardize = t.kind == TransformKind::Standardize;
+        if standardize == t.mean.is_empty()
+            || t.mean.len() != t.scale.len()
+            || t.mean.iter().chain(&t.scale).any(|v| !v.is_finite())
+        {
+            return Err(Error::format(
+                &path,
+                "standardize's means and scales are missing or damaged",
+            ));
         }
         Ok(Some(t))
     }
@@ -239,6 +323,25 @@ mod tests {
         assert_eq!(sparse.to_dense(), dense);
         let mut narrow = Matrix::zeros(1, 3);
         assert!(t.apply(&mut narrow).is_err());
+    }
+
+    /// Hand-computed: column 0 is 1, 3 (mean 2, std 1); column 1 is constant 5 (centred only).
+    #[test]
+    fn standardize_centres_and_scales_each_column() {
+        let x = Matrix::from_vec(2, 2, vec![1.0, 5.0, 3.0, 5.0]);
+        let t = InputTransform::fit(TransformKind::Standardize, &x).unwrap();
+        assert_eq!(
+            (t.mean.clone(), t.scale.clone()),
+            (vec![2.0, 5.0], vec![1.0, 1.0])
+        );
+        let mut y = x.clone();
+        t.apply(&mut y).unwrap();
+        assert_eq!(y.as_slice(), &[-1.0, 0.0, 1.0, 0.0]);
+        let wide = Matrix::from_vec(2, 1, vec![0.0, 4.0]);
+        let s = InputTransform::fit(TransformKind::Standardize, &wide).unwrap();
+        assert_eq!(s.scale, vec![0.5]);
+        assert!(t.apply(&mut Matrix::zeros(1, 3)).is_err());
+        assert!(t.apply_sparse(&mut CsrMatrix::from_dense(&x)).is_err());
     }
 
     #[test]

@@ -611,6 +611,18 @@ fn transform_nodes(t: &InputTransform, b: &mut Builder) {
             let y = b.current.clone();
             b.node("Log", vec![y], Vec::new());
         }
+        TransformKind::Standardize => {
+            let d = t.mean.len();
+            b.graph
+                .initializer
+                .push(tensor("transform.mean".into(), &[d], &t.mean));
+            b.graph
+                .initializer
+                .push(tensor("transform.scale".into(), &[d], &t.scale));
+            b.node("Sub", vec![x, "transform.mean".into()], Vec::new());
+            let centred = b.current.clone();
+            b.node("Mul", vec![centred, "transform.scale".into()], Vec::new());
+        }
         TransformKind::Binary => {
             b.graph
                 .initializer

@@ -19,7 +19,8 @@ use std::path::PathBuf;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// TOML config ([model], [train], [corruption], [[regularizer]]).
+    /// TOML config ([model], [train], [corruption], [[regularizer]]); without it (and without
+    /// --resume) the settings are chosen from the data and listed in defaults.json.
     #[arg(long)]
     config: Option<PathBuf>,
     /// Training data (.idx[.gz], .npy, .csv, or a scipy CSR .npz, kept sparse); with --stream,
@@ -180,16 +181,33 @@ impl<M> Observer<M> for PretrainLines {
 
 pub fn run(args: Args) -> Result<()> {
     let out = args.resume.clone().unwrap_or(args.out.clone());
-    let config_path = match (&args.config, &args.resume) {
-        (Some(c), _) => c.clone(),
-        (None, Some(dir)) => dir.join("config.toml"),
+    // without --config (or --resume), the settings are chosen from the data
+    let mut opened = None;
+    let mut chosen = Vec::new();
+    let (config_path, mut config) = match (&args.config, &args.resume) {
+        (Some(c), _) => (c.clone(), RunConfig::load(c)?),
+        (None, Some(dir)) => {
+            let c = dir.join("config.toml");
+            let config = RunConfig::load(&c)?;
+            (c, config)
+        }
         (None, None) => {
-            return Err(Error::Invalid(
-                "train needs --config FILE (or --resume DIR)".into(),
-            ))
+            let data = Source::open(&args.data, args.stream, args.label_column.as_deref())?;
+            let summary = autoencoder::defaults::DataSummary::of(data.rows())?;
+            // what the command line sets is given, not chosen
+            let mut sections = serde_json::json!({"train": {}});
+            if let Some(e) = args.epochs {
+                sections["train"]["epochs"] = e.into();
+            }
+            if let Some(seed) = args.seed {
+                sections["train"]["seed"] = seed.into();
+            }
+            chosen = autoencoder::defaults::choose(&mut sections, &summary);
+            let config = RunConfig::from_json(&sections)?;
+            opened = Some(data);
+            (PathBuf::from("(settings chosen from the data)"), config)
         }
     };
-    let mut config = RunConfig::load(&config_path)?;
     if let Some(e) = args.epochs {
         config.train.epochs = e;
     }
@@ -204,7 +222,10 @@ pub fn run(args: Args) -> Result<()> {
     if config.model.kind == ModelKind::Psd {
         return run_psd(&args, &config, &config_path, &out);
     }
-    let data = Source::open(&args.data, args.stream, args.label_column.as_deref())?;
+    let data = match opened {
+        Some(data) => data,
+        None => Source::open(&args.data, args.stream, args.label_column.as_deref())?,
+    };
     let name = args.data[0].clone();
     if config.model.encoder.is_some() && config.model.input_shape.is_none() {
         // images know their shape: IDX (n, H, W), .npy (n, C, H, W); recorded in the run's
@@ -240,6 +261,21 @@ pub fn run(args: Args) -> Result<()> {
         ));
     }
     super::ensure_writable_dir(&out)?;
+    if !chosen.is_empty() {
+        autoencoder::fsutil::create_dir(&out)?;
+        let text = serde_json::to_string_pretty(&chosen)
+            .map_err(|e| Error::Invalid(format!("defaults: {e}")))?;
+        autoencoder::fsutil::atomic_write(&out.join(autoencoder::defaults::FILE), text.as_bytes())?;
+        if !args.quiet {
+            eprintln!(
+                "no --config: settings chosen from the data (also in {}):",
+                autoencoder::defaults::FILE
+            );
+            for c in &chosen {
+                eprintln!("  {} = {}  ({})", c.key, c.value, c.why);
+            }
+        }
+    }
     // a streamed run reads every file once here, so bad data stops it before training
     if let SourceKind::Files(_) = data.kind {
         rows::for_each_chunk(data.rows(), chunk_rows(data.rows().cols()), |_, _| Ok(()))?;
