@@ -7,10 +7,12 @@
 //! - non-negative whole numbers above 1 (counts): `log1p` then a Gaussian output;
 //! - anything else (a table of measurements): each column standardized, a Gaussian output;
 //! - the code: a quarter of the width, at least 2 and at most 32 (1 for 1–2 columns);
-//! - one ReLU hidden layer of min(256, the next power of two ≥ the width) units when the width is
-//!   at least 4 codes wide, none otherwise (a narrow table gets a linear-code shallow model);
+//! - one ReLU hidden layer of min(256, the next power of two ≥ twice the width) units when the
+//!   width is at least 4 codes wide, none otherwise: a narrow table gets a linear-code shallow
+//!   model (PCA's subspace at best), since a hidden layer overfit small tables when we tried
+//!   (BENCHMARKS.md, "Defaults chosen from the data");
 //! - Adam at 1e-3, batches of about 1/32 of the rows (16 to 128), a tenth of the rows held out
-//!   (from 50 rows on) with early stopping after 10 epochs without improvement, and as many epochs
+//!   (from 50 rows on) with early stopping after 20 epochs without improvement, and as many epochs
 //!   as take about 10,000 steps (20 to 1,000).
 //!
 //! Only keys the config leaves out are set; each choice is returned with its reason, so front ends
@@ -117,7 +119,7 @@ pub fn choose(config: &mut Value, data: &DataSummary) -> Vec<Choice> {
         d.div_ceil(4).clamp(2, 32)
     };
     let hidden = if d >= 4 * code {
-        vec![d.next_power_of_two().min(256)]
+        vec![(2 * d).next_power_of_two().min(256)]
     } else {
         Vec::new()
     };
@@ -195,8 +197,8 @@ pub fn choose(config: &mut Value, data: &DataSummary) -> Vec<Choice> {
         set(
             "train",
             "patience",
-            json!(10),
-            "stop after 10 epochs without a better validation loss, keeping the best".into(),
+            json!(20),
+            "stop after 20 epochs without a better validation loss, keeping the best".into(),
         );
     }
     set(
