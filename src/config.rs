@@ -668,6 +668,9 @@ impl RunConfig {
                 }
             }
         }
+        if matches!(pretrain, Some(Pretraining::Pca)) {
+            crate::train::pretrain::check_pca_init(&spec)?;
+        }
         if matches!(pretrain, Some(Pretraining::Rbm(_))) {
             // the stack's shape rules, before any data is read or any RBM is trained (the data's
             // range is checked when it is)

@@ -9,8 +9,9 @@
 //! - the code: a quarter of the width, at least 2 and at most 32 (1 for 1–2 columns);
 //! - one ReLU hidden layer of min(256, the next power of two ≥ twice the width) units when the
 //!   width is at least 4 codes wide, none otherwise: a narrow table gets a linear-code shallow
-//!   model (PCA's subspace at best), since a hidden layer overfit small tables when we tried
-//!   (BENCHMARKS.md, "Defaults chosen from the data");
+//!   model started at PCA's solution (`[pretrain] kind = "pca"`, with a Gaussian output), since
+//!   a hidden layer overfit small tables when we tried (BENCHMARKS.md, "Defaults chosen from the
+//!   data");
 //! - Adam at 1e-3, batches of about 1/32 of the rows (16 to 128), a tenth of the rows held out
 //!   (from 50 rows on) with early stopping after 20 epochs without improvement, and as many epochs
 //!   as take about 10,000 steps (20 to 1,000).
@@ -165,6 +166,14 @@ pub fn choose(config: &mut Value, data: &DataSummary) -> Vec<Choice> {
             format!("{d} columns: one layer of the next power of two, at most 256")
         },
     );
+    if hidden.is_empty() && output == "gaussian" {
+        set(
+            "pretrain",
+            "kind",
+            json!("pca"),
+            "a linear code under squared error starts at PCA's solution, so training can only improve on it".into(),
+        );
+    }
     set(
         "model",
         "activation",
@@ -253,6 +262,7 @@ mod tests {
             (json!(8), json!([]))
         );
         assert_eq!(t["train"]["batch_size"], 16);
+        assert_eq!(t["pretrain"]["kind"], "pca");
         // counts
         let mut k = json!({});
         choose(&mut k, &summary(40, 2, 0.0, 17.0, true));

@@ -136,6 +136,10 @@ where
             pretrain::greedy_layerwise(&mut model, train_x, &pre, observer)?;
             Vec::new()
         }
+        Some(Pretraining::Pca) => {
+            pretrain::pca_init(&mut model, train_x)?;
+            Vec::new()
+        }
         Some(Pretraining::Rbm(config)) => {
             rbm_stack::pretrain_rbm_stack(&mut model, train_x, config, observer)?
         }

@@ -139,6 +139,8 @@ pub struct PretrainConfig {
 pub enum PretrainKind {
     /// A stack of RBMs trained by contrastive divergence, unrolled.
     Rbm,
+    /// A one-layer linear-code autoencoder set to PCA's solution (no training).
+    Pca,
     /// Greedy one-layer autoencoders.
     Autoencoder,
 }
@@ -172,6 +174,8 @@ pub enum Pretraining {
     },
     /// A stack of RBMs.
     Rbm(RbmStackConfig),
+    /// PCA's solution ([`pca_init`]).
+    Pca,
 }
 
 impl PretrainConfig {
@@ -183,6 +187,7 @@ impl PretrainConfig {
             return Err(Error::config("pretrain.epochs", "must be at least 1"));
         }
         Ok(match p.kind {
+            PretrainKind::Pca => Pretraining::Pca,
             PretrainKind::Autoencoder => Pretraining::Autoencoder { epochs: p.epochs },
             PretrainKind::Rbm => {
                 if p.cd_steps == 0 {
@@ -234,5 +239,135 @@ mod tests {
         assert!(first.dynamic_binarization && first.patience.is_none());
         assert!(!layer_config(&config, 1).dynamic_binarization);
         assert!(!layer_config(&config, 2).dynamic_binarization);
+    }
+}
+
+/// Whether `spec` is an autoencoder PCA's solution is one of: one dense layer each way, a linear
+/// deterministic code and a Gaussian output (identity output, squared error); `Err` names the
+/// key that is not.
+pub fn check_pca_init(spec: &crate::model::AutoencoderSpec) -> Result<()> {
+    use crate::code::CodeDistribution;
+    let fail =
+        |key: &str, why: &str| Err(Error::config(key, format!("pretrain.kind = \"pca\" {why}")));
+    if spec.encoder.is_some() || !spec.encoder_layers.is_empty() {
+        return fail(
+            "model.layers",
+            "needs layers = [] (one dense layer each way)",
+        );
+    }
+    if spec.decoder_layers.as_ref().is_some_and(|d| !d.is_empty()) {
+        return fail("model.decoder_layers", "needs no decoder hidden layers");
+    }
+    if spec.code_activation != crate::nn::Activation::Linear {
+        return fail("model.code_activation", "needs a linear code");
+    }
+    if spec.code_distribution != CodeDistribution::Deterministic {
+        return fail("model.code_distribution", "needs a deterministic code");
+    }
+    if spec.output != crate::objective::Likelihood::Gaussian {
+        return fail(
+            "model.output",
+            "needs output = \"gaussian\" (PCA is the optimum of a linear autoencoder under squared error)",
+        );
+    }
+    Ok(())
+}
+
+/// Sets a one-layer linear-code autoencoder ([`check_pca_init`]) to PCA's solution on `x`:
+/// `h = Vₖᵀ(x − μ)`, `x̂ = μ + Vₖ h`, the reconstruction PCA with `k` components gives (the
+/// optimum of the squared error over linear autoencoders, Baldi & Hornik 1989), so training
+/// starts where a linear model can do no better on these rows.
+pub fn pca_init(model: &mut Autoencoder, x: &Matrix) -> Result<()> {
+    check_pca_init(model.spec())?;
+    let k = model.spec().code_size;
+    if x.rows() < 2 || k > x.cols() {
+        return Ok(()); // too few rows for components: the random init stays
+    }
+    let pca = crate::baselines::Pca::fit(x, k)?;
+    let d = x.cols();
+    let got = pca.n_components();
+    // components: d × k (columns are principal directions)
+    let v = |c: usize, j: usize| {
+        if c < got {
+            pca.components[(j, c)] as f32
+        } else {
+            0.0
+        }
+    };
+    let mean: Vec<f32> = pca.mean.iter().map(|&m| m as f32).collect();
+    let find =
+        |model: &Autoencoder, name: &str| model.tensors().iter().position(|t| t.name == name);
+    let (Some(ew), Some(eb), Some(db)) = (
+        find(model, "encoder.0.weight"),
+        find(model, "encoder.0.bias"),
+        find(model, "decoder.0.bias"),
+    ) else {
+        return Err(Error::Invalid(
+            "pretrain.kind = \"pca\": the model has no one-layer encoder and decoder".into(),
+        ));
+    };
+    let dw = find(model, "decoder.0.weight");
+    let tensors = model.tensors_mut();
+    // encoder.0: weight [k, d] = Vₖᵀ, bias [k] = −Vₖᵀμ; decoder.0: weight [d, k] = Vₖ (a
+    // tied model reads the encoder's), bias [d] = μ
+    for c in 0..k {
+        for j in 0..d {
+            tensors[ew].data[c * d + j] = v(c, j);
+        }
+        tensors[eb].data[c] = -(0..d).map(|j| v(c, j) * mean[j]).sum::<f32>();
+    }
+    if let Some(dw) = dw {
+        for j in 0..d {
+            for c in 0..k {
+                tensors[dw].data[j * k + c] = v(c, j);
+            }
+        }
+    }
+    tensors[db].data.copy_from_slice(&mean);
+    Ok(())
+}
+
+#[cfg(test)]
+mod pca_tests {
+    use super::*;
+    use crate::linalg::Rng;
+
+    #[test]
+    fn pca_init_reconstructs_as_pca_does() {
+        let (n, d, k) = (200, 9, 3);
+        let mut rng = Rng::new(5);
+        let z: Vec<f32> = (0..n * 4).map(|_| rng.normal()).collect();
+        let mix: Vec<f32> = (0..4 * d).map(|_| rng.normal()).collect();
+        let x = Matrix::from_vec(
+            n,
+            d,
+            (0..n * d)
+                .map(|i| {
+                    let (r, j) = (i / d, i % d);
+                    (0..4).map(|c| z[r * 4 + c] * mix[c * d + j]).sum::<f32>() + 3.0 + j as f32
+                })
+                .collect(),
+        );
+        for tied in [false, true] {
+            let mut spec = AutoencoderSpec::new(d, &[], k, Likelihood::Gaussian);
+            spec.tied = tied;
+            spec.code_activation = Activation::Linear;
+            let mut model = Autoencoder::new(spec, 0).unwrap();
+            pca_init(&mut model, &x).unwrap();
+            let pca = crate::baselines::Pca::fit(&x, k).unwrap();
+            let want = pca.inverse_transform(&pca.transform(&x).unwrap()).unwrap();
+            let got = model.reconstruct(&x).unwrap();
+            let worst = got
+                .as_slice()
+                .iter()
+                .zip(want.as_slice())
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0f32, f32::max);
+            assert!(worst < 1e-3, "tied {tied}: {worst}");
+        }
+        // a sigmoid output is refused, naming the key
+        let spec = AutoencoderSpec::new(d, &[], k, Likelihood::Bernoulli);
+        let e = check_pca_init(&spec).unwrap_err().to_string();
+        assert!(e.starts_with("model."), "{e}");
     }
 }
