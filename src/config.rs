@@ -958,7 +958,7 @@ mod tests {
             (format!("{model}[[regularizer]]\nkind = \"umap\"\nweight = 1.0\nmin_dist = \"far\"\n"), "regularizer[0].min_dist:"),
             (format!("{model}[[regularizer]]\nkind = \"kl_sparsity\"\nweight = 1.0\n"), "regularizer[0].target:"),
             (format!("{model}[[regularizer]]\nkind = \"contractive\"\nweight = 1.0\ndirections = 0\n"), "regularizer[0].directions:"),
-            (format!("{model}[pretrain]\nkind = \"pca\"\n"), "pretrain.kind:"),
+            (format!("{model}[pretrain]\nkind = \"ica\"\n"), "pretrain.kind:"),
             (format!("{model}[data]\ntransform = \"zscore\"\n"), "data.transform:"),
             (format!("{model}[report]\nformat = \"gif\"\n"), "report.format:"),
         ] {

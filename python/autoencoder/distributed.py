@@ -160,9 +160,7 @@ class TorchReducer:
             work.wait()
             del work, tensor
         except RuntimeError as e:
-            others = [r for r in range(self.world_size) if r != self.rank]
-            who = f"rank {others[0]}" if len(others) == 1 else f"one of ranks {others}"
-            raise TimeoutError(f"rank {self.rank}: {what} failed, {who} has died or hung ({e})") from None
+            raise TimeoutError(f"rank {self.rank}: {what} failed, {self._missing()} ({e})") from None
         # gloo's worker thread lets go of the tensor (and so of the engine's buffer, valid
         # during this call only) just after the work completes: wait for it
         deadline = time.monotonic() + 5.0
@@ -170,6 +168,14 @@ class TorchReducer:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"rank {self.rank}: torch.distributed kept the gradient buffer after {what}")
             time.sleep(0)
+
+    def _missing(self):
+        """Which rank is gone: the other one of two; with more, gloo's error does not say (its
+        monitored barrier fails on the broken group too), so the others are listed."""
+        others = [r for r in range(self.world_size) if r != self.rank]
+        if len(others) == 1:
+            return f"rank {others[0]} has died or hung"
+        return f"one of ranks {others} has died or hung"
 
     def allreduce_mean(self, buf):
         with self.stats.timed(buf.nbytes):

@@ -579,10 +579,13 @@ impl NativeModel {
         }
         let (model, fitted) = result.map_err(value_error)?;
         projected.map_err(value_error)?;
-        let (stopped, reason) = match fitted {
-            Ok(report) => (None, stop_name(report.stop)),
-            Err(Error::Interrupted { .. }) => (Some("interrupted".to_string()), "interrupted"),
-            Err(e @ Error::NonFinite(_)) => (Some(e.to_string()), "non_finite"),
+        let (stopped, reason, history) = match fitted {
+            // the whole run's epochs: a resumed fit's include the checkpoint's
+            Ok(report) => (None, stop_name(report.stop), report.history),
+            Err(Error::Interrupted { .. }) => {
+                (Some("interrupted".to_string()), "interrupted", history)
+            }
+            Err(e @ Error::NonFinite(_)) => (Some(e.to_string()), "non_finite", history),
             Err(e) => return Err(value_error(e)),
         };
         let history = serde_json::to_string(&history)

@@ -208,7 +208,9 @@ def test_checkpoint_dir_continues_a_single_process_fit_exactly(tmp_path):
     first = Autoencoder(checkpoint_dir=tmp_path / "run", **dict(params, epochs=2)).fit(x)
     assert [m["epoch"] for m in first.history_] == [1, 2]
     more = Autoencoder(checkpoint_dir=tmp_path / "run", **dict(params, epochs=4)).fit(x)
-    assert [m["epoch"] for m in more.history_] == [3, 4]
+    # the whole run's history, the checkpoint's epochs first
+    assert [m["epoch"] for m in more.history_] == [1, 2, 3, 4]
+    assert more.history_[:2] == first.history_
     whole = Autoencoder(**dict(params, epochs=4)).fit(x)
     for name, w in weights(whole).items():
         np.testing.assert_array_equal(w, weights(more)[name], err_msg=name)
