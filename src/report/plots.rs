@@ -316,6 +316,18 @@ pub fn image_grid(images: &Matrix, per_row: usize, path: &Path) -> Result<()> {
     mosaic("", &tiles, side, per_row.max(1), path)
 }
 
+/// `w` rescaled to its own min–max, [0, 1] (a constant slice goes to 0): filters, kernels and
+/// sprite tiles, each drawn on its own scale.
+pub fn own_range(w: &[f32]) -> Vec<f32> {
+    let (lo, hi) = w
+        .iter()
+        .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), v| {
+            (a.min(*v), b.max(*v))
+        });
+    let span = if hi > lo { hi - lo } else { 1.0 };
+    w.iter().map(|v| (v - lo) / span).collect()
+}
+
 /// The first `count` rows of a weight matrix (`[units, pixels]`) as square tiles, each
 /// rescaled to its own min–max.
 pub fn filters(
@@ -328,16 +340,7 @@ pub fn filters(
     let side = (pixels as f64).sqrt() as usize;
     let count = count.min(units);
     let tiles: Vec<Vec<f32>> = (0..count)
-        .map(|u| {
-            let w = &weight[u * pixels..(u + 1) * pixels];
-            let (lo, hi) = w
-                .iter()
-                .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), v| {
-                    (a.min(*v), b.max(*v))
-                });
-            let span = if hi > lo { hi - lo } else { 1.0 };
-            w.iter().map(|v| (v - lo) / span).collect()
-        })
+        .map(|u| own_range(&weight[u * pixels..(u + 1) * pixels]))
         .collect();
     let title = format!("First {count} filters (each scaled to its own range)");
     mosaic(&title, &tiles, side, 10, path)
@@ -357,15 +360,7 @@ pub fn kernels(
     let tiles: Vec<Vec<f32>> = weight
         .chunks_exact(len)
         .take(count)
-        .map(|w| {
-            let (lo, hi) = w
-                .iter()
-                .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), v| {
-                    (a.min(*v), b.max(*v))
-                });
-            let span = if hi > lo { hi - lo } else { 1.0 };
-            w.iter().map(|v| (v - lo) / span).collect()
-        })
+        .map(own_range)
         .collect();
     mosaic_of("", &tiles, (channels, height, width), 16, path)
 }

@@ -522,15 +522,7 @@ fn filters(
         .data
         .chunks_exact(len)
         .take(count.min(100))
-        .map(|w| {
-            let (lo, hi) = w
-                .iter()
-                .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), v| {
-                    (a.min(*v), b.max(*v))
-                });
-            let span = if hi > lo { hi - lo } else { 1.0 };
-            w.iter().map(|v| (v - lo) / span).collect()
-        })
+        .map(super::plots::own_range)
         .collect();
     Some(super::plots::tiles_canvas(&tiles, shape, 10, 0, 0))
 }
@@ -544,14 +536,7 @@ fn sprite(
 ) -> Canvas {
     let mut canvas = Canvas::new(per_side * width, per_side * height);
     for i in 0..rows.rows() {
-        let v = rows.row(i);
-        let (lo, hi) = v
-            .iter()
-            .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), x| {
-                (a.min(*x), b.max(*x))
-            });
-        let span = if hi > lo { hi - lo } else { 1.0 };
-        let scaled: Vec<f32> = v.iter().map(|x| (x - lo) / span).collect();
+        let scaled = super::plots::own_range(rows.row(i));
         let (x, y) = (
             ((i % per_side) * width) as i64,
             ((i / per_side) * height) as i64,
