@@ -37,7 +37,10 @@ for name, x in sets.items():
                 return np.log1p(v)
             return v
         ztr, zte = fwd(tr), fwd(te)
-        ours = np.mean(np.sum((a.reconstruct(te) - zte)**2, 1))
+        # reconstructions come in the data's units: into the model's space as the inputs
+        r = a.reconstruct(te)
+        r = fwd(r) if t == "standardize" else r
+        ours = np.mean(np.sum((r - zte)**2, 1))
         mu = ztr.mean(0); _, _, vt = np.linalg.svd(ztr - mu, full_matrices=False)
         p = (zte - mu) @ vt[:k].T @ vt[:k] + mu
         pca = np.mean(np.sum((p - zte)**2, 1))

@@ -330,6 +330,15 @@ impl NativeModel {
         }
     }
 
+    /// A model's output (reconstructions, decoded codes) in the data's units: a fitted
+    /// `standardize` undone ([`InputTransform::invert`]).
+    fn output(&self, mut out: Matrix) -> PyResult<Matrix> {
+        if let Some(t) = &self.transform {
+            t.invert(&mut out).map_err(value_error)?;
+        }
+        Ok(out)
+    }
+
     /// `x` as the model reads it: copied, with the fitted input transform applied.
     fn input(&self, x: &PyReadonlyArray2<'_, f32>, what: &str) -> PyResult<Matrix> {
         let mut m = to_matrix(x, what)?;
@@ -695,7 +704,7 @@ impl NativeModel {
     ) -> PyResult<Bound<'py, PyArray2<f32>>> {
         let h = to_matrix(&h, "codes")?;
         let out = detached(py, threads, || self.model.decode(&h))?;
-        Ok(to_numpy(py, out))
+        Ok(to_numpy(py, self.output(out)?))
     }
 
     /// Reconstructions `g(f(x))`.
@@ -708,7 +717,7 @@ impl NativeModel {
     ) -> PyResult<Bound<'py, PyArray2<f32>>> {
         let x = self.input(&x, "X")?;
         let out = detached(py, threads, || self.model.reconstruct(&x))?;
-        Ok(to_numpy(py, out))
+        Ok(to_numpy(py, self.output(out)?))
     }
 
     /// Per-example likelihood loss `L(x, g(f(x)))`.
@@ -768,7 +777,7 @@ impl NativeModel {
         let out = py
             .detach(|| self.model.decode(&Matrix::from_vec(n, k, codes)))
             .map_err(value_error)?;
-        Ok(to_numpy(py, out))
+        Ok(to_numpy(py, self.output(out)?))
     }
 
     /// Writes the CLI's run-folder files (`model.safetensors`, `spec.json`, and

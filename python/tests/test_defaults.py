@@ -60,8 +60,8 @@ def test_standardized_table_beats_pca_of_the_raw_columns_on_held_out_rows():
     k = a.defaults_["model.code"]["value"]
     mean, std = train.mean(0), train.std(0)
     z_test = (test - mean) / std
-    ours = a.reconstruct(test)  # in the model's (standardized) space
-    err_ours = np.mean((ours - z_test) ** 2)
+    ours = a.reconstruct(test)  # in the data's units (the standardize undone)
+    err_ours = np.mean(((ours - mean) / std - z_test) ** 2)
     u, s, vt = np.linalg.svd(train - mean, full_matrices=False)
     pca = (test - mean) @ vt[:k].T @ vt[:k] + mean
     err_pca = np.mean(((pca - mean) / std - z_test) ** 2)

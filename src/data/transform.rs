@@ -248,6 +248,27 @@ impl InputTransform {
         }
     }
 
+    /// Maps a model's outputs (reconstructions, decoded codes) back to the data's units, in
+    /// place: `standardize` is undone (`x = z / scale + mean`); the other kinds leave outputs in
+    /// the space the model reconstructs (TF-IDF weights, log1p counts, binary features).
+    pub fn invert(&self, x: &mut Matrix) -> Result<()> {
+        if self.kind != TransformKind::Standardize {
+            return Ok(());
+        }
+        self.check_width(x.cols())?;
+        for r in 0..x.rows() {
+            // times the f32 reciprocal, as the ONNX export computes it
+            for (v, (m, s)) in x
+                .row_mut(r)
+                .iter_mut()
+                .zip(self.mean.iter().zip(&self.scale))
+            {
+                *v = *v * (1.0 / s) + m;
+            }
+        }
+        Ok(())
+    }
+
     /// Writes `transform.json` into `dir` (atomically).
     pub fn save(&self, dir: &Path) -> Result<()> {
         let text = serde_json::to_string(self)
@@ -337,6 +358,8 @@ mod tests {
         let mut y = x.clone();
         t.apply(&mut y).unwrap();
         assert_eq!(y.as_slice(), &[-1.0, 0.0, 1.0, 0.0]);
+        t.invert(&mut y).unwrap();
+        assert_eq!(y, x);
         let wide = Matrix::from_vec(2, 1, vec![0.0, 4.0]);
         let s = InputTransform::fit(TransformKind::Standardize, &wide).unwrap();
         assert_eq!(s.scale, vec![0.5]);

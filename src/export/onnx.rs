@@ -783,6 +783,21 @@ pub fn export_with(
         hash_nodes(thresholds, &mut b);
     } else if part != Part::Encoder {
         decoder_nodes(model, &mut b);
+        // outputs in the data's units (InputTransform::invert)
+        if let Some(t) = transform.filter(|t| t.kind == TransformKind::Standardize) {
+            let d = t.mean.len();
+            let inverse: Vec<f32> = t.scale.iter().map(|s| 1.0 / s).collect();
+            b.graph
+                .initializer
+                .push(tensor("untransform.std".into(), &[d], &inverse));
+            b.graph
+                .initializer
+                .push(tensor("untransform.mean".into(), &[d], &t.mean));
+            let z = b.current.clone();
+            b.node("Mul", vec![z, "untransform.std".into()], Vec::new());
+            let scaled = b.current.clone();
+            b.node("Add", vec![scaled, "untransform.mean".into()], Vec::new());
+        }
     }
     // name the last value as the graph's output
     if b.graph.node.is_empty() {

@@ -41,7 +41,12 @@ pub fn run(args: Args, reconstruct: bool) -> Result<()> {
     let wrap = |e: autoencoder::Error| autoencoder::Error::format(&args.data, e.to_string());
     let out = match (&model, reconstruct) {
         (autoencoder::folder::AnyModel::Autoencoder(m), true) => {
-            m.reconstruct(&input).map_err(wrap)?
+            let mut out = m.reconstruct(&input).map_err(wrap)?;
+            // in the data's units: a fitted standardize undone
+            if let Some(t) = autoencoder::data::transform::InputTransform::load(&args.model)? {
+                t.invert(&mut out).map_err(wrap)?;
+            }
+            out
         }
         (autoencoder::folder::AnyModel::Autoencoder(m), false) => m.encode(&input).map_err(wrap)?,
         // an RBM's code is E[h | v]; its reconstruction E[v | E[h | v]]
