@@ -113,6 +113,9 @@ pub struct PretrainConfig {
     /// Epochs per layer.
     #[serde(default = "default_pretrain_epochs")]
     pub epochs: usize,
+    /// `rbm`: updates per RBM instead of `epochs` (the epochs follow from the row count).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updates: Option<usize>,
     /// `rbm`: Gibbs steps of CD-k.
     #[serde(default = "default_cd_steps")]
     pub cd_steps: usize,
@@ -207,8 +210,12 @@ impl PretrainConfig {
                 if !(p.weight_decay >= 0.0 && p.weight_decay.is_finite()) {
                     return Err(Error::config("pretrain.weight_decay", "must be ≥ 0"));
                 }
+                if p.updates == Some(0) {
+                    return Err(Error::config("pretrain.updates", "must be at least 1"));
+                }
                 Pretraining::Rbm(RbmStackConfig {
                     epochs: p.epochs,
+                    updates: p.updates,
                     cd_steps: p.cd_steps,
                     persistent: p.persistent,
                     learning_rate: p.learning_rate,
@@ -331,6 +338,20 @@ pub fn pca_init(model: &mut Autoencoder, x: &Matrix) -> Result<()> {
 mod pca_tests {
     use super::*;
     use crate::linalg::Rng;
+
+    #[test]
+    fn rbm_updates_set_the_epochs_by_the_row_count() {
+        let c = RbmStackConfig {
+            updates: Some(5000),
+            batch_size: 100,
+            ..RbmStackConfig::default()
+        };
+        // 1,000 rows: 10 steps an epoch; 60,000: 600 (⌈5000/600⌉ = 9); 50: 1
+        assert_eq!(c.for_rows(1000).epochs, 500);
+        assert_eq!(c.for_rows(60_000).epochs, 9);
+        assert_eq!(c.for_rows(50).epochs, 5000);
+        assert_eq!(RbmStackConfig::default().for_rows(1000).epochs, 50);
+    }
 
     #[test]
     fn pca_init_reconstructs_as_pca_does() {

@@ -29,6 +29,9 @@ use crate::rbm::{Rbm, RbmSpec, Units};
 pub struct RbmStackConfig {
     /// Epochs per RBM.
     pub epochs: usize,
+    /// Updates per RBM instead of epochs (`[pretrain] updates`): the epochs become
+    /// `⌈updates / steps per epoch⌉`, so a small data set gets as many updates as a large one.
+    pub updates: Option<usize>,
     /// Gibbs steps of CD-k.
     pub cd_steps: usize,
     /// PCD instead of CD.
@@ -55,6 +58,7 @@ impl Default for RbmStackConfig {
     fn default() -> Self {
         RbmStackConfig {
             epochs: 50,
+            updates: None,
             cd_steps: 1,
             persistent: false,
             learning_rate: 0.1,
@@ -67,6 +71,19 @@ impl Default for RbmStackConfig {
             seed: 0,
             threads: 0,
         }
+    }
+}
+
+impl RbmStackConfig {
+    /// The config for `rows` training rows: with `updates` set, the epochs that give each RBM
+    /// that many updates (at least one epoch).
+    pub fn for_rows(&self, rows: usize) -> RbmStackConfig {
+        let mut c = self.clone();
+        if let Some(updates) = self.updates {
+            let steps = rows.div_ceil(self.batch_size.max(1)).max(1);
+            c.epochs = updates.div_ceil(steps).max(1);
+        }
+        c
     }
 }
 
@@ -128,6 +145,7 @@ pub fn pretrain_rbm_stack(
 ) -> Result<Vec<Rbm>> {
     model.require_dense("RBM pretraining")?;
     check_unrollable(model.spec(), x)?;
+    let config = &config.for_rows(x.rows());
     if config.epochs == 0 || config.cd_steps == 0 || config.batch_size == 0 {
         return Err(Error::config(
             "pretrain",
