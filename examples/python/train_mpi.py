@@ -10,4 +10,8 @@ from autoencoder.distributed import MpiReducer
 
 if __name__ == "__main__":
     args = arguments(__doc__).parse_args()
-    fit(args, MpiReducer(timeout=120))
+    import os
+
+    # MPI_TIMEOUT=none: blocking all-reduces, no failure detection
+    timeout = os.environ.get("MPI_TIMEOUT", "120")
+    fit(args, MpiReducer(timeout=None if timeout == "none" else float(timeout)))

@@ -66,7 +66,9 @@ class _Timer:
 class MpiReducer:
     """Averages gradients over an MPI communicator (mpi4py), with a timeout on every
     collective: a rank that does not join within `timeout` seconds is named in a
-    `TimeoutError` (ranks still alive answer a ping while they wait)."""
+    `TimeoutError` (ranks still alive answer a ping while they wait). `timeout=None` uses
+    blocking all-reduces instead: a little faster (no polling), and a dead rank then hangs the
+    others until `mpirun` ends the job."""
 
     def __init__(self, comm=None, timeout=120.0):
         from mpi4py import MPI
@@ -76,19 +78,25 @@ class MpiReducer:
         self.comm.Set_errhandler(MPI.ERRORS_RETURN)
         self.rank = self.comm.Get_rank()
         self.world_size = self.comm.Get_size()
-        if not timeout > 0:
-            raise ValueError(f"timeout = {timeout}: must be positive (seconds)")
-        self.timeout = float(timeout)
+        if timeout is not None and not timeout > 0:
+            raise ValueError(f"timeout = {timeout}: must be positive (seconds), or None")
+        self.timeout = None if timeout is None else float(timeout)
         self.stats = _Stats()
 
     def allreduce_mean(self, buf):
         with self.stats.timed(buf.nbytes):
-            self._wait(self.comm.Iallreduce(self._MPI.IN_PLACE, buf, op=self._MPI.SUM), "allreduce_mean")
+            if self.timeout is None:
+                self.comm.Allreduce(self._MPI.IN_PLACE, buf, op=self._MPI.SUM)
+            else:
+                self._wait(self.comm.Iallreduce(self._MPI.IN_PLACE, buf, op=self._MPI.SUM), "allreduce_mean")
             buf /= np.float32(self.world_size)
 
     def allreduce(self, buf, op):
         mpi_op = {"sum": self._MPI.SUM, "max": self._MPI.MAX}[op]
-        self._wait(self.comm.Iallreduce(self._MPI.IN_PLACE, buf, op=mpi_op), "allreduce")
+        if self.timeout is None:
+            self.comm.Allreduce(self._MPI.IN_PLACE, buf, op=mpi_op)
+        else:
+            self._wait(self.comm.Iallreduce(self._MPI.IN_PLACE, buf, op=mpi_op), "allreduce")
 
     def _answer_pings(self):
         status = self._MPI.Status()

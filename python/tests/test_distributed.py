@@ -234,3 +234,16 @@ def test_a_list_of_npy_files_fits_the_model_their_rows_give(tmp_path):
     assert streamed.n_features_in_ == 784
     with pytest.raises(ValueError, match="must hold .npy files"):
         Autoencoder(**PARAMS).fit([str(tmp_path / "rows.csv")])
+
+
+def test_mpi_reducer_refuses_a_bad_timeout():
+    pytest.importorskip("mpi4py")
+    from autoencoder.distributed import MpiReducer
+
+    with pytest.raises(ValueError, match="timeout = -1"):
+        MpiReducer(timeout=-1)
+    r = MpiReducer(timeout=None)  # a world of one, blocking
+    buf = np.arange(4, dtype=np.float32)
+    r.allreduce_mean(buf)
+    np.testing.assert_array_equal(buf, np.arange(4, dtype=np.float32))
+    assert r.stats.calls == 1 and r.stats.bytes == 16
