@@ -146,3 +146,21 @@ batch_size = 64
     let tensors = std::fs::read_to_string(here.join("codes/tensors.tsv")).unwrap();
     assert!(tensors.lines().all(|l| l.split('\t').count() == 6));
 }
+
+#[test]
+fn an_rbm_run_logs_its_scalars() {
+    let dir = tmp("tb-rbm");
+    let config = dir.join("c.toml");
+    std::fs::write(
+        &config,
+        "[model]\nkind = \"rbm\"\nhidden = 16\n[train]\nepochs = 2\nbatch_size = 50\noptimizer = \"sgd\"\nlearning_rate = 0.05\n[report]\ntensorboard = true\ntensorboard_every = 0\n",
+    )
+    .unwrap();
+    let run = dir.join("rbm");
+    assert_success(&train(&config, &run, &[]));
+    let files = event_files(&run.join("tensorboard")).unwrap();
+    let logged = scalars_of(&files[0], "train_loss");
+    let expected: Vec<(i64, f32)> = (1..).zip(metric(&run, "train_loss")).collect();
+    assert_eq!(logged, expected);
+    assert!(scalars_of(&files[0], "validation_free_energy").len() == 2);
+}
