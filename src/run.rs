@@ -115,6 +115,29 @@ pub fn fit_checked_reduced<O: RunObserver>(
     Ok(Fitted { model, fit })
 }
 
+/// Up to `cap` of the rows a run validates on (for a report or the TensorBoard projector):
+/// `validation` when given, else the held-out split as [`fit_checked`] draws it, else the first
+/// rows of `rows`. With them, for labelling, their indices into `rows` (`None` when they are
+/// `validation`'s).
+pub fn validation_sample(
+    run: &CheckedRun,
+    rows: &dyn Rows,
+    validation: Option<&dyn Rows>,
+    cap: usize,
+) -> Result<(Matrix, Option<Vec<usize>>)> {
+    if let Some(v) = validation {
+        return Ok((rows::read_range(v, 0, v.rows().min(cap))?, None));
+    }
+    let n = rows.rows();
+    let mut indices = match train::split_indices(n, run.train.validation_fraction, run.train.seed) {
+        Some((_, held_out)) => held_out,
+        None => (0..n).collect(),
+    };
+    indices.truncate(cap);
+    let subset = Subset::new(rows, indices.clone())?;
+    Ok((rows::read_range(&subset, 0, subset.rows())?, Some(indices)))
+}
+
 /// A fresh model for a checked run: initialized from the run's seed, then pretrained as its
 /// config asks (greedy one-layer autoencoders, or a stack of RBMs, which is returned for the
 /// report).

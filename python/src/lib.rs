@@ -276,35 +276,6 @@ fn stop_name(stop: train::StopReason) -> &'static str {
     }
 }
 
-/// The TensorBoard projector's files for the rows a fit validated on: `x_val`, or the held-out
-/// split as [`run::fit_checked`] drew it, or without validation the first rows of `rows`.
-fn projector(
-    tb: &TensorBoard,
-    model: &Autoencoder,
-    checked: &autoencoder::config::CheckedRun,
-    rows: &dyn Rows,
-    x_val: Option<&Matrix>,
-    labels: Option<&[String]>,
-) -> autoencoder::Result<()> {
-    use autoencoder::data::rows::{read_range, Subset};
-    use autoencoder::report::tensorboard::PROJECTOR_ROWS;
-    if let Some(v) = x_val {
-        return tb.projector(model, v, None);
-    }
-    let n = rows.rows();
-    match train::split_indices(n, checked.train.validation_fraction, checked.train.seed) {
-        Some((_, mut held_out)) => {
-            held_out.truncate(PROJECTOR_ROWS);
-            let names: Option<Vec<String>> =
-                labels.map(|l| held_out.iter().map(|&i| l[i].clone()).collect());
-            let subset = Subset::new(rows, held_out)?;
-            let x = read_range(&subset, 0, subset.rows())?;
-            tb.projector(model, &x, names.as_deref())
-        }
-        None => tb.projector(model, &read_range(rows, 0, n.min(PROJECTOR_ROWS))?, labels),
-    }
-}
-
 /// A trained autoencoder.
 #[pyclass(module = "autoencoder._native", name = "NativeModel", frozen)]
 struct NativeModel {
@@ -557,9 +528,18 @@ impl NativeModel {
                     observer.close_bar();
                     // the projector's points: the validation rows, as the fit held them out
                     let projected = match (&result, observer.tensorboard.as_ref()) {
-                        (Ok((model, Ok(_))), Some(tb)) => {
-                            projector(tb, model, &checked, rows, x_val.as_ref(), labels.as_deref())
-                        }
+                        (Ok((model, Ok(_))), Some(tb)) => run::validation_sample(
+                            &checked,
+                            rows,
+                            x_val.as_ref().map(|v| v as &dyn Rows),
+                            autoencoder::report::tensorboard::PROJECTOR_ROWS,
+                        )
+                        .and_then(|(x, at)| {
+                            let names: Option<Vec<String>> = at
+                                .zip(labels.as_ref())
+                                .map(|(at, l)| at.iter().map(|&i| l[i].clone()).collect());
+                            tb.projector(model, &x, names.as_deref())
+                        }),
                         _ => Ok(()),
                     };
                     (result, observer.history, observer.raised, projected)

@@ -614,12 +614,10 @@ fn run_on_pool<L: Learner>(
 ) -> Result<TrainReport> {
     if let Some(r) = reducer {
         // every worker validates, or none does (the collectives must match)
-        let mut flags = [validation.is_some() as u8 as f64];
-        let mut extra = flags;
-        let same = reducer::same_everywhere(r, &learner.parameters(), &mut extra)?;
-        flags[0] = extra[0];
+        let mut validating = [validation.is_some() as u8 as f64];
+        let same = reducer::same_everywhere(r, &learner.parameters(), &mut validating)?;
         check_same(r, same, "at the start")?;
-        if flags[0] != 0.0 && flags[0] != r.world_size() as f64 {
+        if validating[0] != 0.0 && validating[0] != r.world_size() as f64 {
             return Err(Error::Invalid(format!(
                 "rank {}: some workers have validation rows and others none",
                 r.rank()

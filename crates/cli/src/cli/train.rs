@@ -382,9 +382,25 @@ pub fn run(args: Args) -> Result<()> {
         report_section.format,
     )?;
     if let Some(tb) = &observer.fit.tensorboard {
-        let (rows, labels) = projected_rows(&checked, &data, val_file.as_ref())?;
-        let names: Option<Vec<String>> = labels.map(|l| l.iter().map(|v| v.to_string()).collect());
-        tb.projector(&model, &rows, names.as_deref())?;
+        let (rows, indices) = run::validation_sample(
+            &checked,
+            data.rows(),
+            val_file.as_ref().map(|v| v.rows()),
+            tensorboard::PROJECTOR_ROWS,
+        )?;
+        let labels = match (&indices, &val_file) {
+            (Some(at), _) => data
+                .labels
+                .as_ref()
+                .filter(|l| l.len() == data.rows().rows())
+                .map(|l| at.iter().map(|&i| l[i].to_string()).collect::<Vec<_>>()),
+            (None, Some(v)) => v
+                .labels
+                .as_ref()
+                .map(|l| l.iter().map(|x| x.to_string()).collect()),
+            (None, None) => None,
+        };
+        tb.projector(&model, &rows, labels.as_deref())?;
         if !args.quiet {
             eprintln!("TensorBoard: tensorboard --logdir {}", tb.dir().display());
         }
@@ -420,38 +436,6 @@ fn scalar_log(
             )
         })
         .transpose()
-}
-
-/// The rows (and labels) the projector shows: the validation rows — the `--val` file, or the
-/// held-out split as the fit drew it — or, without validation, the first training rows.
-fn projected_rows(
-    checked: &autoencoder::config::CheckedRun,
-    data: &Source,
-    val_file: Option<&Source>,
-) -> Result<(autoencoder::Matrix, Option<Vec<i64>>)> {
-    let cap = tensorboard::PROJECTOR_ROWS;
-    if let Some(v) = val_file {
-        let n = v.rows().rows().min(cap);
-        return Ok((rows::read_range(v.rows(), 0, n)?, v.labels.clone()));
-    }
-    let n = data.rows().rows();
-    match train::split_indices(n, checked.train.validation_fraction, checked.train.seed) {
-        Some((_, mut held_out)) => {
-            held_out.truncate(cap);
-            let labels = data
-                .labels
-                .as_ref()
-                .filter(|l| l.len() == n)
-                .map(|l| held_out.iter().map(|&i| l[i]).collect());
-            let subset = rows::Subset::new(data.rows(), held_out)?;
-            let k = subset.rows();
-            Ok((rows::read_range(&subset, 0, k)?, labels))
-        }
-        None => Ok((
-            rows::read_range(data.rows(), 0, n.min(cap))?,
-            data.labels.clone(),
-        )),
-    }
 }
 
 /// Progress and metrics of an RBM run: reconstruction error (train, validation) and the
