@@ -159,13 +159,15 @@ pub enum Binarize {
 pub struct TrainSection {
     pub epochs: usize,
     pub batch_size: usize,
-    /// `adam` or `sgd`.
+    /// `adam`, `sgd` or `cg`.
     pub optimizer: OptimizerName,
     pub learning_rate: f32,
     /// SGD momentum.
     pub momentum: f32,
     /// SGD Nesterov momentum.
     pub nesterov: bool,
+    /// CG: line searches per minibatch.
+    pub line_searches: usize,
     pub beta1: f32,
     pub beta2: f32,
     pub eps: f32,
@@ -230,7 +232,7 @@ impl Default for TrainSection {
         let t = TrainConfig::default();
         let (beta1, beta2, eps) = match OptimizerKind::adam() {
             OptimizerKind::Adam { beta1, beta2, eps } => (beta1, beta2, eps),
-            OptimizerKind::Sgd { .. } => unreachable!("adam() is Adam"),
+            OptimizerKind::Sgd { .. } | OptimizerKind::Cg { .. } => unreachable!("adam() is Adam"),
         };
         TrainSection {
             epochs: t.epochs,
@@ -239,6 +241,7 @@ impl Default for TrainSection {
             learning_rate: t.learning_rate,
             momentum: 0.9,
             nesterov: false,
+            line_searches: 3,
             beta1,
             beta2,
             eps,
@@ -706,6 +709,7 @@ impl RunConfig {
             eps: t.eps,
             momentum: t.momentum,
             nesterov: t.nesterov,
+            line_searches: t.line_searches,
         })?;
         let schedule = t.schedule.check(&ScheduleKeys {
             step_every: t.step_every,
@@ -805,6 +809,12 @@ impl RunConfig {
                                 "recirculation has no gradient to add {} to; use train.rule = \"backprop\"",
                                 r.kind()
                             ),
+                        ));
+                    }
+                    if optimizer.is_line_search() {
+                        return Err(Error::config(
+                            "train.optimizer",
+                            "recirculation's update is not a gradient to search along; use adam or sgd",
                         ));
                     }
                     if !(0.0..1.0).contains(&t.recirculation_lambda) {
@@ -943,6 +953,8 @@ mod tests {
             (format!("{model}[train]\nbatch_size = 0\n"), "train.batch_size:"),
             (format!("{model}[train]\nlearning_rate = \"fast\"\n"), "train.learning_rate:"),
             (format!("{model}[train]\noptimizer = \"adamw\"\n"), "train.optimizer:"),
+            (format!("{model}[train]\noptimizer = \"cg\"\nline_searches = 0\n"), "train.line_searches:"),
+            (format!("{model}[train]\noptimizer = \"cg\"\nrule = \"recirculation\"\n"), "train.optimizer:"),
             (format!("{model}[corruption]\nkind = \"masking\"\nlevel = 2.0\n"), "corruption.level:"),
             (format!("{model}[corruption]\nkind = \"blur\"\nlevel = 0.1\n"), "corruption.kind:"),
             (format!("{model}[corruption]\nkind = \"masking\"\nlevel = 0.1\nsigma = 1\n"), "corruption.sigma:"),

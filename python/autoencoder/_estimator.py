@@ -223,6 +223,7 @@ class Autoencoder(*_BASES):
         learning_rate=None,
         momentum=None,
         nesterov=None,
+        line_searches=None,
         beta1=None,
         beta2=None,
         eps=None,

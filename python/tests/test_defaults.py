@@ -96,3 +96,15 @@ def test_pyod_attributes_shapes_ranges_and_confidence():
     c = 1 - _binom_cdf_exact(n - int(n * 0.1), n, prob)
     want = c if s > a.threshold_ else 1 - c
     assert conf[0] == pytest.approx(want, abs=1e-9)
+
+
+def test_conjugate_gradients_from_python_lowers_the_loss_and_checks_its_key():
+    x, _ = mnist(300)
+    est = Autoencoder(layers=[], code=16, optimizer="cg", line_searches=2, batch_size=300, epochs=6,
+                      validation_fraction=0.0, patience=0, shuffle=False, seed=0, threads=1)
+    est.fit(x)
+    losses = [h["train_loss"] for h in est.history_]
+    # one noise-free batch an epoch: every CG step only accepts decreases
+    assert all(b < a for a, b in zip(losses, losses[1:])), losses
+    with pytest.raises(ValueError, match="train.line_searches"):
+        Autoencoder(layers=[], code=4, optimizer="cg", line_searches=0, epochs=1).fit(x[:50])

@@ -2,6 +2,7 @@
 //! file keeps a part's forward and backward side by side.
 
 pub mod activation;
+pub mod cg;
 pub mod dropout;
 pub mod init;
 pub mod optimizer;

@@ -14,6 +14,9 @@ pub enum OptimizerKind {
     Sgd { momentum: f32, nesterov: bool },
     /// Adam (Kingma & Ba) with bias correction.
     Adam { beta1: f32, beta2: f32, eps: f32 },
+    /// Nonlinear conjugate gradients ([`super::cg`]): `line_searches` line searches on each
+    /// minibatch, no learning rate (Hinton & Salakhutdinov 2006 used 3 on batches of 1,000).
+    Cg { line_searches: usize },
 }
 
 impl OptimizerKind {
@@ -25,10 +28,17 @@ impl OptimizerKind {
             eps: 1e-8,
         }
     }
+    /// Whether this optimizer searches along lines on a batch (evaluating it several times)
+    /// rather than taking one step from one gradient: only backprop learners can drive it.
+    pub fn is_line_search(&self) -> bool {
+        matches!(self, OptimizerKind::Cg { .. })
+    }
+
     fn slots(&self) -> usize {
         match self {
             OptimizerKind::Sgd { momentum, .. } => usize::from(*momentum != 0.0),
             OptimizerKind::Adam { .. } => 2,
+            OptimizerKind::Cg { .. } => 0,
         }
     }
 }
@@ -76,6 +86,11 @@ impl Optimizer {
     ) {
         let slots = &mut self.state[index];
         match self.kind {
+            // a learner that drives CG runs `cg::minimize` on the batch instead; configs refuse
+            // CG for the others, so this is a plain gradient step should one ever get here
+            OptimizerKind::Cg { .. } => {
+                par_zip2(param, grad, threads, &|p, g| sgd_plain(p, g, lr));
+            }
             OptimizerKind::Sgd { momentum, nesterov } => {
                 if momentum == 0.0 {
                     par_zip2(param, grad, threads, &|p, g| sgd_plain(p, g, lr));
@@ -183,6 +198,8 @@ pub enum OptimizerName {
     Adam,
     /// SGD (`momentum`, `nesterov`).
     Sgd,
+    /// Conjugate gradients (`line_searches`).
+    Cg,
 }
 
 /// The `[train]` keys an optimizer reads, as given.
@@ -198,6 +215,8 @@ pub struct OptimizerKeys {
     pub momentum: f32,
     /// `train.nesterov` (SGD).
     pub nesterov: bool,
+    /// `train.line_searches` (CG).
+    pub line_searches: usize,
 }
 
 impl OptimizerName {
@@ -228,6 +247,20 @@ impl OptimizerName {
                 OptimizerKind::Sgd {
                     momentum: k.momentum,
                     nesterov: k.nesterov,
+                }
+            }
+            OptimizerName::Cg => {
+                if !(1..=crate::nn::cg::MAX_LINE_SEARCHES).contains(&k.line_searches) {
+                    return Err(Error::config(
+                        "train.line_searches",
+                        format!(
+                            "must be between 1 and {} (Hinton & Salakhutdinov used 3)",
+                            crate::nn::cg::MAX_LINE_SEARCHES
+                        ),
+                    ));
+                }
+                OptimizerKind::Cg {
+                    line_searches: k.line_searches,
                 }
             }
         })

@@ -112,6 +112,12 @@ pub fn check(
         return Err(Error::config("model.lista_steps", "must be at most 100"));
     }
     let train = train()?;
+    if train.optimizer.is_line_search() {
+        return Err(Error::config(
+            "train.optimizer",
+            "PSD alternates a code search with weight steps; use adam or sgd",
+        ));
+    }
     crate::limits::check_threads("train.threads", train.threads)?;
     let (d, a, b) = (input_size as u128, atoms as u128, train.batch_size as u128);
     let steps = lista_steps as u128 + 1;

@@ -52,6 +52,12 @@ pub fn check(
     };
     spec.validate()?;
     let train = train()?;
+    if train.optimizer.is_line_search() {
+        return Err(Error::config(
+            "train.optimizer",
+            "CD-k has no objective to search along a line; use adam or sgd for an RBM",
+        ));
+    }
     if keys.cd_steps == 0 {
         return Err(Error::config("train.cd_steps", "must be at least 1"));
     }

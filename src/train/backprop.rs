@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::linalg::Matrix;
 use crate::linalg::{Cpu, Rng};
 use crate::model::{Autoencoder, Workspace};
-use crate::nn::Optimizer;
+use crate::nn::{cg, Optimizer, OptimizerKind};
 use crate::objective::parametric_umap::FuzzyGraph;
 use crate::objective::{corruption, CodePenalty, Objective};
 
@@ -101,6 +101,79 @@ pub(crate) fn reconstruction_validation(
     })
 }
 
+impl AutoencoderLearner<'_> {
+    /// One minibatch of nonlinear conjugate gradients ([`cg::minimize`]): `line_searches`
+    /// line searches on this batch's objective over every trained tensor, as Hinton &
+    /// Salakhutdinov fine-tuned. Every evaluation draws the same noise (corruption, sampled
+    /// codes, dropout), so the line searches see one function; the loop's stream then moves
+    /// on as after one step. Running statistics (batch norm) follow every evaluation. In a
+    /// data-parallel fit each evaluation's gradient and loss are averaged, so every worker
+    /// takes the same steps. Returns the batch's objective before the update.
+    fn conjugate_gradient_step(
+        &mut self,
+        backend: &Cpu,
+        ws: &mut Workspace,
+        x: &Matrix,
+        rng: &mut Rng,
+        line_searches: usize,
+    ) -> Result<f64> {
+        let buffers = self.model.buffer_tensors();
+        let trained: Vec<usize> = (0..self.model.tensors().len())
+            .filter(|t| !buffers.contains(t))
+            .collect();
+        let mut theta: Vec<f32> = trained
+            .iter()
+            .flat_map(|&t| self.model.tensors()[t].data.iter().copied())
+            .collect();
+        let (model, objective, reducer) = (&mut *self.model, &self.objective, self.reducer);
+        let start = rng.clone();
+        let mut after_one_step: Option<Rng> = None;
+        let mut eval = |p: &[f32], g: &mut [f32]| -> Result<f64> {
+            set_flat(model, &trained, p);
+            let mut draws = start.clone();
+            let loss = match model.gradient_step(backend, ws, x, objective, &mut draws) {
+                Ok(loss) => loss,
+                // a trial point past the valley: the line search retreats from it
+                Err(Error::NonFinite(_)) => f64::NAN,
+                Err(e) => return Err(e),
+            };
+            after_one_step.get_or_insert(draws);
+            let loss = match reducer {
+                Some(reducer) => {
+                    ws.grads.tail_mut()[0] = loss as f32;
+                    reducer.all_reduce_mean(ws.grads.as_mut_slice())?;
+                    ws.grads.tail()[0] as f64
+                }
+                None => loss,
+            };
+            let mut at = 0;
+            for &t in &trained {
+                let gt = &ws.grads[t];
+                g[at..at + gt.len()].copy_from_slice(gt);
+                at += gt.len();
+            }
+            Ok(loss)
+        };
+        let report = cg::minimize(&mut theta, line_searches, &mut eval)?;
+        set_flat(self.model, &trained, &theta);
+        if let Some(next) = after_one_step {
+            *rng = next;
+        }
+        Ok(report.f_start)
+    }
+}
+
+/// Writes the flat vector `p` into `model`'s tensors `trained`, in order.
+fn set_flat(model: &mut Autoencoder, trained: &[usize], p: &[f32]) {
+    let mut at = 0;
+    for &t in trained {
+        let data = &mut model.tensors_mut()[t].data;
+        let len = data.len();
+        data.copy_from_slice(&p[at..at + len]);
+        at += len;
+    }
+}
+
 impl Learner for AutoencoderLearner<'_> {
     type Model = Autoencoder;
     /// The backend is made on the loop's pool, so it sees that pool's threads.
@@ -156,6 +229,10 @@ impl Learner for AutoencoderLearner<'_> {
         if self.dynamic_binarization {
             // drawn from the loop's stream before the corruption's draws
             corruption::binarize_in_place(batch.x.as_mut_slice(), rng);
+        }
+        if let OptimizerKind::Cg { line_searches } = optimizer.kind {
+            optimizer.begin_step();
+            return self.conjugate_gradient_step(backend, ws, batch.x, rng, line_searches);
         }
         let Some(reducer) = self.reducer else {
             return self.model.train_step(
