@@ -29,6 +29,8 @@ fn one_update_on_a_2_2_2_network_is_the_hand_computed_one() {
     }
     let x0 = [0.9f64, 0.2];
     let (lambda, eps) = (0.75f64, 0.5f64);
+    // the paper's ε for our learning rate: divided by 1 − λ (the rule on backprop's scale)
+    let rule_eps = eps / (1.0 - lambda);
     // by hand
     let wh = [[0.5, -0.3], [0.2, 0.8]];
     let c = [0.1, -0.2];
@@ -49,17 +51,17 @@ fn one_update_on_a_2_2_2_network_is_the_hand_computed_one() {
     let mut want_wh = Vec::new();
     for j in 0..2 {
         for i in 0..2 {
-            want_wh.push(wh[j][i] + eps * (h0[j] - h1[j]) * x1[i]);
+            want_wh.push(wh[j][i] + rule_eps * (h0[j] - h1[j]) * x1[i]);
         }
     }
-    let want_c: Vec<f64> = (0..2).map(|j| c[j] + eps * (h0[j] - h1[j])).collect();
+    let want_c: Vec<f64> = (0..2).map(|j| c[j] + rule_eps * (h0[j] - h1[j])).collect();
     let mut want_wv = Vec::new();
     for i in 0..2 {
         for j in 0..2 {
-            want_wv.push(wv[i][j] + eps * (x0[i] - x1[i]) * h0[j]);
+            want_wv.push(wv[i][j] + rule_eps * (x0[i] - x1[i]) * h0[j]);
         }
     }
-    let want_b: Vec<f64> = (0..2).map(|i| b[i] + eps * (x0[i] - x1[i])).collect();
+    let want_b: Vec<f64> = (0..2).map(|i| b[i] + rule_eps * (x0[i] - x1[i])).collect();
     // one step of the learner: one example, plain SGD
     let config = TrainConfig {
         epochs: 1,
@@ -109,7 +111,7 @@ fn recirculation_learns_real_images_and_refuses_what_it_cannot_honour() {
             momentum: 0.9,
             nesterov: false,
         },
-        learning_rate: 0.1,
+        learning_rate: 0.025, // the paper's ε = 0.1 at λ = 0.75
         validation_fraction: 0.0,
         patience: None,
         threads: 2,

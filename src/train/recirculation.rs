@@ -15,7 +15,13 @@
 //! with `g` the output's mean function (σ for Bernoulli data, the identity for Gaussian) and
 //! batch means over rows. The visible update is the delta rule: gradient descent on
 //! `½‖x(0) − x(1)‖²` with the hidden activity held fixed (exactly so for a linear `g`, and up to
-//! the factor `(1 − λ) g'` otherwise). The hidden update is **not** the gradient of any
+//! the factor `(1 − λ) g'` otherwise).
+//!
+//! **Scale.** Since `x(0) − x(1) = (1 − λ)(x(0) − g(·))`, the paper's updates are `(1 − λ)`
+//! times the delta rule `(x(0) − g(·)) h(0)ᵀ` — which is exactly backprop's gradient for the
+//! decoder of a Bernoulli (cross-entropy) or Gaussian output — and the hidden update shrinks
+//! by the same factor. We divide both by `(1 − λ)`, so `learning_rate` means what it means
+//! for backprop: with λ = 0.75 the paper's ε is our `learning_rate / 4`. The hidden update is **not** the gradient of any
 //! objective in general: it approximates back-propagating the reconstruction error through
 //! `W_v` only when the visible and hidden weights are (nearly) symmetric, `W_v ≈ W_hᵀ`, and `λ`
 //! is large — the paper's argument, which its simulations and ours support only empirically.
@@ -219,8 +225,9 @@ impl Learner for RecirculationLearner<'_> {
             *e = a - b;
         }
         let dh = &ws.dh[..rows * m];
-        // descent directions: the negatives of the rule's updates, as batch means
-        let scale = -1.0 / rows as f32;
+        // descent directions: the negatives of the rule's updates, as batch means, on backprop's
+        // scale (divided by 1 − λ: see the module's doc)
+        let scale = -1.0 / ((1.0 - self.lambda) * rows as f32);
         backend.gemm(
             &mut ws.grad_wh,
             false,
