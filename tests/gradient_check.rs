@@ -303,6 +303,7 @@ fn parametric_map_terms() {
             a,
             b,
             negatives: 1,
+            epoch_edges: Default::default(),
         },
     ];
     for term in terms {

@@ -231,6 +231,19 @@ impl FuzzyGraph {
         })
     }
 
+    /// `Σ wᵢⱼ` over every directed edge: the edges an epoch of [`EpochEdges::Graph`] draws.
+    pub fn total_weight(&self) -> f64 {
+        self.cumulative.last().copied().unwrap_or(0.0)
+    }
+
+    /// Edges an epoch draws for `rows` training rows.
+    pub fn epoch_pairs(&self, epoch_edges: EpochEdges, rows: usize) -> usize {
+        match epoch_edges {
+            EpochEdges::Graph => (self.total_weight().round() as usize).max(1),
+            EpochEdges::Rows => rows / 2,
+        }
+    }
+
     /// Replaces `order` with `pairs` edges drawn with probability ∝ weight, as rows
     /// `[i₀, j₀, i₁, j₁, …]`.
     pub fn draw_pairs(&self, pairs: usize, rng: &mut Rng, order: &mut Vec<usize>) {
@@ -332,6 +345,23 @@ pub struct UmapConfig {
     /// Negative pairs per edge (default 5).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub negative_samples: Option<usize>,
+    /// How many edges an epoch draws (default `graph`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epoch_edges: Option<EpochEdges>,
+}
+
+/// `epoch_edges`: the size of an epoch of a UMAP term, in edges drawn ∝ weight.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EpochEdges {
+    /// The graph's total weight `Σ wᵢⱼ` over both directions: each edge drawn `wᵢⱼ` times per
+    /// epoch in expectation, as umap-learn's epoch samples it — the steps follow the graph,
+    /// not the row count, so a small data set gets as many passes over its graph as a large one.
+    #[default]
+    Graph,
+    /// Half the training rows (one edge fills two rows): an epoch shows as many rows as a
+    /// reconstruction epoch (the setting before `graph`).
+    Rows,
 }
 
 impl super::regularizer::RegularizerTerm for UmapConfig {
@@ -395,6 +425,7 @@ impl super::regularizer::RegularizerTerm for UmapConfig {
             a,
             b,
             negatives,
+            epoch_edges: self.epoch_edges.unwrap_or_default(),
         });
         Ok(())
     }

@@ -28,6 +28,7 @@ pub enum CodePenalty {
         a: f32,
         b: f32,
         negatives: usize,
+        epoch_edges: super::parametric_umap::EpochEdges,
     },
 }
 

@@ -207,15 +207,23 @@ impl Learner for AutoencoderLearner<'_> {
         self.objective.beta = warmed_up_beta(self.beta, epochs_done, self.kl_warmup_epochs);
     }
 
-    /// With a UMAP term, an epoch is `examples / 2` edges of the graph, drawn ∝ weight.
+    /// With a UMAP term, an epoch is edges of the graph drawn ∝ weight: as many as the graph's
+    /// total weight (`epoch_edges = "graph"`) or `examples / 2` (`"rows"`).
     fn draw_order(&mut self, examples: usize, rng: &mut Rng, order: &mut Vec<usize>) -> bool {
-        match &self.graph {
-            Some(graph) => {
-                graph.draw_pairs(examples / 2, rng, order);
-                true
-            }
-            None => false,
-        }
+        let Some(graph) = &self.graph else {
+            return false;
+        };
+        let epoch_edges = self
+            .objective
+            .code_penalties
+            .iter()
+            .find_map(|p| match p {
+                CodePenalty::Umap { epoch_edges, .. } => Some(*epoch_edges),
+                _ => None,
+            })
+            .unwrap_or_default();
+        graph.draw_pairs(graph.epoch_pairs(epoch_edges, examples), rng, order);
+        true
     }
 
     fn step(
