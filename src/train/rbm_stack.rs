@@ -32,6 +32,10 @@ pub struct RbmStackConfig {
     /// Updates per RBM instead of epochs (`[pretrain] updates`): the epochs become
     /// `⌈updates / steps per epoch⌉`, so a small data set gets as many updates as a large one.
     pub updates: Option<usize>,
+    /// At least this many updates per RBM: `epochs` grows to `⌈min_updates / steps per epoch⌉`
+    /// where that is more (the `[pretrain]` default when neither `epochs` nor `updates` is
+    /// given, so 1,000 rows get the updates that help, as 60,000 rows do in 50 epochs).
+    pub min_updates: Option<usize>,
     /// Gibbs steps of CD-k.
     pub cd_steps: usize,
     /// PCD instead of CD.
@@ -59,6 +63,7 @@ impl Default for RbmStackConfig {
         RbmStackConfig {
             epochs: 50,
             updates: None,
+            min_updates: None,
             cd_steps: 1,
             persistent: false,
             learning_rate: 0.1,
@@ -76,12 +81,14 @@ impl Default for RbmStackConfig {
 
 impl RbmStackConfig {
     /// The config for `rows` training rows: with `updates` set, the epochs that give each RBM
-    /// that many updates (at least one epoch).
+    /// that many updates (at least one epoch); with `min_updates`, at least that many.
     pub fn for_rows(&self, rows: usize) -> RbmStackConfig {
         let mut c = self.clone();
+        let steps = rows.div_ceil(self.batch_size.max(1)).max(1);
         if let Some(updates) = self.updates {
-            let steps = rows.div_ceil(self.batch_size.max(1)).max(1);
             c.epochs = updates.div_ceil(steps).max(1);
+        } else if let Some(min) = self.min_updates {
+            c.epochs = c.epochs.max(min.div_ceil(steps));
         }
         c
     }
