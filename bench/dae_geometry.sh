@@ -5,7 +5,9 @@
 # sample:  5,000 chains (from data, 100 steps) per density at σ = 0.05 and 0.1; energy distance to 5,000
 #          true draws, beside that of two independent true draws.
 # tangent: per manifold × D ∈ {10, 100}, 2,000 points (noise 0.01): mean principal angle of the
-#          tangent estimates of a plain AE, a DAE, a CAE and local PCA (12 and 30 neighbours).
+#          tangent estimates of a plain AE, a DAE, a CAE (each from the encoder's Jacobian, and
+#          `_r` from the reconstruction's, `tangent --of reconstruction`) and local PCA (12 and
+#          30 neighbours).
 set -euo pipefail
 what=${1:?score|sample|tangent}
 out=${2:-$(mktemp -d)}
@@ -45,9 +47,11 @@ tangent)
         run="$out/${manifold}_${ambient}_$kind"
         sed "s/^weight = 3.0/weight = ${LAMBDA:-3.0}/" "$cfg/tangent_$kind.toml" > "$out/cfg.toml"
         "$bin" train --quiet --config "$out/cfg.toml" --data "$x" --out "$run"
-        a=$("$bin" tangent --model "$run" --data "$x" --dim $dim --out "$out/est.npy" --true-tangents "$t" \
-          | python3 -c 'import json,sys; print(round(json.load(sys.stdin)["mean_principal_angle_degrees"], 2))')
-        line="$line $kind=$a"
+        for of in encoder reconstruction; do
+          a=$("$bin" tangent --model "$run" --data "$x" --dim $dim --out "$out/est.npy" --true-tangents "$t" --of $of \
+            | python3 -c 'import json,sys; print(round(json.load(sys.stdin)["mean_principal_angle_degrees"], 2))')
+          [ $of = encoder ] && line="$line $kind=$a" || line="$line ${kind}_r=$a"
+        done
       done
       for k in 12 30; do
         a=$("$bin" tangent --local-pca $k --data "$x" --dim $dim --out "$out/est.npy" --true-tangents "$t" \

@@ -6,6 +6,7 @@ use autoencoder::analysis::dae_chain::dae_chain;
 use autoencoder::analysis::score::dae_score;
 use autoencoder::analysis::tangent::{
     encoder_jacobians, encoder_tangents, local_pca_tangents, mean_principal_angle_degrees,
+    reconstruction_tangents,
 };
 use autoencoder::analysis::two_sample::energy_distance;
 use autoencoder::baselines::pca::{principal_angles_degrees, Pca};
@@ -264,6 +265,54 @@ fn tangents_are_the_singular_vectors_of_the_jacobian() {
             assert!(angles.iter().all(|a| *a < 0.1), "{angles:?}");
         }
         assert!(encoder_tangents(&model, &x, k.min(d) + 1).is_err());
+    }
+}
+
+#[test]
+fn reconstruction_tangents_are_the_left_singular_vectors_of_dr_dx_by_finite_differences() {
+    // ∂r/∂x by central differences of `reconstruct` (f32, so a loose tolerance), its SVD in f64
+    let mut rng = Rng::new(9);
+    for (d, k, output) in [
+        (6usize, 3usize, Likelihood::Gaussian),
+        (5, 2, Likelihood::Bernoulli),
+    ] {
+        let mut s = spec(d, &[7], k, Activation::Tanh, Activation::Tanh);
+        s.output = output;
+        let model = Autoencoder::new(s, 2).unwrap();
+        let n = 4;
+        let x = Matrix::from_vec(n, d, (0..n * d).map(|_| 0.5 * rng.normal()).collect());
+        let dim = 2;
+        let t = reconstruction_tangents(&model, &x, dim).unwrap();
+        assert_eq!(t.singular_values.cols(), k);
+        let h = 1e-2f32;
+        for i in 0..n {
+            let mut jr = faer::Mat::<f64>::zeros(d, d);
+            for c in 0..d {
+                let (mut up, mut down) = (x.row(i).to_vec(), x.row(i).to_vec());
+                up[c] += h;
+                down[c] -= h;
+                let ru = model.reconstruct(&Matrix::from_vec(1, d, up)).unwrap();
+                let rd = model.reconstruct(&Matrix::from_vec(1, d, down)).unwrap();
+                for r in 0..d {
+                    jr[(r, c)] = (ru.row(0)[r] - rd.row(0)[r]) as f64 / (2.0 * h as f64);
+                }
+            }
+            let svd = jr.thin_svd().unwrap();
+            let sv = svd.S().column_vector();
+            for q in 0..k {
+                let got = t.singular_values.row(i)[q] as f64;
+                assert!(
+                    (got - sv[q]).abs() < 1e-2 * (sv[0] + 1e-3),
+                    "{output:?} σ{q}: {got} vs {}",
+                    sv[q]
+                );
+            }
+            let ours = faer::Mat::<f64>::from_fn(d, dim, |r, c| t.bases.row(i * dim + c)[r] as f64);
+            let theirs = faer::Mat::<f64>::from_fn(d, dim, |r, c| svd.U()[(r, c)]);
+            let angles = principal_angles_degrees(&ours, &theirs).unwrap();
+            assert!(angles.iter().all(|a| *a < 1.0), "{output:?}: {angles:?}");
+        }
+        assert!(reconstruction_tangents(&model, &x, k + 1).is_err());
     }
 }
 

@@ -32,7 +32,7 @@ use crate::error::{Error, Result};
 use crate::linalg::backend::Cpu;
 use crate::linalg::gemm::{gemm, View};
 use crate::linalg::Matrix;
-use crate::model::Autoencoder;
+use crate::model::{Autoencoder, LayerView};
 use crate::neighbors::exact::nearest_neighbors;
 use faer::{Mat, Side};
 use rayon::prelude::*;
@@ -62,16 +62,23 @@ pub fn encoder_jacobians(model: &Autoencoder, x: &Matrix) -> Result<Matrix> {
         .par_iter()
         .map(|&start| {
             let rows = chunk.min(x.rows() - start);
-            jacobian_chunk(model, &x.as_slice()[start * d..(start + rows) * d], rows)
+            let layers: Vec<LayerView<'_>> = model.encoder_layers().collect();
+            jacobian_chunk(
+                &layers,
+                &x.as_slice()[start * d..(start + rows) * d],
+                rows,
+                d,
+                k,
+            )
         })
         .collect();
     Ok(Matrix::from_vec(x.rows() * k, d, blocks.concat()))
 }
 
-/// The outputs of every encoder layer for `rows` examples, input side first (`a_1 … a_L`).
-fn layer_outputs(model: &Autoencoder, x: &[f32], rows: usize, cpu: &Cpu) -> Vec<Vec<f32>> {
+/// The outputs of every layer of `layers` for `rows` examples, input side first (`a_1 … a_L`).
+fn layer_outputs(layers: &[LayerView<'_>], x: &[f32], rows: usize, cpu: &Cpu) -> Vec<Vec<f32>> {
     let mut outputs: Vec<Vec<f32>> = Vec::new();
-    for layer in model.encoder_layers() {
+    for layer in layers {
         let input: &[f32] = outputs.last().map_or(x, |v| v.as_slice());
         let mut out = vec![0.0f32; rows * layer.outputs];
         layer
@@ -92,13 +99,17 @@ fn weight_out_by_in<'a>(layer: &crate::model::LayerView<'a>) -> (View<'a>, bool)
     }
 }
 
-/// Jacobians of `rows` examples, `(rows·k) × D` row-major.
-fn jacobian_chunk(model: &Autoencoder, x: &[f32], rows: usize) -> Vec<f32> {
+/// Jacobians of the map `layers` (from `d` inputs; its first `k` outputs) at `rows` examples,
+/// `(rows·k) × d` row-major.
+fn jacobian_chunk(
+    layers: &[LayerView<'_>],
+    x: &[f32],
+    rows: usize,
+    d: usize,
+    k: usize,
+) -> Vec<f32> {
     let cpu = Cpu::new(1);
-    let spec = model.spec();
-    let (d, k) = (spec.input_size, spec.code_size);
-    let outputs = layer_outputs(model, x, rows, &cpu);
-    let layers: Vec<_> = model.encoder_layers().collect();
+    let outputs = layer_outputs(layers, x, rows, &cpu);
     let top = layers.len() - 1;
     let slope = |l: usize, b: usize, j: usize| {
         let a = &outputs[l];
@@ -256,6 +267,112 @@ pub fn encoder_tangents(model: &Autoencoder, x: &Matrix, dim: usize) -> Result<T
         .map(|i| right_singular(&jacobians.as_slice()[i * k * d..(i + 1) * k * d], k, d, dim))
         .collect::<Result<_>>()?;
     Ok(collect_tangents(per_point, d, dim))
+}
+
+/// The reconstruction's tangent estimate at every row of `x`: the leading `dim` left singular
+/// vectors of `∂r/∂x = (∂g/∂h)(∂f/∂x)` — the directions in input space along which the
+/// reconstruction `r = g∘f` moves — and its singular values (at most `k`). Where `r` maps a
+/// neighbourhood of the data onto the manifold (chapter 14.6), `∂r/∂x` projects onto the
+/// tangent plane, and its range is that plane; the encoder's own right singular vectors
+/// ([`encoder_tangents`]) only say which input directions the code keeps, which a contractive
+/// encoder can choose badly within the manifold's span (BENCHMARKS.md, "Tangent planes").
+///
+/// The decoder's Jacobian is taken at the code `f(x)` (the mean of a Gaussian code) through
+/// the output's mean function. With `G = ∂g/∂h` (`D × k`) and `F = ∂f/∂x` (`k × D`):
+/// `GᵀG = S²` (`S` symmetric), `Q = G S⁻¹` has orthonormal columns and `∂r/∂x = Q (S F)`, so
+/// its left singular vectors are `Q w` for the eigenvectors `w` of the `k × k` matrix
+/// `S (F Fᵀ) S`: no `D × D` matrix is formed.
+pub fn reconstruction_tangents(model: &Autoencoder, x: &Matrix, dim: usize) -> Result<Tangents> {
+    model.require_dense("tangent planes")?;
+    let (d, k) = (model.spec().input_size, model.spec().code_size);
+    if dim == 0 || dim > k.min(d) {
+        return Err(Error::Invalid(format!(
+            "--dim {dim}: the reconstruction's Jacobian through a {k}-unit code on {d} inputs has at most {} directions",
+            k.min(d)
+        )));
+    }
+    let encoder = encoder_jacobians(model, x)?;
+    let codes = model.encode(x)?;
+    let mut decoder: Vec<LayerView<'_>> = model.decoder_layers().collect();
+    let last = decoder.len() - 1;
+    decoder[last].activation = model.spec().output.mean_activation();
+    let widest = decoder.iter().map(|l| l.outputs).max().unwrap_or(1);
+    let chunk = (CHUNK_FLOATS / (k.min(d) * widest + widest * decoder.len()).max(1)).clamp(1, 256);
+    let starts: Vec<usize> = (0..x.rows()).step_by(chunk).collect();
+    let decoder_jacobians: Vec<f32> = starts
+        .par_iter()
+        .map(|&start| {
+            let rows = chunk.min(x.rows() - start);
+            jacobian_chunk(
+                &decoder,
+                &codes.as_slice()[start * k..(start + rows) * k],
+                rows,
+                k,
+                d,
+            )
+        })
+        .collect::<Vec<_>>()
+        .concat();
+    let per_point: Vec<(Vec<f64>, Vec<Vec<f64>>)> = (0..x.rows())
+        .into_par_iter()
+        .map(|i| {
+            left_singular_of_product(
+                &decoder_jacobians[i * d * k..(i + 1) * d * k],
+                &encoder.as_slice()[i * k * d..(i + 1) * k * d],
+                d,
+                k,
+                dim,
+            )
+        })
+        .collect::<Result<_>>()?;
+    Ok(collect_tangents(per_point, d, dim))
+}
+
+/// Singular values (descending, `k` of them) and the leading `dim` left singular vectors of
+/// `G F`, `G` `D × k` and `F` `k × D` row-major ([`reconstruction_tangents`]).
+pub fn left_singular_of_product(
+    g: &[f32],
+    f: &[f32],
+    d: usize,
+    k: usize,
+    dim: usize,
+) -> Result<(Vec<f64>, Vec<Vec<f64>>)> {
+    let failed = |e| Error::Invalid(format!("eigendecomposition failed: {e:?}"));
+    let g = Mat::<f64>::from_fn(d, k, |r, c| g[r * k + c] as f64);
+    let f = Mat::<f64>::from_fn(k, d, |r, c| f[r * d + c] as f64);
+    let gram = g.transpose() * &g;
+    let eig = gram.self_adjoint_eigen(Side::Lower).map_err(failed)?;
+    let (lambda, v) = (eig.S().column_vector(), eig.U());
+    let top = (0..k).map(|i| lambda[i]).fold(0.0f64, f64::max);
+    // S = V √Λ Vᵀ and its pseudo-inverse (directions G does not use are left out)
+    let root = |i: usize| lambda[i].max(0.0).sqrt();
+    let keep = |i: usize| lambda[i] > 1e-12 * top;
+    let s = Mat::<f64>::from_fn(k, k, |a, b| {
+        (0..k).map(|i| v[(a, i)] * root(i) * v[(b, i)]).sum()
+    });
+    let s_inv = Mat::<f64>::from_fn(k, k, |a, b| {
+        (0..k)
+            .filter(|&i| keep(i))
+            .map(|i| v[(a, i)] * v[(b, i)] / root(i))
+            .sum()
+    });
+    let m = &s * (&f * f.transpose()) * &s;
+    let eig = m.self_adjoint_eigen(Side::Lower).map_err(failed)?;
+    let (mu, w) = (eig.S().column_vector(), eig.U());
+    let sigma: Vec<f64> = (0..k).map(|i| mu[k - 1 - i].max(0.0).sqrt()).collect();
+    let vectors = (0..dim)
+        .map(|i| {
+            let wi = Mat::<f64>::from_fn(k, 1, |r, _| w[(r, k - 1 - i)]);
+            let u = &g * (&s_inv * wi);
+            let mut u: Vec<f64> = (0..d).map(|r| u[(r, 0)]).collect();
+            let norm = u.iter().map(|a| a * a).sum::<f64>().sqrt();
+            if norm > 0.0 {
+                u.iter_mut().for_each(|a| *a /= norm);
+            }
+            u
+        })
+        .collect();
+    Ok((sigma, vectors))
 }
 
 fn collect_tangents(per_point: Vec<(Vec<f64>, Vec<Vec<f64>>)>, d: usize, dim: usize) -> Tangents {

@@ -2,7 +2,8 @@
 //! local PCA of nearest neighbours, with their spectra and a comparison with true tangents.
 
 use autoencoder::analysis::tangent::{
-    encoder_tangents, local_pca_tangents, mean_principal_angle_degrees, Tangents,
+    encoder_tangents, local_pca_tangents, mean_principal_angle_degrees, reconstruction_tangents,
+    Tangents,
 };
 use autoencoder::data::npy;
 use autoencoder::model::persist;
@@ -18,9 +19,15 @@ pub struct Args {
     /// Points at which to estimate the tangent plane.
     #[arg(long)]
     data: PathBuf,
-    /// Tangent directions per point (the leading right singular vectors of ∂h/∂x).
+    /// Tangent directions per point (the leading right singular vectors of ∂h/∂x, or the
+    /// leading left singular vectors of ∂r/∂x with --of reconstruction).
     #[arg(long)]
     dim: usize,
+    /// Whose Jacobian: `encoder` (∂h/∂x: the input directions the code keeps) or
+    /// `reconstruction` (∂r/∂x of r = g∘f: the directions the reconstruction moves along, the
+    /// tangent plane where r maps onto the manifold; more accurate for contractive AEs).
+    #[arg(long, default_value = "encoder", value_parser = ["encoder", "reconstruction"])]
+    of: String,
     /// Output: tangent bases, shape (n, dim, D), .npy.
     #[arg(long)]
     out: PathBuf,
@@ -94,7 +101,11 @@ pub fn run(args: Args) -> Result<()> {
                     x.rows()
                 )));
             }
-            encoder_tangents(&model, &x, args.dim)?
+            if args.of == "reconstruction" {
+                reconstruction_tangents(&model, &x, args.dim)?
+            } else {
+                encoder_tangents(&model, &x, args.dim)?
+            }
         }
         (None, None) => unreachable!("clap requires --model or --local-pca"),
     };
@@ -159,7 +170,11 @@ pub fn run(args: Args) -> Result<()> {
         "points": x.rows(),
         "dim": args.dim,
         "seconds": seconds,
-        "method": if args.local_pca.is_some() { "local_pca" } else { "encoder_jacobian" },
+        "method": match (args.local_pca.is_some(), args.of.as_str()) {
+            (true, _) => "local_pca",
+            (false, "reconstruction") => "reconstruction_jacobian",
+            (false, _) => "encoder_jacobian",
+        },
     });
     if let Some(path) = &args.true_tangents {
         let (shape, values) = npy::read_f32_array(path)?;
