@@ -1,5 +1,5 @@
-//! Tangent planes of the data manifold from an encoder's Jacobian (chapter 14.6–14.7; Rifai,
-//! Vincent, Muller, Glorot & Bengio 2011, "Contractive auto-encoders", §5–6).
+//! Tangent planes of the data manifold from an encoder's Jacobian, or from the reconstruction's
+//! ([`reconstruction_tangents`]) (chapter 14.6–14.7; Rifai, Vincent, Muller, Glorot & Bengio 2011, "Contractive auto-encoders", §5–6).
 //!
 //! For an encoder `h = f(x)` of layers `a_l = s_l(W_l a_{l−1} + b_l)`, `a_0 = x`, the Jacobian is
 //!

@@ -427,3 +427,127 @@ fn noise_drives_codes_to_zero_or_one_on_mnist() {
         "{plain_saturated} vs {saturated}"
     );
 }
+
+/// `hash --method itq --model RUN`: ITQ fit on (and applied to) the model's codes gives the
+/// codes ITQ gives on the encoded data itself, and the flags it does not take are refused.
+#[test]
+fn itq_on_a_model_s_codes_is_itq_on_the_encoded_data() {
+    let dir = tmp("itq-model");
+    let config = dir.join("c.toml");
+    std::fs::write(
+        &config,
+        "[model]\nlayers = [64]\ncode = 16\nactivation = \"relu\"\n\
+         [train]\nepochs = 2\nbatch_size = 50\nvalidation_fraction = 0.0\n",
+    )
+    .unwrap();
+    let data = repo_path("data/mnist/train-images-idx3-ubyte.gz");
+    let run = dir.join("run");
+    assert_success(&ae(&[
+        "train",
+        "--config",
+        s(&config),
+        "--data",
+        s(&data),
+        "--out",
+        s(&run),
+        "--quiet",
+    ]));
+    let h = dir.join("h.npy");
+    assert_success(&ae(&[
+        "encode",
+        "--model",
+        s(&run),
+        "--data",
+        s(&data),
+        "--out",
+        s(&h),
+    ]));
+    let (direct, through) = (dir.join("direct.npy"), dir.join("through.npy"));
+    assert_success(&ae(&[
+        "hash",
+        "--method",
+        "itq",
+        "--bits",
+        "8",
+        "--fit",
+        s(&h),
+        "--data",
+        s(&h),
+        "--out",
+        s(&direct),
+    ]));
+    assert_success(&ae(&[
+        "hash",
+        "--method",
+        "itq",
+        "--bits",
+        "8",
+        "--model",
+        s(&run),
+        "--fit",
+        s(&data),
+        "--data",
+        s(&data),
+        "--out",
+        s(&through),
+    ]));
+    let (a, b) = (
+        std::fs::read(&direct).unwrap(),
+        std::fs::read(&through).unwrap(),
+    );
+    assert_eq!(a, b, "ITQ on the model's codes");
+    // and they are not ITQ on the pixels
+    let pixels = dir.join("pixels.npy");
+    assert_success(&ae(&[
+        "hash",
+        "--method",
+        "itq",
+        "--bits",
+        "8",
+        "--fit",
+        s(&data),
+        "--data",
+        s(&data),
+        "--out",
+        s(&pixels),
+    ]));
+    assert_ne!(std::fs::read(&pixels).unwrap(), a);
+    assert_clean_error(
+        &ae(&[
+            "hash",
+            "--method",
+            "itq",
+            "--bits",
+            "8",
+            "--model",
+            s(&run),
+            "--threshold",
+            "0.5",
+            "--fit",
+            s(&data),
+            "--data",
+            s(&data),
+            "--out",
+            s(&through),
+        ]),
+        &["--threshold"],
+    );
+    assert_clean_error(
+        &ae(&[
+            "hash",
+            "--method",
+            "itq",
+            "--bits",
+            "32",
+            "--model",
+            s(&run),
+            "--fit",
+            s(&data),
+            "--data",
+            s(&data),
+            "--out",
+            s(&through),
+        ]),
+        &["bits"],
+    );
+}

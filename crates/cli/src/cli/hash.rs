@@ -12,7 +12,9 @@ use std::time::Instant;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Encoder: lsh, pcah, itq, or autoencoder (a trained model's codes, thresholded).
+    /// Encoder: lsh, pcah, itq, or autoencoder (a trained model's codes, thresholded). With
+    /// --model, lsh/pcah/itq are fit on the model's codes instead of the data (a learned
+    /// representation quantized by ITQ: better than ITQ on the raw data, BENCHMARKS.md).
     #[arg(long)]
     method: String,
     /// Code length in bits (a multiple of 8); for `autoencoder`, the model's code size.
@@ -22,7 +24,8 @@ pub struct Args {
     /// whose per-bit medians `--threshold median` uses.
     #[arg(long)]
     fit: Option<PathBuf>,
-    /// `autoencoder`: the run folder of a model whose code size is a multiple of 8.
+    /// `autoencoder`: the run folder of a model whose code size is a multiple of 8; with
+    /// lsh/pcah/itq, a model whose codes the encoder is fit on and applied to.
     #[arg(long)]
     model: Option<PathBuf>,
     /// `autoencoder`: a bit is on where the code exceeds 0.5 (binary or sigmoid codes; the
@@ -68,11 +71,28 @@ pub fn run(args: Args) -> Result<()> {
         return run_model(&args);
     }
     let method = Method::parse(&args.method)?;
-    if args.model.is_some() || args.threshold.is_some() {
+    if args.threshold.is_some() {
         return Err(Error::Invalid(
-            "--model and --threshold are for --method autoencoder".into(),
+            "--threshold is for --method autoencoder".into(),
         ));
     }
+    // with --model, the classical encoder is fit on (and applied to) the model's codes: a
+    // learned representation quantized by ITQ's rotation (or PCA hashing, or LSH)
+    let features = |path: &PathBuf| -> Result<Matrix> {
+        match &args.model {
+            None => super::load_features(path, None),
+            Some(dir) => {
+                let AnyModel::Autoencoder(m) = autoencoder::folder::load_any(dir)? else {
+                    return Err(Error::format(
+                        dir,
+                        "--model with lsh, pcah or itq needs an autoencoder (its codes are hashed)",
+                    ));
+                };
+                let x = super::load_model_input(dir, path, None)?;
+                m.encode(&x).map_err(|e| Error::format(path, e.to_string()))
+            }
+        }
+    };
     let (Some(bits), Some(fit)) = (args.bits, args.fit.clone()) else {
         return Err(Error::Invalid(format!(
             "--method {}: give --bits and --fit",
@@ -81,7 +101,7 @@ pub fn run(args: Args) -> Result<()> {
     };
     autoencoder::hashing::codes::check_bits(bits)?;
     let fit_path = fit;
-    let train = super::load_features(&fit_path, None)?;
+    let train = features(&fit_path)?;
     let t = Instant::now();
     let encoder = Encoder::fit(method, &train, bits, args.seed)
         .map_err(|e| Error::format(&fit_path, e.to_string()))?;
@@ -91,7 +111,7 @@ pub fn run(args: Args) -> Result<()> {
         let x = if *data == fit_path {
             train.clone()
         } else {
-            super::load_features(data, None)?
+            features(data)?
         };
         let t = Instant::now();
         let codes = encoder
@@ -115,6 +135,7 @@ pub fn run(args: Args) -> Result<()> {
     if args.json {
         super::print_json(&serde_json::json!({
             "method": method.name(),
+            "model": args.model,
             "bits": bits,
             "fit_examples": train.rows(),
             "fit_seconds": fit_seconds,

@@ -59,7 +59,7 @@ enum Command {
     Demo(demo::Args),
     /// The anchor benchmark workload (Hinton & Salakhutdinov deep AE on MNIST).
     Bench(bench::Args),
-    /// Fit a binary hashing encoder (LSH, PCA hashing, ITQ) and write packed codes.
+    /// Fit a binary hashing encoder (LSH, PCA hashing, ITQ; on the data or on a model's codes) and write packed codes.
     Hash(hash::Args),
     /// Hamming k-NN or radius search of packed codes.
     Search(search::Args),
@@ -82,7 +82,7 @@ enum Command {
     Toy(toy::Args),
     /// The score ∇ log p(x) a Gaussian-corruption denoising autoencoder has learned, (r(x) − x)/σ².
     Score(score::Args),
-    /// Tangent planes from the encoder's Jacobian (or local PCA), with singular values.
+    /// Tangent planes from the encoder's or the reconstruction's Jacobian (or local PCA), with singular values.
     Tangent(tangent::Args),
     /// A text corpus to a bag-of-words matrix (.npz, scipy's CSR layout) with labels.
     Text(text::Args),
