@@ -54,25 +54,37 @@ pub fn encoder_jacobians(model: &Autoencoder, x: &Matrix) -> Result<Matrix> {
             x.cols()
         )));
     }
-    let widest = spec.encoder_widths().into_iter().max().unwrap_or(1);
-    let per_example = k.min(d) * widest + widest * (spec.encoder_widths().len());
+    let layers: Vec<LayerView<'_>> = model.encoder_layers().collect();
+    let jacobians = jacobians_in_chunks(&layers, x.as_slice(), x.rows(), d, k);
+    Ok(Matrix::from_vec(x.rows() * k, d, jacobians))
+}
+
+/// Jacobians of the map `layers` (from `d` inputs; its first `k` outputs) at the `rows`
+/// examples of `x`, `(rows·k) × d` row-major, in bounded chunks on the current rayon pool;
+/// each chunk's arithmetic is fixed, so the result does not depend on the thread count.
+fn jacobians_in_chunks(
+    layers: &[LayerView<'_>],
+    x: &[f32],
+    rows: usize,
+    d: usize,
+    k: usize,
+) -> Vec<f32> {
+    let widest = layers
+        .iter()
+        .map(|l| l.inputs.max(l.outputs))
+        .max()
+        .unwrap_or(1);
+    let per_example = k.min(d) * widest + widest * (layers.len() + 1);
     let chunk = (CHUNK_FLOATS / per_example.max(1)).clamp(1, 256);
-    let starts: Vec<usize> = (0..x.rows()).step_by(chunk).collect();
-    let blocks: Vec<Vec<f32>> = starts
+    let starts: Vec<usize> = (0..rows).step_by(chunk).collect();
+    starts
         .par_iter()
         .map(|&start| {
-            let rows = chunk.min(x.rows() - start);
-            let layers: Vec<LayerView<'_>> = model.encoder_layers().collect();
-            jacobian_chunk(
-                &layers,
-                &x.as_slice()[start * d..(start + rows) * d],
-                rows,
-                d,
-                k,
-            )
+            let n = chunk.min(rows - start);
+            jacobian_chunk(layers, &x[start * d..(start + n) * d], n, d, k)
         })
-        .collect();
-    Ok(Matrix::from_vec(x.rows() * k, d, blocks.concat()))
+        .collect::<Vec<_>>()
+        .concat()
 }
 
 /// The outputs of every layer of `layers` for `rows` examples, input side first (`a_1 … a_L`).
@@ -296,23 +308,7 @@ pub fn reconstruction_tangents(model: &Autoencoder, x: &Matrix, dim: usize) -> R
     let mut decoder: Vec<LayerView<'_>> = model.decoder_layers().collect();
     let last = decoder.len() - 1;
     decoder[last].activation = model.spec().output.mean_activation();
-    let widest = decoder.iter().map(|l| l.outputs).max().unwrap_or(1);
-    let chunk = (CHUNK_FLOATS / (k.min(d) * widest + widest * decoder.len()).max(1)).clamp(1, 256);
-    let starts: Vec<usize> = (0..x.rows()).step_by(chunk).collect();
-    let decoder_jacobians: Vec<f32> = starts
-        .par_iter()
-        .map(|&start| {
-            let rows = chunk.min(x.rows() - start);
-            jacobian_chunk(
-                &decoder,
-                &codes.as_slice()[start * k..(start + rows) * k],
-                rows,
-                k,
-                d,
-            )
-        })
-        .collect::<Vec<_>>()
-        .concat();
+    let decoder_jacobians = jacobians_in_chunks(&decoder, codes.as_slice(), x.rows(), k, d);
     let per_point: Vec<(Vec<f64>, Vec<Vec<f64>>)> = (0..x.rows())
         .into_par_iter()
         .map(|i| {
