@@ -140,9 +140,12 @@ impl AutoencoderLearner<'_> {
             after_one_step.get_or_insert(draws);
             let loss = match reducer {
                 Some(reducer) => {
-                    ws.grads.tail_mut()[0] = loss as f32;
                     reducer.all_reduce_mean(ws.grads.as_mut_slice())?;
-                    ws.grads.tail()[0] as f64
+                    // the line search compares values that differ in their last digits: the
+                    // mean loss travels in f64, not in the gradient's f32 tail slot
+                    let mut sum = [loss];
+                    reducer.all_reduce_f64(&mut sum, super::reducer::ReduceOp::Sum)?;
+                    sum[0] / reducer.world_size() as f64
                 }
                 None => loss,
             };
