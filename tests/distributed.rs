@@ -89,24 +89,9 @@ fn conjugate_gradient_workers_match_one_process() {
     two_workers_match_one_process(&cg, 1e-5);
 
     let cg3 = cg.replace("line_searches = 1", "line_searches = 3");
-    let x = pool2(&mnist_train(200));
-    let shards = [x.slice_rows(0, 100), x.slice_rows(100, 200)];
-    let run = checked(&cg3, x.cols());
-    let models: Vec<Autoencoder> = fit_workers(&run, &shards)
-        .into_iter()
-        .map(|m| m.unwrap())
-        .collect();
-    assert_eq!(
-        max_diff(&models[0], &models[1]),
-        0.0,
-        "the workers' weights differ"
-    );
-    let single = checked(&cg3.replace("batch_size = 10", "batch_size = 20"), x.cols());
-    let one = run::fit_checked(&single, &x as &dyn Rows, None, Start::Fresh, &mut Silent)
-        .unwrap()
-        .model;
+    let (worker, one, x) = two_workers_and_one_process(&cg3);
     let (workers, alone) = (
-        models[0].evaluate(&x).unwrap().loss_per_example,
+        worker.evaluate(&x).unwrap().loss_per_example,
         one.evaluate(&x).unwrap().loss_per_example,
     );
     assert!(
@@ -115,7 +100,9 @@ fn conjugate_gradient_workers_match_one_process() {
     );
 }
 
-fn two_workers_match_one_process(config: &str, tolerance: f32) {
+/// Two workers, each on half the rows, and one process on the same global batches: asserts the
+/// workers agree exactly; returns a worker's model, the single process's and its rows.
+fn two_workers_and_one_process(config: &str) -> (Autoencoder, Autoencoder, Matrix) {
     let x = pool2(&mnist_train(200));
     let d = x.cols();
     // worker r's batch k is rows [k·b, (k+1)·b) of its shard; one process with batch 2b whose
@@ -150,7 +137,14 @@ fn two_workers_match_one_process(config: &str, tolerance: f32) {
     )
     .unwrap();
     let one = (one.fit.unwrap(), one.model).1;
-    let diff = max_diff(&models[0], &one);
+    let worker = models.into_iter().next().unwrap();
+    (worker, one, arranged)
+}
+
+fn two_workers_match_one_process(config: &str, tolerance: f32) {
+    let (worker, one, arranged) = two_workers_and_one_process(config);
+    let d = arranged.cols();
+    let diff = max_diff(&worker, &one);
     assert!(diff < tolerance, "two workers vs one process: {diff}");
     // and the comparison can fail: a shuffled single run is elsewhere
     let shuffled = checked(
@@ -168,7 +162,7 @@ fn two_workers_match_one_process(config: &str, tolerance: f32) {
     )
     .unwrap()
     .model;
-    assert!(max_diff(&models[0], &other) > 1e-3);
+    assert!(max_diff(&worker, &other) > 1e-3);
 }
 
 #[test]

@@ -262,17 +262,24 @@ pub fn right_singular(
     }
 }
 
-/// The encoder's tangent estimate at every row of `x`: the leading `dim` right singular vectors
-/// of `∂h/∂x`, and all its singular values (module header).
-pub fn encoder_tangents(model: &Autoencoder, x: &Matrix, dim: usize) -> Result<Tangents> {
+/// `(D, k)` of a dense model whose Jacobian (`what`, through its `k`-unit code) can give `dim`
+/// tangent directions: at most `min(k, D)`.
+fn tangent_sizes(model: &Autoencoder, dim: usize, what: &str) -> Result<(usize, usize)> {
     model.require_dense("tangent planes")?;
     let (d, k) = (model.spec().input_size, model.spec().code_size);
     if dim == 0 || dim > k.min(d) {
         return Err(Error::Invalid(format!(
-            "--dim {dim}: a Jacobian of a {k}-unit code on {d} inputs has at most {} directions",
+            "--dim {dim}: {what} a {k}-unit code on {d} inputs has at most {} directions",
             k.min(d)
         )));
     }
+    Ok((d, k))
+}
+
+/// The encoder's tangent estimate at every row of `x`: the leading `dim` right singular vectors
+/// of `∂h/∂x`, and all its singular values (module header).
+pub fn encoder_tangents(model: &Autoencoder, x: &Matrix, dim: usize) -> Result<Tangents> {
+    let (d, k) = tangent_sizes(model, dim, "a Jacobian of")?;
     let jacobians = encoder_jacobians(model, x)?;
     let per_point: Vec<(Vec<f64>, Vec<Vec<f64>>)> = (0..x.rows())
         .into_par_iter()
@@ -295,14 +302,7 @@ pub fn encoder_tangents(model: &Autoencoder, x: &Matrix, dim: usize) -> Result<T
 /// its left singular vectors are `Q w` for the eigenvectors `w` of the `k × k` matrix
 /// `S (F Fᵀ) S`: no `D × D` matrix is formed.
 pub fn reconstruction_tangents(model: &Autoencoder, x: &Matrix, dim: usize) -> Result<Tangents> {
-    model.require_dense("tangent planes")?;
-    let (d, k) = (model.spec().input_size, model.spec().code_size);
-    if dim == 0 || dim > k.min(d) {
-        return Err(Error::Invalid(format!(
-            "--dim {dim}: the reconstruction's Jacobian through a {k}-unit code on {d} inputs has at most {} directions",
-            k.min(d)
-        )));
-    }
+    let (d, k) = tangent_sizes(model, dim, "the reconstruction's Jacobian through")?;
     let encoder = encoder_jacobians(model, x)?;
     let codes = model.encode(x)?;
     let mut decoder: Vec<LayerView<'_>> = model.decoder_layers().collect();

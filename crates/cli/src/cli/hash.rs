@@ -78,16 +78,22 @@ pub fn run(args: Args) -> Result<()> {
     }
     // with --model, the classical encoder is fit on (and applied to) the model's codes: a
     // learned representation quantized by ITQ's rotation (or PCA hashing, or LSH)
+    let model = match &args.model {
+        None => None,
+        Some(dir) => match autoencoder::folder::load_any(dir)? {
+            AnyModel::Autoencoder(m) => Some((dir, m)),
+            _ => {
+                return Err(Error::format(
+                    dir,
+                    "--model with lsh, pcah or itq needs an autoencoder (its codes are hashed)",
+                ))
+            }
+        },
+    };
     let features = |path: &PathBuf| -> Result<Matrix> {
-        match &args.model {
+        match &model {
             None => super::load_features(path, None),
-            Some(dir) => {
-                let AnyModel::Autoencoder(m) = autoencoder::folder::load_any(dir)? else {
-                    return Err(Error::format(
-                        dir,
-                        "--model with lsh, pcah or itq needs an autoencoder (its codes are hashed)",
-                    ));
-                };
+            Some((dir, m)) => {
                 let x = super::load_model_input(dir, path, None)?;
                 m.encode(&x).map_err(|e| Error::format(path, e.to_string()))
             }
