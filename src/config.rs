@@ -13,13 +13,14 @@ use crate::nn::optimizer::{OptimizerKeys, OptimizerName};
 use crate::nn::{Activation, Init, OptimizerKind};
 use crate::objective::corruption::CorruptionConfig;
 use crate::objective::regularizer::{split_nested_key, RegularizerConfig, RunContext};
-use crate::objective::{Likelihood, Objective};
+use crate::objective::{Likelihood, Objective, ParameterPenalty};
 use crate::psd::config::{CheckedPsd, PsdConfig, PsdModelKeys};
 use crate::rbm::config::{CheckedRbm, RbmKeys};
 use crate::rbm::Units;
 use crate::train::pretrain::{PretrainConfig, Pretraining};
+use crate::train::rule::{RuleKeys, RuleName};
 use crate::train::schedule::{ScheduleKeys, ScheduleName};
-use crate::train::{Rule, TrainConfig};
+use crate::train::TrainConfig;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -213,16 +214,6 @@ pub struct TrainSection {
     pub recirculation_lambda: f32,
     /// Weight of the likelihood term (0 = the code terms alone, e.g. a parametric t-SNE map).
     pub reconstruction_weight: f32,
-}
-
-/// `train.rule`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RuleName {
-    /// Gradient descent by backprop.
-    Backprop,
-    /// Hinton & McClelland (1988).
-    Recirculation,
 }
 
 /// The defaults of the keys `[train]` shares with [`TrainConfig`] are [`TrainConfig`]'s: one
@@ -507,18 +498,18 @@ impl RunConfig {
                 "an RBM takes neither [pretrain] nor [corruption]",
             ));
         }
-        let mut weight_decay = 0.0;
-        for (i, r) in self.regularizer.iter().enumerate() {
-            match r {
-                RegularizerConfig::WeightDecay(c) => weight_decay += c.weight,
-                other => {
-                    return Err(Error::config(
-                        format!("regularizer[{i}].kind"),
-                        format!("an RBM takes weight_decay only, not {}", other.kind()),
-                    ))
-                }
-            }
-        }
+        crate::train::rule::refuse_unapplied(
+            &self.regularizer,
+            crate::rbm::config::applies,
+            false,
+            |kind| format!("an RBM takes weight_decay only, not {kind}"),
+        )?;
+        let weight_decay = self
+            .regularizer
+            .iter()
+            .filter_map(RegularizerConfig::parameter_penalty)
+            .map(|p| p.weight())
+            .sum();
         let keys = RbmKeys {
             hidden: m.hidden,
             visible_units: m.visible_units.unwrap_or_default(),
@@ -543,16 +534,15 @@ impl RunConfig {
                 "PSD takes atoms = N (the dictionary size), not layers, code or hidden",
             ));
         }
-        if let Some(r) = self.regularizer.first() {
-            // PSD's own terms are its [psd] section's λ and γ
-            return Err(Error::config(
-                "regularizer[0].kind",
-                format!(
-                    "PSD takes no [[regularizer]] ({} given); its terms are [psd] lambda and gamma",
-                    r.kind()
-                ),
-            ));
-        }
+        // PSD's own terms are its [psd] section's λ and γ
+        crate::train::rule::refuse_unapplied(
+            &self.regularizer,
+            |_| false,
+            false,
+            |kind| {
+                format!("PSD takes no [[regularizer]] ({kind} given); its terms are [psd] lambda and gamma")
+            },
+        )?;
         if self.pretrain.is_some() || self.corruption.is_some() {
             return Err(Error::config(
                 "model.kind",
@@ -618,15 +608,28 @@ impl RunConfig {
             spec.training_floats(train.batch_size, samples),
             "the model, its optimizer state and a training step's buffers",
         )?;
-        if train.objective.contractive != 0.0 && train.objective.contractive_directions > 0 {
+        let contractive = train
+            .objective
+            .parameter_penalties
+            .iter()
+            .find_map(|p| match *p {
+                ParameterPenalty::Contractive { weight, directions } if weight != 0.0 => {
+                    Some(directions)
+                }
+                _ => None,
+            });
+        let contractive_key = |field: &str| {
             let i = self
                 .regularizer
                 .iter()
                 .position(|r| matches!(r, RegularizerConfig::Contractive(_)))
                 .unwrap_or(0);
+            format!("regularizer[{i}].{field}")
+        };
+        if let Some(directions) = contractive.filter(|&d| d > 0) {
             limits::check_floats(
-                &format!("regularizer[{i}].directions"),
-                spec.tangent_floats(train.batch_size, train.objective.contractive_directions),
+                &contractive_key("directions"),
+                spec.tangent_floats(train.batch_size, directions),
                 "the contractive estimate's tangent buffers",
             )?;
         }
@@ -652,14 +655,9 @@ impl RunConfig {
                         format!("greedy and RBM pretraining train dense layers, and this model has a {kind} layer"),
                     ));
                 }
-                if train.objective.contractive != 0.0 {
-                    let i = self
-                        .regularizer
-                        .iter()
-                        .position(|r| matches!(r, RegularizerConfig::Contractive(_)))
-                        .unwrap_or(0);
+                if contractive.is_some() {
                     return Err(Error::config(
-                        format!("regularizer[{i}].kind"),
+                        contractive_key("kind"),
                         format!("the contractive penalty is written for dense encoders, and this model has a {kind} layer"),
                     ));
                 }
@@ -792,42 +790,13 @@ impl RunConfig {
             objective,
             dynamic_binarization,
             kl_warmup_epochs: t.kl_warmup_epochs,
-            rule: match t.rule {
-                RuleName::Backprop => Rule::Backprop,
-                RuleName::Recirculation => {
-                    // its update has no backward pass to add a term on h or ∂h/∂x to; weight
-                    // decay it applies to both weight matrices
-                    if let Some((i, r)) = self
-                        .regularizer
-                        .iter()
-                        .enumerate()
-                        .find(|(_, r)| !matches!(r, RegularizerConfig::WeightDecay(_)))
-                    {
-                        return Err(Error::config(
-                            format!("regularizer[{i}].kind"),
-                            format!(
-                                "recirculation has no gradient to add {} to; use train.rule = \"backprop\"",
-                                r.kind()
-                            ),
-                        ));
-                    }
-                    if optimizer.is_line_search() {
-                        return Err(Error::config(
-                            "train.optimizer",
-                            "recirculation's update is not a gradient to search along; use adam or sgd",
-                        ));
-                    }
-                    if !(0.0..1.0).contains(&t.recirculation_lambda) {
-                        return Err(Error::config(
-                            "train.recirculation_lambda",
-                            "must be in [0, 1) (the paper's 0.75)",
-                        ));
-                    }
-                    Rule::Recirculation {
-                        lambda: t.recirculation_lambda,
-                    }
-                }
-            },
+            rule: t.rule.check(
+                &RuleKeys {
+                    recirculation_lambda: t.recirculation_lambda,
+                    optimizer,
+                },
+                &self.regularizer,
+            )?,
         };
         config.validate()?;
         Ok(config)
@@ -1043,8 +1012,11 @@ mod tests {
                 .unwrap()
                 .objective;
             assert_eq!(
-                (objective.contractive, objective.contractive_directions),
-                (0.1, want)
+                objective.parameter_penalties,
+                [ParameterPenalty::Contractive {
+                    weight: 0.1,
+                    directions: want
+                }]
             );
         }
     }
@@ -1086,7 +1058,7 @@ weight = 0.001
             Some(Corruption::Masking { p: 0.25 })
         );
         assert_eq!(t.objective.code_penalties.len(), 1);
-        assert_eq!(t.objective.weight_decay, 0.001);
+        assert_eq!(t.objective.weight_decay(), 0.001);
         assert_eq!(
             t.optimizer,
             OptimizerKind::Sgd {

@@ -39,5 +39,5 @@ pub use error::{Error, Result};
 pub use linalg::Matrix;
 pub use model::{Autoencoder, AutoencoderSpec, Evaluation};
 pub use nn::{Activation, Init, OptimizerKind};
-pub use objective::{CodePenalty, Corruption, Likelihood, Objective};
+pub use objective::{CodePenalty, Corruption, Likelihood, Objective, ParameterPenalty};
 pub use train::{fit, initial_state, TrainConfig};

@@ -6,6 +6,7 @@ use autoencoder::code::CodeDistribution;
 use autoencoder::linalg::{Cpu, Rng};
 use autoencoder::model::{Autoencoder, Tensor};
 use autoencoder::nn::{Activation, Init};
+use autoencoder::ParameterPenalty;
 use autoencoder::{AutoencoderSpec, CodePenalty, Likelihood, Matrix, Objective};
 
 fn batch(rows: usize, cols: usize, seed: u64) -> Matrix {
@@ -255,7 +256,7 @@ fn code_penalties_and_weight_decay() {
             ..Objective::plain()
         },
         Objective {
-            weight_decay: 0.05,
+            parameter_penalties: vec![ParameterPenalty::WeightDecay { weight: 0.05 }],
             ..Objective::plain()
         },
     ] {
@@ -271,7 +272,7 @@ fn code_penalties_and_weight_decay() {
     let err = check(
         tied,
         &Objective {
-            weight_decay: 0.05,
+            parameter_penalties: vec![ParameterPenalty::WeightDecay { weight: 0.05 }],
             ..Objective::plain()
         },
     );
@@ -471,7 +472,7 @@ fn importance_weighted_bound() {
     let objective = Objective {
         importance_samples: 3,
         code_penalties: vec![CodePenalty::L1 { weight: 0.2 }],
-        weight_decay: 0.05,
+        parameter_penalties: vec![ParameterPenalty::WeightDecay { weight: 0.05 }],
         ..Objective::plain()
     };
     let err = check(s, &objective);
@@ -488,12 +489,20 @@ fn contractive_penalty() {
         s.encoder_layers = vec![];
         for objective in [
             Objective {
-                contractive: 0.7,
+                parameter_penalties: vec![ParameterPenalty::Contractive {
+                    weight: 0.7,
+                    directions: 0,
+                }],
                 ..Objective::plain()
             },
             Objective {
-                contractive: 0.7,
-                weight_decay: 0.1,
+                parameter_penalties: vec![
+                    ParameterPenalty::Contractive {
+                        weight: 0.7,
+                        directions: 0,
+                    },
+                    ParameterPenalty::WeightDecay { weight: 0.1 },
+                ],
                 ..Objective::plain()
             },
         ] {
@@ -504,7 +513,10 @@ fn contractive_penalty() {
         for tied in [false, true] {
             s.tied = tied;
             let objective = Objective {
-                contractive: 0.7,
+                parameter_penalties: vec![ParameterPenalty::Contractive {
+                    weight: 0.7,
+                    directions: 0,
+                }],
                 corruption: Some(autoencoder::Corruption::Masking { p: 0.3 }),
                 ..Objective::plain()
             };
@@ -525,8 +537,10 @@ fn contractive_penalty_by_random_directions_for_deep_encoders() {
         for tied in [false, true] {
             for directions in [1, 3] {
                 let objective = Objective {
-                    contractive: 0.7,
-                    contractive_directions: directions,
+                    parameter_penalties: vec![ParameterPenalty::Contractive {
+                        weight: 0.7,
+                        directions,
+                    }],
                     ..Objective::plain()
                 };
                 let err = check(spec(act, act, Likelihood::Bernoulli, tied), &objective);
@@ -546,9 +560,13 @@ fn contractive_penalty_by_random_directions_for_deep_encoders() {
     );
     s.encoder_layers = vec![];
     let objective = Objective {
-        contractive: 0.7,
-        contractive_directions: 2,
-        weight_decay: 0.1,
+        parameter_penalties: vec![
+            ParameterPenalty::Contractive {
+                weight: 0.7,
+                directions: 2,
+            },
+            ParameterPenalty::WeightDecay { weight: 0.1 },
+        ],
         corruption: Some(autoencoder::Corruption::Gaussian { sigma: 0.1 }),
         ..Objective::plain()
     };
@@ -634,7 +652,7 @@ fn convolutional_models_through_every_layer_kind() {
         let spec = layered_spec(model, [1, 6, 6]);
         assert_eq!(spec.output, output);
         let objective = Objective {
-            weight_decay: 0.01,
+            parameter_penalties: vec![ParameterPenalty::WeightDecay { weight: 0.01 }],
             ..Objective::plain()
         };
         // 36 pixels × 4 rows: a larger step than the 6-feature dense checks, so f32 rounding

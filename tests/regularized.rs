@@ -9,6 +9,7 @@ use autoencoder::nn::{Activation, Init};
 use autoencoder::objective::contractive;
 use autoencoder::objective::sparsity::mean_activation;
 use autoencoder::train::{self, Silent};
+use autoencoder::ParameterPenalty;
 use autoencoder::{
     Autoencoder, AutoencoderSpec, CodePenalty, Corruption, Likelihood, Matrix, Objective,
     TrainConfig,
@@ -115,7 +116,10 @@ fn assert_contractive_training_shrinks_the_jacobian(x: &Matrix, spec: Autoencode
         spec,
         x,
         Objective {
-            contractive: 0.5,
+            parameter_penalties: vec![ParameterPenalty::Contractive {
+                weight: 0.5,
+                directions: 0,
+            }],
             ..Objective::plain()
         },
         10,

@@ -7,7 +7,7 @@ use super::autoencoder::Autoencoder;
 use crate::error::{Error, Result};
 use crate::layers::{GradSlots, Layer};
 use crate::linalg::{Backend, Rng};
-use crate::objective::{contractive, weight_decay, Objective};
+use crate::objective::{contractive, weight_decay, Objective, ParameterPenalty};
 
 /// Buffers of the parameter terms, sized once per workspace.
 #[derive(Debug, Default)]
@@ -21,8 +21,8 @@ pub(crate) struct PenaltyScratch {
 }
 
 impl Autoencoder {
-    /// Adds every parameter term of `objective` to `loss` (in a fixed order: weight decay layer
-    /// by layer, then the contractive penalty) and its gradient to `grads`.
+    /// Adds every parameter term of `objective` to `loss`, in the list's order, and its
+    /// gradient to `grads`.
     ///
     /// `encoder_input` is `x̃` (`rows × input`), `acts[l]` encoder layer `l`'s output
     /// (`rows × outputs_l`); `spare` is a scratch buffer of at least `rows × widest` values.
@@ -40,86 +40,124 @@ impl Autoencoder {
         rng: &mut Rng,
         loss: &mut f64,
     ) -> Result<()> {
-        // (λ/2) Σ_l ‖W_l‖² over every weight matrix (a tied one once)
-        if objective.weight_decay != 0.0 {
-            for layer in &self.layers {
-                for &t in layer.decayed_tensors() {
-                    let w = &self.tensors[t].data;
-                    *loss += grads.accumulate(t, |g| {
-                        weight_decay::value_and_grad(objective.weight_decay, w, g)
-                    });
+        for penalty in &objective.parameter_penalties {
+            match *penalty {
+                ParameterPenalty::WeightDecay { weight } if weight != 0.0 => {
+                    self.weight_decay(weight, grads, loss)
                 }
+                ParameterPenalty::Contractive { weight, directions } if weight != 0.0 => self
+                    .contractive(
+                        backend,
+                        weight,
+                        directions,
+                        encoder_input,
+                        rows,
+                        acts,
+                        grads,
+                        scratch,
+                        spare,
+                        rng,
+                        loss,
+                    )?,
+                ParameterPenalty::WeightDecay { .. } | ParameterPenalty::Contractive { .. } => {}
             }
         }
-        // λ‖∂h/∂x‖²_F: exactly where a closed form exists, else along random directions
-        if objective.contractive != 0.0 {
-            if self.code_is_sampled() {
-                return Err(Error::Invalid(
-                    "the contractive penalty needs a deterministic code, not a sampled one".into(),
-                ));
+        Ok(())
+    }
+
+    /// `(λ/2) Σ_l ‖W_l‖²` over every weight matrix (a tied one once), layer by layer.
+    fn weight_decay(&self, weight: f32, grads: &mut GradSlots<'_>, loss: &mut f64) {
+        for layer in &self.layers {
+            for &t in layer.decayed_tensors() {
+                let w = &self.tensors[t].data;
+                *loss += grads.accumulate(t, |g| weight_decay::value_and_grad(weight, w, g));
             }
-            // the penalty's Jacobian products are written for dense layers
-            let dense = |l: usize| {
-                self.layers[l].as_dense().ok_or_else(|| {
-                    Error::Invalid(format!(
-                        "the contractive penalty needs dense encoder layers, not {}",
-                        self.layers[l].kind()
-                    ))
-                })
-            };
-            let closed_form = objective.contractive_directions == 0
-                && self.encoder_len == 1
-                && contractive::has_closed_form(
-                    self.spec().encoder_layers.len(),
-                    self.spec().code_activation,
-                );
-            if closed_form {
-                let p = dense(0)?;
-                *loss += contractive::value_and_grad(
-                    backend,
-                    objective.contractive,
-                    p.activation(),
-                    encoder_input,
-                    &acts[0][..rows * p.outputs()],
-                    rows,
-                    &self.tensors[p.weight()].data,
-                    &mut scratch.weight_grad,
-                    &mut scratch.bias_grad,
-                    spare,
-                );
-                grads.add(p.weight(), &scratch.weight_grad);
-                grads.add(p.bias(), &scratch.bias_grad);
-            } else {
-                let layers: Vec<contractive::TangentLayer<'_>> = (0..self.encoder_len)
-                    .map(|l| {
-                        let p = dense(l)?;
-                        Ok(contractive::TangentLayer {
-                            weight: &self.tensors[p.weight()].data,
-                            outputs: p.outputs(),
-                            activation: p.activation(),
-                            input: if l == 0 {
-                                encoder_input
-                            } else {
-                                &acts[l - 1][..rows * p.inputs()]
-                            },
-                            output: &acts[l][..rows * p.outputs()],
-                        })
-                    })
-                    .collect::<Result<_>>()?;
-                *loss += contractive::tangent_value_and_grad(
-                    backend,
-                    objective.contractive,
-                    &layers,
-                    rows,
-                    objective.contractive_directions.max(1),
-                    rng,
-                    &mut scratch.tangent,
-                );
-                for l in 0..self.encoder_len {
+        }
+    }
+
+    /// `λ‖∂h/∂x‖²_F`: exactly where a closed form exists (and `directions` is 0), else along
+    /// `max(directions, 1)` random directions per example.
+    #[allow(clippy::too_many_arguments)]
+    fn contractive(
+        &self,
+        backend: &dyn Backend,
+        weight: f32,
+        directions: usize,
+        encoder_input: &[f32],
+        rows: usize,
+        acts: &[Vec<f32>],
+        grads: &mut GradSlots<'_>,
+        scratch: &mut PenaltyScratch,
+        spare: &mut [f32],
+        rng: &mut Rng,
+        loss: &mut f64,
+    ) -> Result<()> {
+        if self.code_is_sampled() {
+            return Err(Error::Invalid(
+                "the contractive penalty needs a deterministic code, not a sampled one".into(),
+            ));
+        }
+        // the penalty's Jacobian products are written for dense layers
+        let dense = |l: usize| {
+            self.layers[l].as_dense().ok_or_else(|| {
+                Error::Invalid(format!(
+                    "the contractive penalty needs dense encoder layers, not {}",
+                    self.layers[l].kind()
+                ))
+            })
+        };
+        let closed_form = directions == 0
+            && self.encoder_len == 1
+            && contractive::has_closed_form(
+                self.spec().encoder_layers.len(),
+                self.spec().code_activation,
+            );
+        if closed_form {
+            let p = dense(0)?;
+            *loss += contractive::value_and_grad(
+                backend,
+                weight,
+                p.activation(),
+                encoder_input,
+                &acts[0][..rows * p.outputs()],
+                rows,
+                &self.tensors[p.weight()].data,
+                &mut scratch.weight_grad,
+                &mut scratch.bias_grad,
+                spare,
+            );
+            grads.add(p.weight(), &scratch.weight_grad);
+            grads.add(p.bias(), &scratch.bias_grad);
+        } else {
+            let layers: Vec<contractive::TangentLayer<'_>> = (0..self.encoder_len)
+                .map(|l| {
                     let p = dense(l)?;
-                    grads.add(p.weight(), &scratch.tangent.weight_grads[l]);
-                    grads.add(p.bias(), &scratch.tangent.bias_grads[l]);
-                }
+                    Ok(contractive::TangentLayer {
+                        weight: &self.tensors[p.weight()].data,
+                        outputs: p.outputs(),
+                        activation: p.activation(),
+                        input: if l == 0 {
+                            encoder_input
+                        } else {
+                            &acts[l - 1][..rows * p.inputs()]
+                        },
+                        output: &acts[l][..rows * p.outputs()],
+                    })
+                })
+                .collect::<Result<_>>()?;
+            *loss += contractive::tangent_value_and_grad(
+                backend,
+                weight,
+                &layers,
+                rows,
+                directions.max(1),
+                rng,
+                &mut scratch.tangent,
+            );
+            for l in 0..self.encoder_len {
+                let p = dense(l)?;
+                grads.add(p.weight(), &scratch.tangent.weight_grads[l]);
+                grads.add(p.bias(), &scratch.tangent.bias_grads[l]);
             }
         }
         Ok(())

@@ -1,6 +1,6 @@
 //! The contractive penalty `Ω = λ ‖∂f(x)/∂x‖²_F` (chapter 14.2.3, 14.7; Rifai et al. 2011).
 //!
-//! Two ways to compute it, picked by [`Objective::contractive_directions`](super::Objective):
+//! Two ways to compute it, picked by `directions` of [`ParameterPenalty::Contractive`](super::ParameterPenalty):
 //!
 //! - **Closed form** ([`value_and_grad`]), exact, for a one-layer encoder `h = s(Wx + b)` with
 //!   `s` sigmoid or tanh: `J = diag(s'(z)) W`, so `‖J‖²_F = Σ_j s'_j² Σ_i W_ji²` — O(d_x·d_h)
@@ -356,8 +356,14 @@ impl super::regularizer::RegularizerTerm for ContractiveConfig {
                 "must be ≥ 1 (leave it out for the exact closed form)",
             ));
         }
-        objective.contractive += self.weight;
-        objective.contractive_directions = self.directions.unwrap_or(0);
+        objective.parameter_penalties_from(self);
         Ok(())
+    }
+
+    fn parameter_penalty(&self) -> Option<super::ParameterPenalty> {
+        Some(super::ParameterPenalty::Contractive {
+            weight: self.weight,
+            directions: self.directions.unwrap_or(0),
+        })
     }
 }

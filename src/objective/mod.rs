@@ -7,7 +7,9 @@
 //! - [`parametric_tsne`]: a code term that keeps the batch's t-SNE neighbourhoods, `Ω(h, x)`;
 //! - [`parametric_umap`]: a code term that keeps the training set's UMAP graph, on batches of
 //!   its edges;
-//! - [`weight_decay`]: parameter penalties, which add gradient to parameters.
+//! - parameter penalties ([`ParameterPenalty`]: [`weight_decay`], [`contractive`]), which add
+//!   gradient to parameters; every learning rule applies each of them or refuses it, naming
+//!   the key ([`ParameterPenalty::kind`]).
 //!
 //! A variant of the autoencoder is a combination of these parts, not another training loop.
 
@@ -34,17 +36,12 @@ pub struct Objective {
     pub corruption: Option<Corruption>,
     /// Penalties on the code `h`.
     pub code_penalties: Vec<CodePenalty>,
-    /// `λ` of weight decay on all weight matrices; 0 disables it.
-    pub weight_decay: f32,
+    /// Penalties on the parameters, in the order they are added to the loss (one of each
+    /// kind: [`Objective::add_parameter_penalty`] merges a second into the first).
+    #[serde(default)]
+    pub parameter_penalties: Vec<ParameterPenalty>,
     /// Weight `β` of the KL term of a Gaussian code (1 = the ELBO).
     pub beta: f32,
-    /// `λ` of the contractive penalty `λ‖∂h/∂x‖²_F`; 0 disables it.
-    pub contractive: f32,
-    /// How the contractive penalty is computed: 0 = exactly, in closed form, where that exists
-    /// (one-layer sigmoid or tanh encoder), else along one random direction; `m > 0` = the
-    /// unbiased estimate along `m` random directions per example, for any encoder.
-    #[serde(default)]
-    pub contractive_directions: usize,
     /// Importance samples `k` per example for a Gaussian code: 1 = the ELBO with analytic KL,
     /// `k > 1` = the IWAE bound (β is then 1).
     pub importance_samples: usize,
@@ -63,10 +60,8 @@ impl Default for Objective {
         Objective {
             corruption: None,
             code_penalties: Vec::new(),
-            weight_decay: 0.0,
+            parameter_penalties: Vec::new(),
             beta: 1.0,
-            contractive: 0.0,
-            contractive_directions: 0,
             importance_samples: 1,
             reconstruction_weight: 1.0,
         }
@@ -78,9 +73,87 @@ impl Objective {
     pub fn plain() -> Self {
         Objective::default()
     }
-    /// Whether any term adds gradient directly to parameters (so the backward pass must add to,
-    /// not overwrite, the gradient buffers it starts from).
-    pub fn has_parameter_penalties(&self) -> bool {
-        self.weight_decay != 0.0 || self.contractive != 0.0
+
+    /// Adds a parameter penalty; one of a kind already there takes the sum of both weights
+    /// (and the later one's other settings), so two `weight_decay` entries are one term.
+    pub fn add_parameter_penalty(&mut self, penalty: ParameterPenalty) {
+        match self
+            .parameter_penalties
+            .iter_mut()
+            .find(|p| p.kind() == penalty.kind())
+        {
+            Some(p) => {
+                let weight = p.weight() + penalty.weight();
+                *p = penalty;
+                p.set_weight(weight);
+            }
+            None => self.parameter_penalties.push(penalty),
+        }
+    }
+
+    /// Adds `term`'s parameter penalty, if it is one.
+    pub(crate) fn parameter_penalties_from(&mut self, term: &dyn regularizer::RegularizerTerm) {
+        if let Some(p) = term.parameter_penalty() {
+            self.add_parameter_penalty(p);
+        }
+    }
+
+    /// `λ` of weight decay (0 without it), for rules that apply it in their own update.
+    pub fn weight_decay(&self) -> f32 {
+        self.parameter_penalties
+            .iter()
+            .map(|p| match p {
+                ParameterPenalty::WeightDecay { weight } => *weight,
+                ParameterPenalty::Contractive { .. } => 0.0,
+            })
+            .sum()
+    }
+}
+
+/// A term of Ω attached to the parameters rather than to the code: it adds its value to the
+/// loss and its gradient to the parameters' gradients. A learning rule applies each kind or
+/// refuses it (`Rule::applies` in `train`, and the RBM's and PSD's checks), naming
+/// `regularizer[i].kind`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ParameterPenalty {
+    /// `(λ/2) Σ ‖W‖²` over every weight matrix, a tied one once ([`weight_decay`]).
+    WeightDecay {
+        /// `λ`.
+        weight: f32,
+    },
+    /// `λ‖∂h/∂x‖²_F` ([`contractive`]).
+    Contractive {
+        /// `λ`.
+        weight: f32,
+        /// 0 = exactly, in closed form, where that exists (one-layer sigmoid or tanh encoder),
+        /// else along one random direction; `m > 0` = the unbiased estimate along `m` random
+        /// directions per example, for any encoder.
+        directions: usize,
+    },
+}
+
+impl ParameterPenalty {
+    /// The `[[regularizer]] kind` that configures it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ParameterPenalty::WeightDecay { .. } => "weight_decay",
+            ParameterPenalty::Contractive { .. } => "contractive",
+        }
+    }
+
+    /// `λ`.
+    pub fn weight(&self) -> f32 {
+        match *self {
+            ParameterPenalty::WeightDecay { weight }
+            | ParameterPenalty::Contractive { weight, .. } => weight,
+        }
+    }
+
+    fn set_weight(&mut self, w: f32) {
+        match self {
+            ParameterPenalty::WeightDecay { weight }
+            | ParameterPenalty::Contractive { weight, .. } => *weight = w,
+        }
     }
 }

@@ -7,7 +7,7 @@ use super::parametric_tsne::TsneConfig;
 use super::parametric_umap::UmapConfig;
 use super::sparsity::{KlSparsityConfig, L1Config};
 use super::weight_decay::WeightDecayConfig;
-use super::Objective;
+use super::{Objective, ParameterPenalty};
 use crate::code::CodeDistribution;
 use crate::error::{Error, Result};
 use crate::nn::Activation;
@@ -45,6 +45,10 @@ pub trait RegularizerTerm {
     /// Checks the entry (`key` is `regularizer[i]`, for errors) against the run and adds the
     /// term to `objective`.
     fn apply(&self, key: &str, run: &RunContext, objective: &mut Objective) -> Result<()>;
+    /// The term as a penalty on the parameters, or `None` for a term on the code.
+    fn parameter_penalty(&self) -> Option<ParameterPenalty> {
+        None
+    }
 }
 
 /// The registry: one line per term, `Variant("kind", Config)`. Makes [`RegularizerConfig`], its
@@ -114,6 +118,12 @@ impl RegularizerConfig {
     /// The term's weight `λ`.
     pub fn weight(&self) -> f32 {
         self.term().weight()
+    }
+
+    /// The term as a penalty on the parameters (`weight_decay`, `contractive`), or `None` for
+    /// a term on the code.
+    pub fn parameter_penalty(&self) -> Option<ParameterPenalty> {
+        self.term().parameter_penalty()
     }
 
     /// Checks the entry (`key` is `regularizer[i]`) and adds its term to `objective`.

@@ -38,8 +38,14 @@ impl super::regularizer::RegularizerTerm for WeightDecayConfig {
         _run: &super::regularizer::RunContext,
         objective: &mut super::Objective,
     ) -> crate::Result<()> {
-        objective.weight_decay += self.weight;
+        objective.parameter_penalties_from(self);
         Ok(())
+    }
+
+    fn parameter_penalty(&self) -> Option<super::ParameterPenalty> {
+        Some(super::ParameterPenalty::WeightDecay {
+            weight: self.weight,
+        })
     }
 }
 

@@ -4,6 +4,7 @@
 use super::contrastive_divergence::CdConfig;
 use super::{RbmSpec, Units};
 use crate::error::{Error, Result};
+use crate::objective::ParameterPenalty;
 use crate::train::TrainConfig;
 
 /// A checked RBM run.
@@ -32,6 +33,12 @@ pub struct RbmKeys {
     pub persistent: bool,
     /// The sum of the `[[regularizer]] kind = "weight_decay"` weights.
     pub weight_decay: f32,
+}
+
+/// Whether CD-k applies `penalty` to its update: weight decay, on the weight matrix. An RBM has
+/// no deterministic encoder whose Jacobian a contractive penalty could shrink.
+pub fn applies(penalty: &ParameterPenalty) -> bool {
+    matches!(penalty, ParameterPenalty::WeightDecay { .. })
 }
 
 /// Checks an RBM run on data of width `input_size`: its keys and the memory an update of

@@ -12,12 +12,14 @@ pub mod pretrain;
 pub mod rbm_stack;
 pub mod recirculation;
 pub mod reducer;
+pub mod rule;
 pub mod schedule;
 
 pub use checkpoint::{
     load_checkpoint, load_named_checkpoint, save_checkpoint, save_named_checkpoint, CHECKPOINT_FILE,
 };
 pub use learner::{Batch, Examples, Learner, Validation};
+pub use rule::{Rule, RuleName};
 pub use schedule::Schedule;
 
 use crate::data::rows::Rows;
@@ -69,20 +71,6 @@ pub struct TrainConfig {
 
 fn yes() -> bool {
     true
-}
-
-/// How an autoencoder's parameters are updated from a minibatch.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Rule {
-    /// Gradient descent on the objective, by backprop ([`backprop`]).
-    #[default]
-    Backprop,
-    /// Hinton & McClelland's recirculation with regression `lambda` ([`recirculation`]).
-    Recirculation {
-        /// The share of `x(0)` in the reconstruction `x(1)`.
-        lambda: f32,
-    },
 }
 
 impl Default for TrainConfig {

@@ -101,13 +101,17 @@ impl<'a> RecirculationLearner<'a> {
         if !objective.code_penalties.is_empty() {
             return refuse("code penalties");
         }
-        if objective.contractive != 0.0 {
-            return refuse("the contractive penalty");
+        if let Some(p) = objective
+            .parameter_penalties
+            .iter()
+            .find(|p| !super::Rule::Recirculation { lambda }.applies(p))
+        {
+            return refuse(p.kind());
         }
         Ok(RecirculationLearner {
             model,
             lambda,
-            weight_decay: objective.weight_decay,
+            weight_decay: objective.weight_decay(),
         })
     }
 }
