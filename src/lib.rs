@@ -28,6 +28,7 @@ pub mod model;
 pub mod neighbors;
 pub mod nn;
 pub mod objective;
+pub mod pretrain;
 pub mod psd;
 pub mod rbm;
 pub mod report;

@@ -14,9 +14,9 @@ use crate::data::rows::{self, Rows, Subset};
 use crate::error::Result;
 use crate::linalg::Matrix;
 use crate::model::Autoencoder;
+use crate::pretrain::{self, rbm_stack, Pretraining};
 use crate::rbm::Rbm;
-use crate::train::pretrain::{self, Pretraining};
-use crate::train::{self, rbm_stack, Observer, TrainConfig, TrainReport, TrainState};
+use crate::train::{self, Observer, TrainConfig, TrainReport, TrainState};
 
 /// What watches a run: pretraining's epochs (autoencoder layers and RBMs), then the fit's.
 pub trait RunObserver: Observer<Autoencoder> + Observer<Rbm> {

@@ -5,7 +5,8 @@ mod common;
 
 use autoencoder::classifier::{Classifier, ClassifierConfig};
 use autoencoder::data;
-use autoencoder::train::{self, pretrain, Silent};
+use autoencoder::pretrain;
+use autoencoder::train::{self, Silent};
 use autoencoder::{
     Autoencoder, AutoencoderSpec, Corruption, Likelihood, Matrix, Objective, TrainConfig,
 };

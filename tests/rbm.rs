@@ -294,7 +294,7 @@ fn cd_training_on_the_loop_lowers_reconstruction_error_and_is_deterministic() {
 fn the_unrolled_autoencoder_is_the_stacks_up_pass_then_down_pass() {
     use autoencoder::model::Autoencoder;
     use autoencoder::nn::{Activation, Init};
-    use autoencoder::train::rbm_stack::{pretrain_rbm_stack, RbmStackConfig};
+    use autoencoder::pretrain::rbm_stack::{pretrain_rbm_stack, RbmStackConfig};
     use autoencoder::{AutoencoderSpec, Likelihood};
     let x = common::pool2(&common::mnist_train(200));
     for (code_activation, tied) in [(Activation::Linear, false), (Activation::Sigmoid, true)] {
@@ -553,7 +553,7 @@ fn a_multinomial_binary_code_model_unrolls_from_a_replicated_softmax_stack() {
     use autoencoder::code::CodeDistribution;
     use autoencoder::model::Autoencoder;
     use autoencoder::nn::Activation;
-    use autoencoder::train::rbm_stack::{pretrain_rbm_stack, RbmStackConfig};
+    use autoencoder::pretrain::rbm_stack::{pretrain_rbm_stack, RbmStackConfig};
     use autoencoder::{AutoencoderSpec, Likelihood};
     // word counts of 120 documents over 30 words: two topics
     let mut rng = Rng::new(9);

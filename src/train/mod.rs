@@ -8,8 +8,6 @@
 pub mod backprop;
 pub mod checkpoint;
 pub mod learner;
-pub mod pretrain;
-pub mod rbm_stack;
 pub mod recirculation;
 pub mod reducer;
 pub mod rule;

@@ -3,14 +3,16 @@
 //! layers below it, with the same objective parts (corruption, sparsity, contractive…), then
 //! the whole network is fine-tuned.
 
-use super::rbm_stack::RbmStackConfig;
-use super::{fit, initial_state, Observer, TrainConfig};
+pub mod rbm_stack;
+
 use crate::code::CodeDistribution;
 use crate::error::{Error, Result};
 use crate::linalg::Matrix;
 use crate::model::{Autoencoder, AutoencoderSpec, Half};
 use crate::nn::Activation;
 use crate::objective::Likelihood;
+use crate::train::{fit, initial_state, Observer, TrainConfig};
+use rbm_stack::RbmStackConfig;
 use serde::{Deserialize, Serialize};
 
 /// Pretrains every encoder layer of `model` greedily on `x` (epochs and objective from

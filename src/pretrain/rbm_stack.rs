@@ -14,8 +14,6 @@
 //! learning rate 0.1 (0.001 for the linear top layer, whose hidden units are Gaussian), weight
 //! decay 0.0002, momentum 0.5 for the first 5 epochs and 0.9 after.
 
-use super::learner::Examples;
-use super::{run, LoopConfig, Observer, Schedule, SelectionRule, Shuffle, TrainState};
 use crate::code::CodeDistribution;
 use crate::error::{Error, Result};
 use crate::linalg::{transpose, Matrix};
@@ -23,6 +21,9 @@ use crate::model::{Autoencoder, AutoencoderSpec, Half};
 use crate::nn::{Activation, OptimizerKind};
 use crate::rbm::contrastive_divergence::{CdConfig, RbmLearner};
 use crate::rbm::{Rbm, RbmSpec, Units};
+use crate::train::{
+    run, Examples, LoopConfig, Observer, Schedule, SelectionRule, Shuffle, TrainState,
+};
 
 /// Hyperparameters of stacked RBM pretraining (`[pretrain] kind = "rbm"`).
 #[derive(Clone, Debug, PartialEq)]
