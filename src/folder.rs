@@ -10,7 +10,12 @@ use crate::rbm::Rbm;
 use std::path::Path;
 
 /// Any model a run folder can hold.
+///
+/// `#[non_exhaustive]`: the commands outside this crate match the families they serve and
+/// refuse the others with [`AnyModel::unsupported`], so a new family is added here and in its
+/// own folder without touching every command.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub enum AnyModel {
     /// A predictive sparse decomposition (`spec.json` is its spec with `"kind": "psd"`).
     Psd(Psd),
@@ -18,6 +23,26 @@ pub enum AnyModel {
     Autoencoder(Autoencoder),
     /// An RBM (`spec.json` is its [`crate::rbm::RbmSpec`] with `"kind": "rbm"`).
     Rbm(Rbm),
+}
+
+impl AnyModel {
+    /// The family, as `model.kind` names it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            AnyModel::Psd(_) => "psd",
+            AnyModel::Autoencoder(_) => "autoencoder",
+            AnyModel::Rbm(_) => "rbm",
+        }
+    }
+
+    /// The error of a command that does not serve this family: `dir: <what>, and this folder
+    /// holds a <kind> model`.
+    pub fn unsupported(&self, dir: &Path, what: &str) -> Error {
+        Error::format(
+            dir,
+            format!("{what}, and this folder holds a {} model", self.kind()),
+        )
+    }
 }
 
 /// Loads whatever model a folder holds.

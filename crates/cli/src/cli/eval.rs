@@ -103,6 +103,9 @@ pub fn run(args: Args) -> Result<()> {
             )))
         }
         autoencoder::folder::AnyModel::Autoencoder(model) => model,
+        other => {
+            return Err(other.unsupported(&args.model, "eval reads autoencoders and RBMs"))
+        }
     };
     let data = super::load_model_input(&args.model, &args.data, args.label_column.as_deref())?;
     let e = model

@@ -175,10 +175,10 @@ fn run_model(args: &Args) -> Result<()> {
                 || m.spec().code_activation == Activation::Sigmoid,
         ),
         AnyModel::Rbm(r) => (r.spec().hidden, r.spec().hidden_units == Units::Bernoulli),
-        AnyModel::Psd(_) => {
-            return Err(Error::format(
+        other => {
+            return Err(other.unsupported(
                 dir,
-                "a PSD model's sparse codes are not hash codes; use an autoencoder or RBM",
+                "--method autoencoder hashes the codes of an autoencoder or an RBM",
             ))
         }
     };
@@ -193,7 +193,12 @@ fn run_model(args: &Args) -> Result<()> {
         let h = match &model {
             AnyModel::Autoencoder(m) => m.encode(x),
             AnyModel::Rbm(r) => r.hidden_means(x),
-            AnyModel::Psd(_) => unreachable!("refused above"),
+            other => {
+                return Err(other.unsupported(
+                    dir,
+                    "--method autoencoder hashes the codes of an autoencoder or an RBM",
+                ))
+            }
         };
         h.map_err(|e| Error::format(path, e.to_string()))
     };

@@ -339,6 +339,7 @@ impl Features {
                 &args.model,
                 "this folder holds an RBM; probe the autoencoder it pretrains (train with [pretrain] method = \"rbm\")",
             )),
+            other => Err(other.unsupported(&args.model, "probe reads autoencoders and PSD models")),
         }
     }
 

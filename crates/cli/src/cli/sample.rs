@@ -65,6 +65,9 @@ pub fn run(args: Args) -> Result<()> {
             )))
         }
         autoencoder::folder::AnyModel::Autoencoder(model) => model,
+        other => {
+            return Err(other.unsupported(&args.model, "sample draws from autoencoders and RBMs"))
+        }
     };
     let corruption = super::training_corruption(&args.model, &model)?;
     let chain_asked = args.data.is_some() || args.from_noise || args.mean;

@@ -54,7 +54,12 @@ pub fn run(args: Args, reconstruct: bool) -> Result<()> {
             .visible_means(&r.hidden_means(&input).map_err(wrap)?)
             .map_err(wrap)?,
         (autoencoder::folder::AnyModel::Rbm(r), false) => r.hidden_means(&input).map_err(wrap)?,
-        (autoencoder::folder::AnyModel::Psd(_), _) => unreachable!("handled above"),
+        (other, _) => {
+            return Err(other.unsupported(
+                &args.model,
+                "encode and reconstruct read autoencoders, RBMs and PSD",
+            ))
+        }
     };
     data::save_matrix(&args.out, &out)
 }
