@@ -492,6 +492,7 @@ fn contractive_penalty() {
                 parameter_penalties: vec![ParameterPenalty::Contractive {
                     weight: 0.7,
                     directions: 0,
+                    hessian: None,
                 }],
                 ..Objective::plain()
             },
@@ -500,9 +501,25 @@ fn contractive_penalty() {
                     ParameterPenalty::Contractive {
                         weight: 0.7,
                         directions: 0,
+                        hessian: None,
                     },
                     ParameterPenalty::WeightDecay { weight: 0.1 },
                 ],
+                ..Objective::plain()
+            },
+            // CAE+H: the Hessian term's noise is drawn from the step's rng, the same at every
+            // evaluation, so finite differences see one function
+            Objective {
+                parameter_penalties: vec![ParameterPenalty::Contractive {
+                    weight: 0.7,
+                    directions: 0,
+                    hessian: Some(autoencoder::objective::contractive::Hessian {
+                        weight: 2.0,
+                        noise: 0.3,
+                        samples: 3,
+                    }),
+                }],
+                corruption: Some(autoencoder::Corruption::Gaussian { sigma: 0.1 }),
                 ..Objective::plain()
             },
         ] {
@@ -516,6 +533,7 @@ fn contractive_penalty() {
                 parameter_penalties: vec![ParameterPenalty::Contractive {
                     weight: 0.7,
                     directions: 0,
+                    hessian: None,
                 }],
                 corruption: Some(autoencoder::Corruption::Masking { p: 0.3 }),
                 ..Objective::plain()
@@ -540,6 +558,7 @@ fn contractive_penalty_by_random_directions_for_deep_encoders() {
                     parameter_penalties: vec![ParameterPenalty::Contractive {
                         weight: 0.7,
                         directions,
+                        hessian: None,
                     }],
                     ..Objective::plain()
                 };
@@ -564,6 +583,7 @@ fn contractive_penalty_by_random_directions_for_deep_encoders() {
             ParameterPenalty::Contractive {
                 weight: 0.7,
                 directions: 2,
+                hessian: None,
             },
             ParameterPenalty::WeightDecay { weight: 0.1 },
         ],

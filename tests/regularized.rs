@@ -119,6 +119,7 @@ fn assert_contractive_training_shrinks_the_jacobian(x: &Matrix, spec: Autoencode
             parameter_penalties: vec![ParameterPenalty::Contractive {
                 weight: 0.5,
                 directions: 0,
+                hessian: None,
             }],
             ..Objective::plain()
         },

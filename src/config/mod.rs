@@ -230,9 +230,11 @@ impl RunConfig {
             .parameter_penalties
             .iter()
             .find_map(|p| match *p {
-                ParameterPenalty::Contractive { weight, directions } if weight != 0.0 => {
-                    Some(directions)
-                }
+                ParameterPenalty::Contractive {
+                    weight,
+                    directions,
+                    hessian,
+                } if weight != 0.0 || hessian.is_some() => Some((directions, hessian)),
                 _ => None,
             });
         let contractive_key = |field: &str| {
@@ -243,11 +245,34 @@ impl RunConfig {
                 .unwrap_or(0);
             format!("regularizer[{i}].{field}")
         };
-        if let Some(directions) = contractive.filter(|&d| d > 0) {
+        if let Some((directions, _)) = contractive.filter(|&(d, _)| d > 0) {
             limits::check_floats(
                 &contractive_key("directions"),
                 spec.tangent_floats(train.batch_size, directions),
                 "the contractive estimate's tangent buffers",
+            )?;
+        }
+        if let Some(hessian) = contractive.and_then(|(_, h)| h) {
+            let one_layer = !spec.is_layered()
+                && crate::objective::contractive::has_closed_form(
+                    spec.encoder_layers.len(),
+                    spec.code_activation,
+                );
+            if !one_layer {
+                return Err(Error::config(
+                    contractive_key("hessian_weight"),
+                    "CAE+H's Hessian term is computed in closed form: it needs a one-layer encoder (layers = []) with a sigmoid or tanh code",
+                ));
+            }
+            let (b, d, k) = (
+                train.batch_size as u128,
+                input_size as u128,
+                spec.code_size as u128,
+            );
+            limits::check_floats(
+                &contractive_key("hessian_samples"),
+                hessian.samples as u128 * b * d + b * (d + 3 * k),
+                "CAE+H's corrupted copies",
             )?;
         }
         let pretrain = self.pretraining()?;

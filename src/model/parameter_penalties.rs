@@ -18,6 +18,10 @@ pub(crate) struct PenaltyScratch {
     pub bias_grad: Vec<f32>,
     /// The tangent estimator's buffers (empty unless the estimate is used).
     pub tangent: contractive::TangentScratch,
+    /// CAE+H: the corrupted copies' noise (`n_c × rows × inputs`) and the Hessian term's
+    /// scratch, sized on the first step.
+    pub hessian_noise: Vec<f32>,
+    pub hessian_scratch: Vec<f32>,
 }
 
 impl Autoencoder {
@@ -45,11 +49,16 @@ impl Autoencoder {
                 ParameterPenalty::WeightDecay { weight } if weight != 0.0 => {
                     self.weight_decay(weight, grads, loss)
                 }
-                ParameterPenalty::Contractive { weight, directions } if weight != 0.0 => self
+                ParameterPenalty::Contractive {
+                    weight,
+                    directions,
+                    hessian,
+                } if weight != 0.0 || hessian.is_some_and(|h| h.weight != 0.0) => self
                     .contractive(
                         backend,
                         weight,
                         directions,
+                        hessian,
                         encoder_input,
                         rows,
                         acts,
@@ -76,13 +85,15 @@ impl Autoencoder {
     }
 
     /// `λ‖∂h/∂x‖²_F`: exactly where a closed form exists (and `directions` is 0), else along
-    /// `max(directions, 1)` random directions per example.
+    /// `max(directions, 1)` random directions per example; with `hessian`, CAE+H's term too
+    /// (closed form only).
     #[allow(clippy::too_many_arguments)]
     fn contractive(
         &self,
         backend: &dyn Backend,
         weight: f32,
         directions: usize,
+        hessian: Option<contractive::Hessian>,
         encoder_input: &[f32],
         rows: usize,
         acts: &[Vec<f32>],
@@ -126,8 +137,36 @@ impl Autoencoder {
                 &mut scratch.bias_grad,
                 spare,
             );
+            if let Some(hessian) = hessian.filter(|h| h.weight != 0.0) {
+                let (d_x, d_h) = (p.inputs(), p.outputs());
+                let noise = sized(&mut scratch.hessian_noise, hessian.samples * rows * d_x);
+                rng.fill_normal(noise);
+                noise.iter_mut().for_each(|e| *e *= hessian.noise);
+                *loss += contractive::hessian_value_and_grad(
+                    backend,
+                    hessian.weight,
+                    p.activation(),
+                    encoder_input,
+                    &acts[0][..rows * d_h],
+                    rows,
+                    &self.tensors[p.weight()].data,
+                    &self.tensors[p.bias()].data,
+                    noise,
+                    hessian.samples,
+                    &mut scratch.weight_grad,
+                    &mut scratch.bias_grad,
+                    sized(
+                        &mut scratch.hessian_scratch,
+                        contractive::hessian_scratch(rows, d_x, d_h),
+                    ),
+                );
+            }
             grads.add(p.weight(), &scratch.weight_grad);
             grads.add(p.bias(), &scratch.bias_grad);
+        } else if hessian.is_some() {
+            return Err(Error::Invalid(
+                "CAE+H's Hessian term is written for the closed form: a one-layer sigmoid or tanh encoder".into(),
+            ));
         } else {
             let layers: Vec<contractive::TangentLayer<'_>> = (0..self.encoder_len)
                 .map(|l| {
@@ -162,4 +201,12 @@ impl Autoencoder {
         }
         Ok(())
     }
+}
+
+/// `buffer[..len]`, grown on first use and then reused.
+fn sized(buffer: &mut Vec<f32>, len: usize) -> &mut [f32] {
+    if buffer.len() < len {
+        buffer.resize(len, 0.0);
+    }
+    &mut buffer[..len]
 }

@@ -99,6 +99,8 @@ impl Autoencoder {
                 weight_grad: vec![0.0; first_in * first_out],
                 bias_grad: vec![0.0; first_out],
                 tangent: Default::default(),
+                hessian_noise: Vec::new(),
+                hessian_scratch: Vec::new(),
             },
         }
     }

@@ -11,6 +11,13 @@
 //!   `‖J v‖²` over `m` directions per example gives an unbiased estimate of the penalty and of its
 //!   gradient, at about `2 + 2/m` times an encoder forward+backward per direction.
 //!
+//! CAE+H (Rifai, Mesnil, Vincent, Muller, Bengio, Dauphin & Glorot 2011, "Higher order
+//! contractive auto-encoder", ECML) adds `γ · E_ε ‖J(x) − J(x + ε)‖²_F`, `ε ~ N(0, σ²I)`: a
+//! stochastic finite difference of the Jacobian, whose expectation for small σ is `σ²` times the
+//! squared norm of the Hessian, so the contraction holds in a neighbourhood of each point, not
+//! only at it. [`hessian_value_and_grad`] computes it for the one-layer encoder of the closed
+//! form, `n_c` corrupted copies per example.
+//!
 //! [`encoder_jacobian`] measures any encoder's Jacobian exactly (for tests and reports).
 
 use crate::linalg::gemm::View;
@@ -90,6 +97,124 @@ pub fn value_and_grad(
         }
     }
     lambda as f64 * value / rows as f64
+}
+
+/// The Hessian term of CAE+H (Rifai, Mesnil, Vincent, Muller, Bengio, Dauphin & Glorot 2011,
+/// "Higher order contractive auto-encoder"): `γ · mean_b mean_c ‖J(x_b) − J(x_b + ε_bc)‖²_F`
+/// with `ε_bc ~ N(0, σ²I)`, a stochastic finite difference of the Jacobian that penalizes its
+/// curvature along random directions (the Hessian's norm, in expectation, as σ → 0). For the
+/// one-layer encoder of [`value_and_grad`], `J(x) = diag(s(x)) W` with `s = s'(z)`, so
+/// `‖J(x) − J(x̃)‖²_F = Σ_j (s_j(x) − s_j(x̃))² ‖W_j‖²`. Its gradient, with `Δ_j = s_j − s̃_j`:
+/// `∂/∂z_j = 2 Δ_j ‖W_j‖² s'_j`, `∂/∂z̃_j = −2 Δ_j ‖W_j‖² s̃'_j`, and `2 Δ_j² W_j` through the
+/// row norm.
+///
+/// Adds the gradient into `weight_grad` (`[d_h, d_x]`) and `bias_grad` and returns the value.
+/// `x` is the encoder input (`rows × d_x`), `h` its output (`rows × d_h`), `noise` holds
+/// `samples` blocks of `rows × d_x` (the `ε`, already scaled by σ). `scratch` holds at least
+/// [`hessian_scratch`] values.
+///
+/// # Shapes
+/// `weight` `[d_h, d_x]`, `bias` `[d_h]`, `noise` `[samples, rows, d_x]`.
+#[allow(clippy::too_many_arguments)]
+pub fn hessian_value_and_grad(
+    backend: &dyn Backend,
+    gamma: f32,
+    act: Activation,
+    x: &[f32],
+    h: &[f32],
+    rows: usize,
+    weight: &[f32],
+    bias: &[f32],
+    noise: &[f32],
+    samples: usize,
+    weight_grad: &mut [f32],
+    bias_grad: &mut [f32],
+    scratch: &mut [f32],
+) -> f64 {
+    let d_h = bias.len();
+    let d_x = weight.len() / d_h;
+    let (x_t, rest) = scratch.split_at_mut(rows * d_x);
+    let (h_t, rest) = rest.split_at_mut(rows * d_h);
+    let (coef_x, rest) = rest.split_at_mut(rows * d_h);
+    let coef_t = &mut rest[..rows * d_h];
+    let row_norms: Vec<f32> = weight
+        .chunks_exact(d_x)
+        .map(|w| w.iter().map(|v| v * v).sum())
+        .collect();
+    let scale = gamma / (rows * samples) as f32;
+    let mut value = 0.0f64;
+    let mut delta_sq = vec![0.0f32; d_h];
+    coef_x.fill(0.0);
+    for eps in noise.chunks_exact(rows * d_x).take(samples) {
+        // x̃ = x + ε, h̃ = s(x̃ Wᵀ + b)
+        for ((t, &a), &e) in x_t.iter_mut().zip(x).zip(eps) {
+            *t = a + e;
+        }
+        backend.gemm(
+            h_t,
+            false,
+            View::new(x_t, rows, d_x),
+            false,
+            View::new(weight, d_h, d_x),
+            true,
+            1.0,
+        );
+        act.forward_with_bias(h_t, bias);
+        for (((hr, tr), cx), ct) in h
+            .chunks_exact(d_h)
+            .zip(h_t.chunks_exact(d_h))
+            .zip(coef_x.chunks_exact_mut(d_h))
+            .zip(coef_t.chunks_exact_mut(d_h))
+        {
+            for j in 0..d_h {
+                let (s, ds) = slope_and_curvature(act, hr[j]);
+                let (s_t, ds_t) = slope_and_curvature(act, tr[j]);
+                let delta = s - s_t;
+                value += (delta * delta * row_norms[j]) as f64;
+                delta_sq[j] += delta * delta;
+                let c = scale * 2.0 * delta * row_norms[j];
+                cx[j] += c * ds;
+                ct[j] = -c * ds_t;
+                bias_grad[j] += c * ds - c * ds_t;
+            }
+        }
+        // ∂/∂W through z̃: Σ_b coef_t_bj x̃_bi
+        backend.gemm(
+            weight_grad,
+            true,
+            View::new(coef_t, rows, d_h),
+            true,
+            View::new(x_t, rows, d_x),
+            false,
+            1.0,
+        );
+    }
+    // ∂/∂W through z (all samples at once) and through the row norms
+    backend.gemm(
+        weight_grad,
+        true,
+        View::new(coef_x, rows, d_h),
+        true,
+        View::new(x, rows, d_x),
+        false,
+        1.0,
+    );
+    for ((g_row, w_row), d2) in weight_grad
+        .chunks_exact_mut(d_x)
+        .zip(weight.chunks_exact(d_x))
+        .zip(&delta_sq)
+    {
+        let c = 2.0 * scale * d2;
+        for (g, w) in g_row.iter_mut().zip(w_row) {
+            *g += c * w;
+        }
+    }
+    gamma as f64 * value / (rows * samples) as f64
+}
+
+/// Scratch values [`hessian_value_and_grad`] needs for `rows` examples.
+pub fn hessian_scratch(rows: usize, d_x: usize, d_h: usize) -> usize {
+    rows * d_x + 3 * rows * d_h
 }
 
 /// One encoder layer, as [`tangent_value_and_grad`] reads it.
@@ -335,6 +460,84 @@ pub struct ContractiveConfig {
     /// Random directions per example; leave out for the closed form.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub directions: Option<usize>,
+    /// CAE+H: `γ` of the Hessian term `γ E‖J(x) − J(x + ε)‖²_F`; leave out for the plain CAE.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hessian_weight: Option<f32>,
+    /// CAE+H: `σ` of `ε ~ N(0, σ²I)`, in the input's units (default 0.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hessian_noise: Option<f32>,
+    /// CAE+H: corrupted copies `x + ε` per example and step (default 4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hessian_samples: Option<usize>,
+}
+
+/// CAE+H's Hessian term, checked: `γ`, `σ` and the copies per example.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Hessian {
+    /// `γ`.
+    pub weight: f32,
+    /// `σ`.
+    pub noise: f32,
+    /// Corrupted copies per example, `n_c`.
+    pub samples: usize,
+}
+
+impl Hessian {
+    /// Rifai et al.'s σ range starts near 0.1 on inputs in [0, 1].
+    pub const DEFAULT_NOISE: f32 = 0.1;
+    /// Copies per example: the estimate's variance falls as `1/n_c`, its cost grows as `n_c`.
+    pub const DEFAULT_SAMPLES: usize = 4;
+}
+
+impl ContractiveConfig {
+    /// The Hessian term's settings, checked (`key` is `regularizer[i]`).
+    fn hessian(&self, key: &str) -> crate::Result<Option<Hessian>> {
+        let Some(weight) = self.hessian_weight else {
+            for (name, set) in [
+                ("hessian_noise", self.hessian_noise.is_some()),
+                ("hessian_samples", self.hessian_samples.is_some()),
+            ] {
+                if set {
+                    return Err(crate::Error::config(
+                        format!("{key}.{name}"),
+                        "is a setting of CAE+H's Hessian term: give hessian_weight too",
+                    ));
+                }
+            }
+            return Ok(None);
+        };
+        if !(weight >= 0.0 && weight.is_finite()) {
+            return Err(crate::Error::config(
+                format!("{key}.hessian_weight"),
+                "must be ≥ 0",
+            ));
+        }
+        if self.directions.is_some() {
+            return Err(crate::Error::config(
+                format!("{key}.hessian_weight"),
+                "CAE+H's Hessian term is computed with the closed form: leave out directions (a one-layer sigmoid or tanh encoder)",
+            ));
+        }
+        let noise = self.hessian_noise.unwrap_or(Hessian::DEFAULT_NOISE);
+        if !(noise > 0.0 && noise.is_finite()) {
+            return Err(crate::Error::config(
+                format!("{key}.hessian_noise"),
+                "must be a positive number",
+            ));
+        }
+        let samples = self.hessian_samples.unwrap_or(Hessian::DEFAULT_SAMPLES);
+        if !(1..=1024).contains(&samples) {
+            return Err(crate::Error::config(
+                format!("{key}.hessian_samples"),
+                "must be in 1..=1024",
+            ));
+        }
+        Ok(Some(Hessian {
+            weight,
+            noise,
+            samples,
+        }))
+    }
 }
 
 impl super::regularizer::RegularizerTerm for ContractiveConfig {
@@ -356,6 +559,7 @@ impl super::regularizer::RegularizerTerm for ContractiveConfig {
                 "must be ≥ 1 (leave it out for the exact closed form)",
             ));
         }
+        self.hessian(key)?;
         objective.parameter_penalties_from(self);
         Ok(())
     }
@@ -364,6 +568,169 @@ impl super::regularizer::RegularizerTerm for ContractiveConfig {
         Some(super::ParameterPenalty::Contractive {
             weight: self.weight,
             directions: self.directions.unwrap_or(0),
+            // checked by `apply` before a penalty is built from it
+            hessian: self.hessian("regularizer").ok().flatten(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::linalg::Cpu;
+
+    /// `s'(z)` of `z` in f64, for the reference.
+    fn slope(act: Activation, z: f64) -> f64 {
+        match act {
+            Activation::Sigmoid => {
+                let h = 1.0 / (1.0 + (-z).exp());
+                h * (1.0 - h)
+            }
+            Activation::Tanh => 1.0 - z.tanh().powi(2),
+            _ => unreachable!("closed form only"),
+        }
+    }
+
+    struct Case {
+        act: Activation,
+        rows: usize,
+        d_x: usize,
+        d_h: usize,
+        samples: usize,
+        x: Vec<f32>,
+        noise: Vec<f32>,
+    }
+
+    impl Case {
+        fn new(act: Activation) -> Case {
+            let (rows, d_x, d_h, samples) = (3, 5, 4, 2);
+            let mut rng = Rng::new(7);
+            let x = (0..rows * d_x).map(|_| rng.uniform()).collect();
+            let noise = (0..samples * rows * d_x)
+                .map(|_| 0.3 * rng.normal())
+                .collect();
+            Case {
+                act,
+                rows,
+                d_x,
+                d_h,
+                samples,
+                x,
+                noise,
+            }
+        }
+
+        /// Value and gradients of the Hessian term at `(w, b)`, as the step computes them.
+        fn run(&self, gamma: f32, w: &[f32], b: &[f32]) -> (f64, Vec<f32>, Vec<f32>) {
+            let backend = Cpu::new(1);
+            let mut h = vec![0.0f32; self.rows * self.d_h];
+            backend.gemm(
+                &mut h,
+                false,
+                View::new(&self.x, self.rows, self.d_x),
+                false,
+                View::new(w, self.d_h, self.d_x),
+                true,
+                1.0,
+            );
+            self.act.forward_with_bias(&mut h, b);
+            let mut wg = vec![0.0f32; w.len()];
+            let mut bg = vec![0.0f32; b.len()];
+            let mut scratch = vec![0.0f32; hessian_scratch(self.rows, self.d_x, self.d_h)];
+            let v = hessian_value_and_grad(
+                &backend,
+                gamma,
+                self.act,
+                &self.x,
+                &h,
+                self.rows,
+                w,
+                b,
+                &self.noise,
+                self.samples,
+                &mut wg,
+                &mut bg,
+                &mut scratch,
+            );
+            (v, wg, bg)
+        }
+
+        /// `γ · mean ‖J(x) − J(x + ε)‖²_F` from the Jacobians written out, in f64.
+        fn reference(&self, gamma: f64, w: &[f32], b: &[f32]) -> f64 {
+            let mut sum = 0.0;
+            for c in 0..self.samples {
+                for r in 0..self.rows {
+                    let x = &self.x[r * self.d_x..(r + 1) * self.d_x];
+                    let e = &self.noise[(c * self.rows + r) * self.d_x..][..self.d_x];
+                    for j in 0..self.d_h {
+                        let wj = &w[j * self.d_x..(j + 1) * self.d_x];
+                        let z = |shift: bool| {
+                            b[j] as f64
+                                + (0..self.d_x)
+                                    .map(|i| {
+                                        wj[i] as f64
+                                            * (x[i] as f64 + if shift { e[i] as f64 } else { 0.0 })
+                                    })
+                                    .sum::<f64>()
+                        };
+                        let (s, s_t) = (slope(self.act, z(false)), slope(self.act, z(true)));
+                        // J_ji = s_j W_ji at each point
+                        for &wji in wj {
+                            sum += ((s - s_t) * wji as f64).powi(2);
+                        }
+                    }
+                }
+            }
+            gamma * sum / (self.rows * self.samples) as f64
+        }
+    }
+
+    fn weights(case: &Case) -> (Vec<f32>, Vec<f32>) {
+        let mut rng = Rng::new(3);
+        let w = (0..case.d_h * case.d_x).map(|_| rng.normal()).collect();
+        let b = (0..case.d_h).map(|_| 0.5 * rng.normal()).collect();
+        (w, b)
+    }
+
+    #[test]
+    fn hessian_term_equals_the_jacobians_written_out() {
+        for act in [Activation::Sigmoid, Activation::Tanh] {
+            let case = Case::new(act);
+            let (w, b) = weights(&case);
+            let (value, _, _) = case.run(0.7, &w, &b);
+            let want = case.reference(0.7, &w, &b);
+            assert!(
+                (value - want).abs() < 1e-5 * want.abs().max(1.0),
+                "{act:?}: {value} vs {want}"
+            );
+            assert!(want > 1e-3, "{act:?}: the noise moves the Jacobian");
+        }
+    }
+
+    #[test]
+    fn hessian_term_gradient_matches_finite_differences() {
+        for act in [Activation::Sigmoid, Activation::Tanh] {
+            let case = Case::new(act);
+            let (w, b) = weights(&case);
+            let (_, wg, bg) = case.run(0.7, &w, &b);
+            let step = 1e-3f64;
+            let fd = |w: &[f32], b: &[f32]| case.reference(0.7, w, b);
+            let mut worst = 0.0f64;
+            for i in 0..w.len() {
+                let (mut up, mut down) = (w.clone(), w.clone());
+                up[i] += step as f32;
+                down[i] -= step as f32;
+                let num = (fd(&up, &b) - fd(&down, &b)) / (2.0 * step);
+                worst = worst.max((num - wg[i] as f64).abs() / (num.abs() + 1e-2));
+            }
+            for j in 0..b.len() {
+                let (mut up, mut down) = (b.clone(), b.clone());
+                up[j] += step as f32;
+                down[j] -= step as f32;
+                let num = (fd(&w, &up) - fd(&w, &down)) / (2.0 * step);
+                worst = worst.max((num - bg[j] as f64).abs() / (num.abs() + 1e-2));
+            }
+            assert!(worst < 1e-2, "{act:?}: worst relative error {worst}");
+        }
     }
 }
