@@ -38,10 +38,13 @@ simd_dispatch! {
     /// of each): the maximum in row-major order with the first of equal values kept, so each
     /// output equals the input at [`PoolLayer::argmax`] (the common case, vectorized).
     fn max_pool2_row(r0: &[f32], r1: &[f32], out: &mut [f32]) {
-        for (j, o) in out.iter_mut().enumerate() {
-            let a = first_max(r0[2 * j], r0[2 * j + 1]);
-            let b = first_max(r1[2 * j], r1[2 * j + 1]);
-            *o = first_max(a, b);
+        // pairs by chunks, not by index: no bounds checks, so the loop vectorizes
+        for ((o, a), b) in out
+            .iter_mut()
+            .zip(r0.chunks_exact(2))
+            .zip(r1.chunks_exact(2))
+        {
+            *o = first_max(first_max(a[0], a[1]), first_max(b[0], b[1]));
         }
     }
 }
