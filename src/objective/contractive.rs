@@ -306,15 +306,42 @@ pub fn tangent_value_and_grad_along(
     v: &[f32],
     scratch: &mut TangentScratch,
 ) -> f64 {
+    let t_rows = tangent_forward(backend, layers, rows, v, scratch);
+    let top = layers[layers.len() - 1].outputs;
+    let scale = lambda / t_rows as f32;
+    let top_t = &scratch.tangent[layers.len() - 1][..t_rows * top];
+    let value = scale as f64 * top_t.iter().map(|t| (*t as f64).powi(2)).sum::<f64>();
+    let grad_t = sized(&mut scratch.grad_t, t_rows * max_width(layers));
+    for (g, t) in grad_t.iter_mut().zip(top_t) {
+        *g = 2.0 * scale * t;
+    }
+    tangent_backward(backend, layers, rows, v, scratch);
+    value
+}
+
+/// The widest layer input or output of `layers`.
+fn max_width(layers: &[TangentLayer<'_>]) -> usize {
+    layers
+        .iter()
+        .map(|l| l.inputs().max(l.outputs))
+        .max()
+        .unwrap_or(0)
+}
+
+/// Forward mode along `v` (`t_rows × d_x`, row `n` a direction at example `n % rows`):
+/// `u_l = t_{l−1} W_lᵀ`, `t_l = s'(z_l) ⊙ u_l` into `scratch.pre` / `scratch.tangent`. Returns
+/// `t_rows`.
+fn tangent_forward(
+    backend: &dyn Backend,
+    layers: &[TangentLayer<'_>],
+    rows: usize,
+    v: &[f32],
+    scratch: &mut TangentScratch,
+) -> usize {
     let n_layers = layers.len();
     let d_x = layers[0].inputs();
     let t_rows = v.len() / d_x;
     debug_assert_eq!(t_rows % rows, 0);
-    let max_width = layers
-        .iter()
-        .map(|l| l.inputs().max(l.outputs))
-        .max()
-        .unwrap_or(0);
     scratch.pre.resize_with(n_layers, Vec::new);
     scratch.tangent.resize_with(n_layers, Vec::new);
     scratch.weight_grads.resize_with(n_layers, Vec::new);
@@ -351,16 +378,23 @@ pub fn tangent_value_and_grad_along(
             }
         }
     }
-    let top = layers[n_layers - 1].outputs;
-    let top_t = &scratch.tangent[n_layers - 1][..t_rows * top];
-    let scale = lambda / t_rows as f32;
-    let value = scale as f64 * top_t.iter().map(|t| (*t as f64).powi(2)).sum::<f64>();
+    t_rows
+}
 
-    // reverse mode through both the tangent path and the slopes' dependence on z
-    let grad_t = sized(&mut scratch.grad_t, t_rows * max_width);
-    for (g, t) in grad_t.iter_mut().zip(top_t) {
-        *g = 2.0 * scale * t;
-    }
+/// Reverse mode through both the tangent path and the slopes' dependence on `z`, from the
+/// gradient at the top tangent in `scratch.grad_t` (`t_rows × top`): overwrites
+/// `scratch.weight_grads` and `scratch.bias_grads`.
+fn tangent_backward(
+    backend: &dyn Backend,
+    layers: &[TangentLayer<'_>],
+    rows: usize,
+    v: &[f32],
+    scratch: &mut TangentScratch,
+) {
+    let n_layers = layers.len();
+    let d_x = layers[0].inputs();
+    let t_rows = v.len() / d_x;
+    let max_width = max_width(layers);
     let mut has_primal_grad = false;
     for l in (0..n_layers).rev() {
         let layer = &layers[l];
@@ -447,7 +481,6 @@ pub fn tangent_value_and_grad_along(
             std::mem::swap(&mut scratch.grad_t, &mut scratch.grad_t_below);
         }
     }
-    value
 }
 
 /// `[[regularizer]] kind = "contractive"`: `λ ‖∂h/∂x‖²_F`, exactly in closed form (one-layer
