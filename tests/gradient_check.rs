@@ -553,19 +553,31 @@ fn contractive_penalty_by_random_directions_for_deep_encoders() {
     // rng seed draws the same directions), so finite differences check its gradient exactly
     for act in Activation::ALL {
         for tied in [false, true] {
-            for directions in [1, 3] {
+            for (directions, hessian) in [
+                (1, None),
+                (3, None),
+                // CAE+H through the estimate: J(x)v − J(x + ε)v along shared directions
+                (
+                    2,
+                    Some(autoencoder::objective::contractive::Hessian {
+                        weight: 1.5,
+                        noise: 0.3,
+                        samples: 2,
+                    }),
+                ),
+            ] {
                 let objective = Objective {
                     parameter_penalties: vec![ParameterPenalty::Contractive {
                         weight: 0.7,
                         directions,
-                        hessian: None,
+                        hessian,
                     }],
                     ..Objective::plain()
                 };
                 let err = check(spec(act, act, Likelihood::Bernoulli, tied), &objective);
                 assert!(
                     err < 2e-2,
-                    "deep contractive {act:?} tied {tied} m {directions}: relative error {err}"
+                    "deep contractive {act:?} tied {tied} m {directions} {hessian:?}: relative error {err}"
                 );
             }
         }

@@ -252,27 +252,27 @@ impl RunConfig {
                 "the contractive estimate's tangent buffers",
             )?;
         }
-        if let Some(hessian) = contractive.and_then(|(_, h)| h) {
-            let one_layer = !spec.is_layered()
+        if let Some((directions, Some(hessian))) = contractive {
+            // the corrupted copies, and (estimated) the tangent buffers of samples × batch rows
+            let (b, d) = (train.batch_size as u128, input_size as u128);
+            let copies = hessian.samples as u128 * b * d;
+            let estimate = if directions == 0
+                && !spec.is_layered()
                 && crate::objective::contractive::has_closed_form(
                     spec.encoder_layers.len(),
                     spec.code_activation,
-                );
-            if !one_layer {
-                return Err(Error::config(
-                    contractive_key("hessian_weight"),
-                    "CAE+H's Hessian term is computed in closed form: it needs a one-layer encoder (layers = []) with a sigmoid or tanh code",
-                ));
-            }
-            let (b, d, k) = (
-                train.batch_size as u128,
-                input_size as u128,
-                spec.code_size as u128,
-            );
+                ) {
+                0
+            } else {
+                2 * spec.tangent_floats(
+                    train.batch_size.saturating_mul(hessian.samples),
+                    directions.max(1),
+                )
+            };
             limits::check_floats(
                 &contractive_key("hessian_samples"),
-                hessian.samples as u128 * b * d + b * (d + 3 * k),
-                "CAE+H's corrupted copies",
+                copies.saturating_add(estimate),
+                "CAE+H's corrupted copies and their tangents",
             )?;
         }
         let pretrain = self.pretraining()?;

@@ -71,12 +71,11 @@ fn each_section_names_the_key_the_user_wrote() {
         (format!("{model}[[regularizer]]\nkind = \"umap\"\nweight = 1.0\nmin_dist = \"far\"\n"), "regularizer[0].min_dist:"),
         (format!("{model}[[regularizer]]\nkind = \"kl_sparsity\"\nweight = 1.0\n"), "regularizer[0].target:"),
         (format!("{model}[[regularizer]]\nkind = \"contractive\"\nweight = 1.0\ndirections = 0\n"), "regularizer[0].directions:"),
-        // CAE+H: its settings need its weight; it is a closed form, for one-layer encoders
+        // CAE+H: its settings need its weight
         (format!("{one}[[regularizer]]\nkind = \"contractive\"\nweight = 1.0\nhessian_noise = 0.1\n"), "regularizer[0].hessian_noise:"),
         (format!("{one}[[regularizer]]\nkind = \"contractive\"\nweight = 1.0\nhessian_weight = 1.0\nhessian_noise = 0.0\n"), "regularizer[0].hessian_noise:"),
         (format!("{one}[[regularizer]]\nkind = \"contractive\"\nweight = 1.0\nhessian_weight = 1.0\nhessian_samples = 0\n"), "regularizer[0].hessian_samples:"),
-        (format!("{one}[[regularizer]]\nkind = \"contractive\"\nweight = 1.0\nhessian_weight = 1.0\ndirections = 2\n"), "regularizer[0].hessian_weight:"),
-        (format!("{model}[[regularizer]]\nkind = \"contractive\"\nweight = 1.0\nhessian_weight = 1.0\n"), "regularizer[0].hessian_weight:"),
+        (format!("{model}[[regularizer]]\nkind = \"contractive\"\nweight = 1.0\nhessian_weight = -1.0\n"), "regularizer[0].hessian_weight:"),
         (format!("{one}[train]\nbatch_size = 100000\n[[regularizer]]\nkind = \"contractive\"\nweight = 1.0\nhessian_weight = 1.0\nhessian_samples = 1024\n"), "regularizer[0].hessian_samples:"),
         (format!("{model}[pretrain]\nkind = \"ica\"\n"), "pretrain.kind:"),
         (format!("{model}[data]\ntransform = \"zscore\"\n"), "data.transform:"),

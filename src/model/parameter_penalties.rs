@@ -6,6 +6,7 @@
 use super::autoencoder::Autoencoder;
 use crate::error::{Error, Result};
 use crate::layers::{GradSlots, Layer};
+use crate::linalg::gemm::View;
 use crate::linalg::{Backend, Rng};
 use crate::objective::{contractive, weight_decay, Objective, ParameterPenalty};
 
@@ -22,6 +23,22 @@ pub(crate) struct PenaltyScratch {
     /// scratch, sized on the first step.
     pub hessian_noise: Vec<f32>,
     pub hessian_scratch: Vec<f32>,
+    /// CAE+H through the random-direction estimate (deep encoders).
+    pub hessian_estimate: HessianScratch,
+}
+
+/// Buffers of CAE+H's estimate for deep encoders, sized on the first step.
+#[derive(Debug, Default)]
+pub(crate) struct HessianScratch {
+    /// `samples·rows × inputs`: the corrupted copies `x̃`.
+    shifted_input: Vec<f32>,
+    /// Per encoder layer, `samples·rows × outputs`: its output at `x̃`.
+    shifted_acts: Vec<Vec<f32>>,
+    /// `m·samples·rows × inputs`: the shared Rademacher directions.
+    directions: Vec<f32>,
+    /// The tangent estimator's buffers and gradients along `x`'s and `x̃`'s paths.
+    at_x: contractive::TangentScratch,
+    at_shifted: contractive::TangentScratch,
 }
 
 impl Autoencoder {
@@ -163,10 +180,6 @@ impl Autoencoder {
             }
             grads.add(p.weight(), &scratch.weight_grad);
             grads.add(p.bias(), &scratch.bias_grad);
-        } else if hessian.is_some() {
-            return Err(Error::Invalid(
-                "CAE+H's Hessian term is written for the closed form: a one-layer sigmoid or tanh encoder".into(),
-            ));
         } else {
             let layers: Vec<contractive::TangentLayer<'_>> = (0..self.encoder_len)
                 .map(|l| {
@@ -184,19 +197,98 @@ impl Autoencoder {
                     })
                 })
                 .collect::<Result<_>>()?;
-            *loss += contractive::tangent_value_and_grad(
-                backend,
-                weight,
-                &layers,
-                rows,
-                directions.max(1),
-                rng,
-                &mut scratch.tangent,
-            );
-            for l in 0..self.encoder_len {
-                let p = dense(l)?;
-                grads.add(p.weight(), &scratch.tangent.weight_grads[l]);
-                grads.add(p.bias(), &scratch.tangent.bias_grads[l]);
+            if weight != 0.0 {
+                *loss += contractive::tangent_value_and_grad(
+                    backend,
+                    weight,
+                    &layers,
+                    rows,
+                    directions.max(1),
+                    rng,
+                    &mut scratch.tangent,
+                );
+                for l in 0..self.encoder_len {
+                    let p = dense(l)?;
+                    grads.add(p.weight(), &scratch.tangent.weight_grads[l]);
+                    grads.add(p.bias(), &scratch.tangent.bias_grads[l]);
+                }
+            }
+            if let Some(hessian) = hessian.filter(|h| h.weight != 0.0) {
+                let d_x = dense(0)?.inputs();
+                let shifted_rows = hessian.samples * rows;
+                let HessianScratch {
+                    shifted_input,
+                    shifted_acts,
+                    directions: v,
+                    at_x,
+                    at_shifted,
+                } = &mut scratch.hessian_estimate;
+                // x̃: `samples` copies of x, each plus σ·ε
+                let x_t = sized(shifted_input, shifted_rows * d_x);
+                rng.fill_normal(x_t);
+                for copy in x_t.chunks_exact_mut(rows * d_x) {
+                    for (t, x) in copy.iter_mut().zip(&encoder_input[..rows * d_x]) {
+                        *t = x + hessian.noise * *t;
+                    }
+                }
+                // the encoder at x̃
+                shifted_acts.resize_with(self.encoder_len, Vec::new);
+                for l in 0..self.encoder_len {
+                    let p = dense(l)?;
+                    let (below, here) = shifted_acts.split_at_mut(l);
+                    let input: &[f32] = if l == 0 {
+                        x_t
+                    } else {
+                        &below[l - 1][..shifted_rows * p.inputs()]
+                    };
+                    let out = sized(&mut here[0], shifted_rows * p.outputs());
+                    backend.gemm(
+                        out,
+                        false,
+                        View::new(input, shifted_rows, p.inputs()),
+                        false,
+                        View::new(&self.tensors[p.weight()].data, p.outputs(), p.inputs()),
+                        true,
+                        1.0,
+                    );
+                    p.activation()
+                        .forward_with_bias(out, &self.tensors[p.bias()].data);
+                }
+                let shifted: Vec<contractive::TangentLayer<'_>> = layers
+                    .iter()
+                    .enumerate()
+                    .map(|(l, layer)| contractive::TangentLayer {
+                        input: if l == 0 {
+                            &x_t[..]
+                        } else {
+                            &shifted_acts[l - 1]
+                                [..shifted_rows * layer.weight.len() / layer.outputs]
+                        },
+                        output: &shifted_acts[l][..shifted_rows * layer.outputs],
+                        ..*layer
+                    })
+                    .collect();
+                let v = sized(v, directions.max(1) * shifted_rows * d_x);
+                for e in v.iter_mut() {
+                    *e = if rng.next_u64() >> 63 == 0 { 1.0 } else { -1.0 };
+                }
+                *loss += contractive::tangent_hessian_value_and_grad(
+                    backend,
+                    hessian.weight,
+                    &layers,
+                    &shifted,
+                    rows,
+                    v,
+                    at_x,
+                    at_shifted,
+                );
+                for l in 0..self.encoder_len {
+                    let p = dense(l)?;
+                    grads.add(p.weight(), &at_x.weight_grads[l]);
+                    grads.add(p.bias(), &at_x.bias_grads[l]);
+                    grads.add(p.weight(), &at_shifted.weight_grads[l]);
+                    grads.add(p.bias(), &at_shifted.bias_grads[l]);
+                }
             }
         }
         Ok(())

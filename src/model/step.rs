@@ -101,6 +101,7 @@ impl Autoencoder {
                 tangent: Default::default(),
                 hessian_noise: Vec::new(),
                 hessian_scratch: Vec::new(),
+                hessian_estimate: Default::default(),
             },
         }
     }
