@@ -3,7 +3,9 @@
 # (noise 0.01), the mean principal angle between the true tangent planes and those of a one-layer
 # tanh CAE (closed form, λ = LAMBDA, default 3) and of the same CAE with CAE+H's Hessian term
 # (γ in GAMMAS, default "1 3"; σ = SIGMA, default 0.1; 4 copies), from the encoder's Jacobian
-# and (`_r`) the reconstruction's; local PCA with 12 neighbours beside them.
+# and (`_r`) the reconstruction's; local PCA with 12 neighbours beside them. DEEP=1 uses the
+# two-layer CAE of bench/dae_geometry.sh (128-16 tanh, the random-direction estimate, 4
+# directions) instead, so the Hessian term goes through the estimate too.
 #   bench/cae_hessian.sh [OUT_DIR]
 set -euo pipefail
 out=${1:-$(mktemp -d)}
@@ -11,6 +13,7 @@ mkdir -p "$out"
 here=$(cd "$(dirname "$0")" && pwd)
 bin="$here/../target/release/autoencoder"
 cfg="$here/configs/dae_geometry/tangent_cae1.toml"
+[ "${DEEP:-0}" = 1 ] && cfg="$here/configs/dae_geometry/tangent_cae.toml"
 angle() { python3 -c 'import json,sys; print(round(json.load(sys.stdin)["mean_principal_angle_degrees"], 2))'; }
 for manifold in ${MANIFOLDS:-circle sphere swiss_roll}; do
   dim=2; [ $manifold = circle ] && dim=1
