@@ -38,6 +38,29 @@ pub fn has_closed_form(encoder_layers: usize, code_activation: Activation) -> bo
     encoder_layers == 0 && matches!(code_activation, Activation::Sigmoid | Activation::Tanh)
 }
 
+/// `‖W_j‖²` of each row of `weight` (rows of `d_x` values).
+fn row_norms(weight: &[f32], d_x: usize) -> Vec<f32> {
+    weight
+        .chunks_exact(d_x)
+        .map(|w| w.iter().map(|v| v * v).sum())
+        .collect()
+}
+
+/// The gradient through the row norms of a term `scale · Σ_j m_j ‖W_j‖²`: adds `2·scale·m_j·W_j`
+/// to row `j` of `weight_grad`.
+fn add_row_norm_grad(weight_grad: &mut [f32], weight: &[f32], d_x: usize, scale: f32, m: &[f32]) {
+    for ((g_row, w_row), m) in weight_grad
+        .chunks_exact_mut(d_x)
+        .zip(weight.chunks_exact(d_x))
+        .zip(m)
+    {
+        let c = 2.0 * scale * m;
+        for (g, w) in g_row.iter_mut().zip(w_row) {
+            *g += c * w;
+        }
+    }
+}
+
 /// Adds `λ·mean_b ‖J(x_b)‖²_F` to the objective: writes its gradient into `weight_grad`
 /// (`[d_h, d_x]`) and `bias_grad` (both overwritten) and returns its value.
 ///
@@ -58,10 +81,7 @@ pub fn value_and_grad(
 ) -> f64 {
     let d_h = bias_grad.len();
     let d_x = weight.len() / d_h;
-    let row_norms: Vec<f32> = weight
-        .chunks_exact(d_x)
-        .map(|w| w.iter().map(|v| v * v).sum())
-        .collect();
+    let row_norms = row_norms(weight, d_x);
     let scale = lambda / rows as f32;
     let mut value = 0.0f64;
     let mut mean_slope_sq = vec![0.0f32; d_h];
@@ -87,16 +107,7 @@ pub fn value_and_grad(
         false,
         1.0,
     );
-    for ((g_row, w_row), m) in weight_grad
-        .chunks_exact_mut(d_x)
-        .zip(weight.chunks_exact(d_x))
-        .zip(&mean_slope_sq)
-    {
-        let c = 2.0 * scale * m;
-        for (g, w) in g_row.iter_mut().zip(w_row) {
-            *g += c * w;
-        }
-    }
+    add_row_norm_grad(weight_grad, weight, d_x, scale, &mean_slope_sq);
     lambda as f64 * value / rows as f64
 }
 
@@ -138,10 +149,7 @@ pub fn hessian_value_and_grad(
     let (h_t, rest) = rest.split_at_mut(rows * d_h);
     let (coef_x, rest) = rest.split_at_mut(rows * d_h);
     let coef_t = &mut rest[..rows * d_h];
-    let row_norms: Vec<f32> = weight
-        .chunks_exact(d_x)
-        .map(|w| w.iter().map(|v| v * v).sum())
-        .collect();
+    let row_norms = row_norms(weight, d_x);
     let scale = gamma / (rows * samples) as f32;
     let mut value = 0.0f64;
     let mut delta_sq = vec![0.0f32; d_h];
@@ -200,16 +208,7 @@ pub fn hessian_value_and_grad(
         false,
         1.0,
     );
-    for ((g_row, w_row), d2) in weight_grad
-        .chunks_exact_mut(d_x)
-        .zip(weight.chunks_exact(d_x))
-        .zip(&delta_sq)
-    {
-        let c = 2.0 * scale * d2;
-        for (g, w) in g_row.iter_mut().zip(w_row) {
-            *g += c * w;
-        }
-    }
+    add_row_norm_grad(weight_grad, weight, d_x, scale, &delta_sq);
     gamma as f64 * value / (rows * samples) as f64
 }
 
