@@ -102,8 +102,8 @@ impl Autoencoder {
     }
 
     /// `λ‖∂h/∂x‖²_F`: exactly where a closed form exists (and `directions` is 0), else along
-    /// `max(directions, 1)` random directions per example; with `hessian`, CAE+H's term too
-    /// (closed form only).
+    /// `max(directions, 1)` random directions per example; with `hessian`, CAE+H's term too, in
+    /// the same way (exact, or along directions shared by `J(x)` and `J(x̃)`).
     #[allow(clippy::too_many_arguments)]
     fn contractive(
         &self,

@@ -130,7 +130,7 @@ pub enum ParameterPenalty {
         /// else along one random direction; `m > 0` = the unbiased estimate along `m` random
         /// directions per example, for any encoder.
         directions: usize,
-        /// CAE+H's Hessian term (closed form only), if any.
+        /// CAE+H's Hessian term, if any (exact with the closed form, else estimated).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         hessian: Option<contractive::Hessian>,
     },
