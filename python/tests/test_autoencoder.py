@@ -413,3 +413,20 @@ def test_conv_config_mistakes_are_value_errors_naming_the_layer():
         Autoencoder(encoder=[{"conv": 2, "kernel": 3}], epochs=1).fit(x)  # flat rows, no input_shape
     with pytest.raises(ValueError, match=r"model.encoder\[1\].*kernel 9"):
         Autoencoder(encoder=[{"pool": "max", "size": 4}, {"conv": 2, "kernel": 9}], epochs=1).fit(x.reshape(-1, 1, 28, 28))
+
+
+def test_cae_plus_h_is_deterministic_changes_the_fit_and_names_its_keys():
+    """CAE+H's Hessian term (`hessian_weight`) through the deep estimate: the same seed gives
+    the same model, the term changes it, and its settings without its weight are refused."""
+    x = np.random.default_rng(0).random((200, 10)).astype(np.float32)
+    common = dict(layers=[16], code=4, activation="tanh", code_activation="tanh",
+                  output="gaussian", epochs=3, seed=1)
+    cae = [{"kind": "contractive", "weight": 0.5, "directions": 2}]
+    caeh = [dict(cae[0], hessian_weight=1.0, hessian_noise=0.2)]
+    a = Autoencoder(regularizers=caeh, **common).fit(x).transform(x)
+    b = Autoencoder(regularizers=caeh, **common).fit(x).transform(x)
+    plain = Autoencoder(regularizers=cae, **common).fit(x).transform(x)
+    assert np.array_equal(a, b)
+    assert not np.allclose(a, plain)
+    with pytest.raises(ValueError, match=r"regularizer\[0\]\.hessian_noise"):
+        Autoencoder(code=4, regularizers=[{"kind": "contractive", "weight": 0.5, "hessian_noise": 0.2}]).fit(x)
