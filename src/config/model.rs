@@ -7,8 +7,8 @@ use crate::error::{Error, Result};
 use crate::model::AutoencoderSpec;
 use crate::nn::{Activation, Init};
 use crate::objective::corruption::CorruptionConfig;
-use crate::objective::regularizer::RegularizerConfig;
 use crate::objective::Likelihood;
+use crate::objective::ParameterPenalty;
 use crate::psd::config::{CheckedPsd, PsdModelKeys};
 use crate::rbm::config::{CheckedRbm, RbmKeys};
 use crate::rbm::Units;
@@ -233,11 +233,14 @@ impl RunConfig {
             false,
             |kind| format!("an RBM takes weight_decay only, not {kind}"),
         )?;
+        // CD-k applies weight decay alone (the others were refused above)
         let weight_decay = self
             .regularizer
             .iter()
-            .filter_map(RegularizerConfig::parameter_penalty)
-            .map(|p| p.weight())
+            .filter_map(|r| match r.parameter_penalty() {
+                Some(ParameterPenalty::WeightDecay { weight }) => Some(weight),
+                _ => None,
+            })
             .sum();
         let keys = RbmKeys {
             hidden: m.hidden,

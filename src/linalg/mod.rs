@@ -116,6 +116,15 @@ impl Matrix {
     }
 }
 
+/// `buffer[..len]`, grown on first use and reused after, so a scratch buffer sized by the
+/// first step costs nothing in the steps that follow.
+pub(crate) fn sized(buffer: &mut Vec<f32>, len: usize) -> &mut [f32] {
+    if buffer.len() < len {
+        buffer.resize(len, 0.0);
+    }
+    &mut buffer[..len]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,7 @@ use super::autoencoder::Autoencoder;
 use crate::error::{Error, Result};
 use crate::layers::{GradSlots, Layer};
 use crate::linalg::gemm::View;
-use crate::linalg::{Backend, Rng};
+use crate::linalg::{sized, Backend, Rng};
 use crate::objective::{contractive, weight_decay, Objective, ParameterPenalty};
 
 /// Buffers of the parameter terms, sized once per workspace.
@@ -293,12 +293,4 @@ impl Autoencoder {
         }
         Ok(())
     }
-}
-
-/// `buffer[..len]`, grown on first use and then reused.
-fn sized(buffer: &mut Vec<f32>, len: usize) -> &mut [f32] {
-    if buffer.len() < len {
-        buffer.resize(len, 0.0);
-    }
-    &mut buffer[..len]
 }

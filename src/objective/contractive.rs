@@ -22,7 +22,7 @@
 //! [`encoder_jacobian`] measures any encoder's Jacobian exactly (for tests and reports).
 
 use crate::linalg::gemm::View;
-use crate::linalg::{Backend, Rng};
+use crate::linalg::{sized, Backend, Rng};
 use crate::nn::Activation;
 
 /// `s'(z)` and `d s'(z) / dz`, both written in terms of the output `h = s(z)`.
@@ -256,13 +256,6 @@ pub struct TangentScratch {
     pub weight_grads: Vec<Vec<f32>>,
     /// See `weight_grads`.
     pub bias_grads: Vec<Vec<f32>>,
-}
-
-fn sized(buffer: &mut Vec<f32>, len: usize) -> &mut [f32] {
-    if buffer.len() < len {
-        buffer.resize(len, 0.0);
-    }
-    &mut buffer[..len]
 }
 
 /// Adds `λ·mean_b ‖J(x_b)‖²_F`, estimated along `directions` random Rademacher directions per
@@ -572,9 +565,18 @@ impl Hessian {
 }
 
 impl ContractiveConfig {
-    /// The Hessian term's settings, checked (`key` is `regularizer[i]`).
-    fn hessian(&self, key: &str) -> crate::Result<Option<Hessian>> {
-        let Some(weight) = self.hessian_weight else {
+    /// The Hessian term's settings, defaults filled in (`None` without `hessian_weight`).
+    fn hessian(&self) -> Option<Hessian> {
+        self.hessian_weight.map(|weight| Hessian {
+            weight,
+            noise: self.hessian_noise.unwrap_or(Hessian::DEFAULT_NOISE),
+            samples: self.hessian_samples.unwrap_or(Hessian::DEFAULT_SAMPLES),
+        })
+    }
+
+    /// Checks the Hessian term's keys (`key` is `regularizer[i]`).
+    fn check_hessian(&self, key: &str) -> crate::Result<()> {
+        let Some(h) = self.hessian() else {
             for (name, set) in [
                 ("hessian_noise", self.hessian_noise.is_some()),
                 ("hessian_samples", self.hessian_samples.is_some()),
@@ -586,33 +588,20 @@ impl ContractiveConfig {
                     ));
                 }
             }
-            return Ok(None);
+            return Ok(());
         };
-        if !(weight >= 0.0 && weight.is_finite()) {
-            return Err(crate::Error::config(
-                format!("{key}.hessian_weight"),
-                "must be ≥ 0",
-            ));
+        let bad =
+            |name: &str, message: &str| Err(crate::Error::config(format!("{key}.{name}"), message));
+        if !(h.weight >= 0.0 && h.weight.is_finite()) {
+            return bad("hessian_weight", "must be ≥ 0");
         }
-        let noise = self.hessian_noise.unwrap_or(Hessian::DEFAULT_NOISE);
-        if !(noise > 0.0 && noise.is_finite()) {
-            return Err(crate::Error::config(
-                format!("{key}.hessian_noise"),
-                "must be a positive number",
-            ));
+        if !(h.noise > 0.0 && h.noise.is_finite()) {
+            return bad("hessian_noise", "must be a positive number");
         }
-        let samples = self.hessian_samples.unwrap_or(Hessian::DEFAULT_SAMPLES);
-        if !(1..=1024).contains(&samples) {
-            return Err(crate::Error::config(
-                format!("{key}.hessian_samples"),
-                "must be in 1..=1024",
-            ));
+        if !(1..=1024).contains(&h.samples) {
+            return bad("hessian_samples", "must be in 1..=1024");
         }
-        Ok(Some(Hessian {
-            weight,
-            noise,
-            samples,
-        }))
+        Ok(())
     }
 }
 
@@ -635,7 +624,7 @@ impl super::regularizer::RegularizerTerm for ContractiveConfig {
                 "must be ≥ 1 (leave it out for the exact closed form)",
             ));
         }
-        self.hessian(key)?;
+        self.check_hessian(key)?;
         objective.parameter_penalties_from(self);
         Ok(())
     }
@@ -644,8 +633,7 @@ impl super::regularizer::RegularizerTerm for ContractiveConfig {
         Some(super::ParameterPenalty::Contractive {
             weight: self.weight,
             directions: self.directions.unwrap_or(0),
-            // checked by `apply` before a penalty is built from it
-            hessian: self.hessian("regularizer").ok().flatten(),
+            hessian: self.hessian(),
         })
     }
 }

@@ -69,6 +69,24 @@ pub fn ae(args: &[&str]) -> std::process::Output {
         .expect("binary runs")
 }
 
+/// `autoencoder train --config CONFIG --data DATA --out OUT --quiet`.
+pub fn train(
+    config: &std::path::Path,
+    data: &std::path::Path,
+    out: &std::path::Path,
+) -> std::process::Output {
+    ae(&[
+        "train",
+        "--config",
+        s(config),
+        "--data",
+        s(data),
+        "--out",
+        s(out),
+        "--quiet",
+    ])
+}
+
 /// A fresh, empty temporary folder unique to this test process and `name`, removed when
 /// dropped unless the test is failing (then it is kept for inspection).
 pub fn tmp(name: &str) -> TestDir {

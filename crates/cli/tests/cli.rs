@@ -4,23 +4,9 @@
 #[path = "../../../tests/common/mod.rs"]
 mod common;
 
-use common::{ae, assert_clean_error, assert_success, repo_path, s, tmp};
+use common::{ae, assert_clean_error, assert_success, repo_path, s, tmp, train};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-
-/// `autoencoder train --config CONFIG --data DATA --out OUT --quiet`.
-fn train(config: &Path, data: &Path, out: &Path) -> Output {
-    ae(&[
-        "train",
-        "--config",
-        s(config),
-        "--data",
-        s(data),
-        "--out",
-        s(out),
-        "--quiet",
-    ])
-}
 
 /// `autoencoder probe --model RUN --train TRAIN --test TEST EXTRA…`.
 fn probe(run: &Path, train: &Path, test: &Path, extra: &[&str]) -> Output {

@@ -6,7 +6,7 @@ mod common;
 
 use autoencoder::data::npy;
 use autoencoder::data::sparse::CsrMatrix;
-use common::{ae, assert_clean_error, assert_success, repo_path, s, tmp};
+use common::{ae, assert_clean_error, assert_success, repo_path, s, tmp, train};
 
 fn corpus() -> std::path::PathBuf {
     repo_path("tests/data/tiny_corpus")
@@ -157,16 +157,7 @@ fn a_document_model_hashes_raw_counts_through_its_saved_transform() {
     )
     .unwrap();
     let run = dir.join("run");
-    assert_success(&ae(&[
-        "train",
-        "--config",
-        s(&config),
-        "--data",
-        s(&docs),
-        "--out",
-        s(&run),
-        "--quiet",
-    ]));
+    assert_success(&train(&config, &docs, &run));
     let saved: serde_json::Value =
         serde_json::from_slice(&std::fs::read(run.join("transform.json")).unwrap()).unwrap();
     assert_eq!(saved["kind"], "tfidf");
@@ -363,16 +354,7 @@ fn noise_drives_codes_to_zero_or_one_on_mnist() {
     .unwrap();
     let data = repo_path("data/mnist/train-images-idx3-ubyte.gz");
     let run = dir.join("run");
-    assert_success(&ae(&[
-        "train",
-        "--config",
-        s(&config),
-        "--data",
-        s(&data),
-        "--out",
-        s(&run),
-        "--quiet",
-    ]));
+    assert_success(&train(&config, &data, &run));
     let o = ae(&[
         "hash",
         "--method",
@@ -397,16 +379,7 @@ fn noise_drives_codes_to_zero_or_one_on_mnist() {
     )
     .unwrap();
     let plain = dir.join("plain");
-    assert_success(&ae(&[
-        "train",
-        "--config",
-        s(&config),
-        "--data",
-        s(&data),
-        "--out",
-        s(&plain),
-        "--quiet",
-    ]));
+    assert_success(&train(&config, &data, &plain));
     let o = ae(&[
         "hash",
         "--method",
@@ -442,16 +415,7 @@ fn itq_on_a_model_s_codes_is_itq_on_the_encoded_data() {
     .unwrap();
     let data = repo_path("data/mnist/train-images-idx3-ubyte.gz");
     let run = dir.join("run");
-    assert_success(&ae(&[
-        "train",
-        "--config",
-        s(&config),
-        "--data",
-        s(&data),
-        "--out",
-        s(&run),
-        "--quiet",
-    ]));
+    assert_success(&train(&config, &data, &run));
     let h = dir.join("h.npy");
     assert_success(&ae(&[
         "encode",
